@@ -1,0 +1,591 @@
+//! The fast evaluator: per-attribute roaring bitmaps over a snapshot of the residents.
+
+use std::borrow::{Borrow, Cow};
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+
+use chrono::{Datelike, NaiveDate};
+use roaring::{MultiOps, RoaringBitmap};
+use serde::Serialize;
+
+use crate::profile::{Profile, YEAR_STEP, date_key, month_day};
+use crate::rule::{Comparison, Condition, NumberTest, Rule, TextTest};
+
+/// Residents indexed by attribute, for evaluating rules in set operations.
+///
+/// Ages are not stored: birth dates are indexed by year and day, and `age >= 65` on a date
+/// becomes "born on or before that date 65 years earlier", a range lookup.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    universe: RoaringBitmap,
+    with_district: RoaringBitmap,
+    with_birth_date: RoaringBitmap,
+    districts: HashMap<String, RoaringBitmap>,
+    languages: HashMap<String, RoaringBitmap>,
+    interests: HashMap<String, RoaringBitmap>,
+    channels: HashMap<String, RoaringBitmap>,
+    birth_months: [RoaringBitmap; 12],
+    births: BirthIndex,
+}
+
+/// Birth dates by year: whole years answer as one bitmap, the year at each end of a range
+/// by a binary search over that year's residents sorted by day.
+#[derive(Debug, Clone, Default)]
+struct BirthIndex {
+    years: BTreeMap<i32, BirthYear>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct BirthYear {
+    everyone: RoaringBitmap,
+    /// (month_day, id), sorted.
+    by_day: Vec<(u16, u32)>,
+}
+
+/// Where the snapshot's memory goes, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MemoryUsage {
+    /// All bitmaps, as roaring's serialized size (close to their size in memory).
+    pub bitmaps: usize,
+    /// The per-year day lists of the birth date index.
+    pub birth_days: usize,
+    /// Attribute values used as keys (district names, interests, …).
+    pub keys: usize,
+}
+
+impl MemoryUsage {
+    pub fn total(&self) -> usize {
+        self.bitmaps + self.birth_days + self.keys
+    }
+}
+
+/// Counts inside one segment, for a preview without personal data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SegmentSummary {
+    pub count: u64,
+    /// Residents per district; those without one are under `""`.
+    pub by_district: BTreeMap<String, u64>,
+    /// Residents per age band (`"0-9"`, `"10-19"`, …, `"90+"`, and `"unknown"`).
+    pub by_age_band: BTreeMap<String, u64>,
+    pub by_language: BTreeMap<String, u64>,
+}
+
+impl Snapshot {
+    /// Indexes residents by id. Ids need not come in order; when an id appears twice the
+    /// later profile wins.
+    pub fn build<P: Borrow<Profile>>(residents: impl IntoIterator<Item = (u32, P)>) -> Snapshot {
+        let mut residents: Vec<(u32, P)> = residents.into_iter().collect();
+        // Stable, so among equal ids the last given stays last; the hub usually sends them sorted,
+        // which the sort detects in linear time.
+        residents.sort_by_key(|(id, _)| *id);
+
+        let mut snapshot = Snapshot::default();
+        for (index, (id, profile)) in residents.iter().enumerate() {
+            let later_duplicate = residents
+                .get(index + 1)
+                .is_some_and(|(next_id, _)| next_id == id);
+            if !later_duplicate {
+                snapshot.add(*id, profile.borrow());
+            }
+        }
+        snapshot.finish();
+        snapshot
+    }
+
+    /// Adds one resident; ids must arrive in increasing order (see [`append`]).
+    fn add(&mut self, id: u32, profile: &Profile) {
+        append(&mut self.universe, id);
+        if let Some(district) = &profile.district {
+            append(&mut self.with_district, id);
+            push_to(&mut self.districts, district, id);
+        }
+        push_to(&mut self.languages, &profile.language, id);
+        for interest in &profile.interests {
+            push_to(&mut self.interests, interest, id);
+        }
+        for channel in &profile.channels {
+            push_to(&mut self.channels, channel, id);
+        }
+        if let Some(birth) = profile.birth_date {
+            append(&mut self.with_birth_date, id);
+            append(&mut self.birth_months[birth.month0() as usize], id);
+            let year = self.births.years.entry(birth.year()).or_default();
+            append(&mut year.everyone, id);
+            year.by_day.push((month_day(birth), id));
+        }
+    }
+
+    fn finish(&mut self) {
+        for year in self.births.years.values_mut() {
+            year.by_day.sort_unstable();
+            year.by_day.shrink_to_fit();
+        }
+        for bitmap in self.bitmaps_mut() {
+            bitmap.optimize();
+        }
+    }
+
+    fn bitmaps_mut(&mut self) -> impl Iterator<Item = &mut RoaringBitmap> {
+        [
+            &mut self.universe,
+            &mut self.with_district,
+            &mut self.with_birth_date,
+        ]
+        .into_iter()
+        .chain(self.districts.values_mut())
+        .chain(self.languages.values_mut())
+        .chain(self.interests.values_mut())
+        .chain(self.channels.values_mut())
+        .chain(self.birth_months.iter_mut())
+        .chain(
+            self.births
+                .years
+                .values_mut()
+                .map(|year| &mut year.everyone),
+        )
+    }
+
+    fn bitmaps(&self) -> impl Iterator<Item = &RoaringBitmap> {
+        [&self.universe, &self.with_district, &self.with_birth_date]
+            .into_iter()
+            .chain(self.districts.values())
+            .chain(self.languages.values())
+            .chain(self.interests.values())
+            .chain(self.channels.values())
+            .chain(self.birth_months.iter())
+            .chain(self.births.years.values().map(|year| &year.everyone))
+    }
+
+    /// Number of residents in the snapshot.
+    pub fn len(&self) -> u64 {
+        self.universe.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.universe.is_empty()
+    }
+
+    /// Every resident id in the snapshot.
+    pub fn residents(&self) -> &RoaringBitmap {
+        &self.universe
+    }
+
+    /// Ids of the residents `rule` matches on `eval_date` (the send date in Asia/Tokyo).
+    /// Agrees with [`Rule::matches`] resident by resident.
+    pub fn evaluate(&self, rule: &Rule, eval_date: NaiveDate) -> RoaringBitmap {
+        self.eval(rule, date_key(eval_date)).into_owned()
+    }
+
+    /// How many residents `rule` matches on `eval_date`.
+    pub fn count(&self, rule: &Rule, eval_date: NaiveDate) -> u64 {
+        self.eval(rule, date_key(eval_date)).len()
+    }
+
+    /// Memory held by the indexes.
+    pub fn memory_usage(&self) -> MemoryUsage {
+        let keys = [
+            &self.districts,
+            &self.languages,
+            &self.interests,
+            &self.channels,
+        ]
+        .iter()
+        .flat_map(|map| map.keys())
+        .map(|key| key.len())
+        .sum();
+        MemoryUsage {
+            bitmaps: self.bitmaps().map(RoaringBitmap::serialized_size).sum(),
+            birth_days: self
+                .births
+                .years
+                .values()
+                .map(|year| year.by_day.capacity() * size_of::<(u16, u32)>())
+                .sum(),
+            keys,
+        }
+    }
+
+    /// Counts by district, age band and language inside `segment` (e.g. from [`Snapshot::evaluate`]).
+    pub fn summarize(&self, segment: &RoaringBitmap, eval_date: NaiveDate) -> SegmentSummary {
+        let today = date_key(eval_date);
+        let mut summary = SegmentSummary {
+            count: segment.len(),
+            ..SegmentSummary::default()
+        };
+        for (district, residents) in &self.districts {
+            insert_nonzero(
+                &mut summary.by_district,
+                district,
+                segment.intersection_len(residents),
+            );
+        }
+        insert_nonzero(
+            &mut summary.by_district,
+            "",
+            segment.difference_len(&self.with_district),
+        );
+        for (language, residents) in &self.languages {
+            insert_nonzero(
+                &mut summary.by_language,
+                language,
+                segment.intersection_len(residents),
+            );
+        }
+        for decade in 0..10u32 {
+            let youngest = decade * 10;
+            let label = if decade == 9 {
+                "90+".to_string()
+            } else {
+                format!("{youngest}-{}", youngest + 9)
+            };
+            // Ages from 10d to 10d+9 are birth keys after "10d+10 years back" and on or before
+            // "10d years back"; the first band takes anyone younger and the last anyone older.
+            let lower = if decade == 9 {
+                Bound::Unbounded
+            } else {
+                Bound::Excluded(years_before(today, youngest + 10))
+            };
+            let upper = if decade == 0 {
+                Bound::Unbounded
+            } else {
+                Bound::Included(years_before(today, youngest))
+            };
+            let band = self.births.born_between(lower, upper);
+            insert_nonzero(
+                &mut summary.by_age_band,
+                &label,
+                segment.intersection_len(&band),
+            );
+        }
+        insert_nonzero(
+            &mut summary.by_age_band,
+            "unknown",
+            segment.difference_len(&self.with_birth_date),
+        );
+        summary
+    }
+
+    fn eval(&self, rule: &Rule, today: i64) -> Cow<'_, RoaringBitmap> {
+        match rule {
+            Rule::All => Cow::Borrowed(&self.universe),
+            Rule::Not(inner) => Cow::Owned(&self.universe - self.eval(inner, today).as_ref()),
+            Rule::Or(parts) => Cow::Owned(
+                parts
+                    .iter()
+                    .map(|part| self.eval(part, today))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(|bitmap| &**bitmap)
+                    .union(),
+            ),
+            Rule::And(parts) => self.eval_and(parts, today),
+            Rule::Condition(condition) => self.eval_condition(condition, today),
+        }
+    }
+
+    /// `a and not b and c` as `(a ∩ c) − b`, so a negated part never builds its complement.
+    fn eval_and(&self, parts: &[Rule], today: i64) -> Cow<'_, RoaringBitmap> {
+        let mut kept: Vec<Cow<'_, RoaringBitmap>> = Vec::new();
+        let mut removed: Vec<Cow<'_, RoaringBitmap>> = Vec::new();
+        for part in parts {
+            match part {
+                Rule::Not(inner) => removed.push(self.eval(inner, today)),
+                part => kept.push(self.eval(part, today)),
+            }
+        }
+        // Smallest first: every intersection after it is cheaper.
+        kept.sort_by_key(|bitmap| bitmap.len());
+        let mut result = match kept.len() {
+            0 => Cow::Borrowed(&self.universe),
+            1 => kept.remove(0),
+            _ => Cow::Owned(kept.iter().map(|bitmap| &**bitmap).intersection()),
+        };
+        for bitmap in &removed {
+            if result.is_empty() {
+                break;
+            }
+            *result.to_mut() -= bitmap.as_ref();
+        }
+        result
+    }
+
+    fn eval_condition(&self, condition: &Condition, today: i64) -> Cow<'_, RoaringBitmap> {
+        match condition {
+            Condition::Age(test) => Cow::Owned(self.eval_age(test, today)),
+            Condition::BirthMonth(test) => Cow::Owned(self.eval_birth_month(test)),
+            Condition::District(test) => eval_text(&self.districts, &self.with_district, test),
+            Condition::Language(test) => eval_text(&self.languages, &self.universe, test),
+            Condition::InterestsHas(interest) => lookup(&self.interests, interest),
+            Condition::ChannelsHas(channel) => lookup(&self.channels, channel),
+        }
+    }
+
+    fn eval_age(&self, test: &NumberTest, today: i64) -> RoaringBitmap {
+        match test {
+            NumberTest::Compare(comparison, age) => self.age_compare(*comparison, *age, today),
+            NumberTest::In(ages) => ages
+                .iter()
+                .map(|age| self.age_compare(Comparison::Equal, *age, today))
+                .union(),
+        }
+    }
+
+    /// age(b) >= n exactly when b's date key <= today's key - n years (see `profile::date_key`).
+    fn age_compare(&self, comparison: Comparison, age: u32, today: i64) -> RoaringBitmap {
+        let at_least = |n: u32| years_before(today, n);
+        let births = &self.births;
+        match comparison {
+            Comparison::GreaterOrEqual => {
+                births.born_between(Bound::Unbounded, Bound::Included(at_least(age)))
+            }
+            Comparison::Greater => {
+                births.born_between(Bound::Unbounded, Bound::Included(at_least(age + 1)))
+            }
+            Comparison::LessOrEqual => {
+                births.born_between(Bound::Excluded(at_least(age + 1)), Bound::Unbounded)
+            }
+            Comparison::Less => {
+                births.born_between(Bound::Excluded(at_least(age)), Bound::Unbounded)
+            }
+            Comparison::Equal => births.born_between(
+                Bound::Excluded(at_least(age + 1)),
+                Bound::Included(at_least(age)),
+            ),
+            Comparison::NotEqual => {
+                &self.with_birth_date - self.age_compare(Comparison::Equal, age, today)
+            }
+        }
+    }
+
+    fn eval_birth_month(&self, test: &NumberTest) -> RoaringBitmap {
+        (1..=12u32)
+            .filter(|month| match test {
+                NumberTest::Compare(comparison, value) => comparison.holds(*month, *value),
+                NumberTest::In(values) => values.contains(month),
+            })
+            .map(|month| &self.birth_months[month as usize - 1])
+            .union()
+    }
+}
+
+fn years_before(date_key: i64, years: u32) -> i64 {
+    date_key - i64::from(years) * YEAR_STEP
+}
+
+/// Ids arrive in increasing order, so `try_push` appends; it refuses an id already there (a value
+/// listed twice for one resident), which leaves the set as it should be.
+fn append(bitmap: &mut RoaringBitmap, id: u32) {
+    let _already_present = bitmap.try_push(id);
+}
+
+fn push_to(map: &mut HashMap<String, RoaringBitmap>, key: &str, id: u32) {
+    // Look up by &str first so the common case allocates nothing.
+    if let Some(bitmap) = map.get_mut(key) {
+        append(bitmap, id);
+    } else {
+        map.insert(key.to_string(), RoaringBitmap::from_iter([id]));
+    }
+}
+
+fn lookup<'a>(map: &'a HashMap<String, RoaringBitmap>, key: &str) -> Cow<'a, RoaringBitmap> {
+    map.get(key)
+        .map_or_else(|| Cow::Owned(RoaringBitmap::new()), Cow::Borrowed)
+}
+
+/// `with_value` is everyone who has the attribute: `!=` never matches those without it.
+fn eval_text<'a>(
+    map: &'a HashMap<String, RoaringBitmap>,
+    with_value: &'a RoaringBitmap,
+    test: &TextTest,
+) -> Cow<'a, RoaringBitmap> {
+    match test {
+        TextTest::Equals(text) => lookup(map, text),
+        TextTest::NotEquals(text) => Cow::Owned(with_value - lookup(map, text).as_ref()),
+        TextTest::In(texts) => Cow::Owned(
+            texts
+                .iter()
+                .filter_map(|text| map.get(text.as_str()))
+                .union(),
+        ),
+    }
+}
+
+fn insert_nonzero(counts: &mut BTreeMap<String, u64>, key: &str, count: u64) {
+    if count > 0 {
+        counts.insert(key.to_string(), count);
+    }
+}
+
+impl BirthIndex {
+    /// Residents whose birth date key lies within the bounds.
+    fn born_between(&self, lower: Bound<i64>, upper: Bound<i64>) -> RoaringBitmap {
+        let low = match lower {
+            Bound::Included(key) => key,
+            Bound::Excluded(key) => key + 1,
+            Bound::Unbounded => i64::MIN / 2,
+        };
+        let high = match upper {
+            Bound::Included(key) => key,
+            Bound::Excluded(key) => key - 1,
+            Bound::Unbounded => i64::MAX / 2,
+        };
+        if low > high {
+            return RoaringBitmap::new();
+        }
+        let (low_year, low_day) = split_key(low);
+        let (high_year, high_day) = split_key(high);
+
+        let mut whole_years = Vec::new();
+        let mut partial_ids = Vec::new();
+        for (&year, births) in self.years.range(low_year..=high_year) {
+            let first_day = if year == low_year { low_day } else { 0 };
+            let last_day = if year == high_year {
+                high_day
+            } else {
+                u16::MAX
+            };
+            let whole = first_day <= births.first_day() && last_day >= births.last_day();
+            if whole {
+                whole_years.push(&births.everyone);
+            } else {
+                let start = births.by_day.partition_point(|(day, _)| *day < first_day);
+                let end = births.by_day.partition_point(|(day, _)| *day <= last_day);
+                partial_ids.extend(births.by_day[start..end].iter().map(|(_, id)| *id));
+            }
+        }
+        let mut result = whole_years.into_iter().union();
+        if !partial_ids.is_empty() {
+            partial_ids.sort_unstable();
+            // Sorted and distinct (each resident has one birth date), so this is an append.
+            result |= RoaringBitmap::from_sorted_iter(partial_ids).unwrap_or_default();
+        }
+        result
+    }
+}
+
+impl BirthYear {
+    fn first_day(&self) -> u16 {
+        self.by_day.first().map_or(0, |(day, _)| *day)
+    }
+
+    fn last_day(&self) -> u16 {
+        self.by_day.last().map_or(0, |(day, _)| *day)
+    }
+}
+
+/// A date key as (year, month_day), clamped to the years chrono can represent.
+fn split_key(key: i64) -> (i32, u16) {
+    let year = key.div_euclid(YEAR_STEP);
+    let day = key.rem_euclid(YEAR_STEP) as u16;
+    match i32::try_from(year) {
+        Ok(year) => (year, day),
+        Err(_) if year < 0 => (i32::MIN, 0),
+        Err(_) => (i32::MAX, u16::MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")
+    }
+
+    fn resident(birth: Option<NaiveDate>, district: Option<&str>, language: &str) -> Profile {
+        Profile {
+            birth_date: birth,
+            district: district.map(str::to_string),
+            language: language.to_string(),
+            interests: vec!["防災".to_string()],
+            channels: vec!["line".to_string()],
+        }
+    }
+
+    fn ids(bitmap: &RoaringBitmap) -> Vec<u32> {
+        bitmap.iter().collect()
+    }
+
+    fn rule(text: &str) -> Rule {
+        Rule::parse(text).expect("test rule parses")
+    }
+
+    #[test]
+    fn age_comparisons_use_the_evaluation_date() {
+        let snapshot = Snapshot::build([
+            (1, resident(Some(date(1961, 12, 1)), Some("今元"), "ja")),
+            (2, resident(Some(date(1961, 12, 2)), Some("仲津"), "ja")),
+            (3, resident(None, Some("今元"), "ja")),
+        ]);
+        let today = date(2026, 12, 1);
+        assert_eq!(ids(&snapshot.evaluate(&rule("age >= 65"), today)), [1]);
+        assert_eq!(ids(&snapshot.evaluate(&rule("age = 64"), today)), [2]);
+        assert_eq!(ids(&snapshot.evaluate(&rule("age != 64"), today)), [1]);
+        assert_eq!(
+            ids(&snapshot.evaluate(&rule("not age = 64"), today)),
+            [1, 3]
+        );
+        assert_eq!(
+            ids(&snapshot.evaluate(&rule("age >= 65"), date(2026, 12, 2))),
+            [1, 2]
+        );
+    }
+
+    #[test]
+    fn missing_districts_never_match_a_district_comparison() {
+        let snapshot = Snapshot::build([
+            (1, resident(None, Some("今元"), "ja")),
+            (2, resident(None, None, "en")),
+        ]);
+        let today = date(2026, 1, 1);
+        assert_eq!(
+            ids(&snapshot.evaluate(&rule("district != \"泉\""), today)),
+            [1]
+        );
+        assert_eq!(
+            ids(&snapshot.evaluate(&rule("not district = \"泉\""), today)),
+            [1, 2]
+        );
+        assert_eq!(
+            ids(&snapshot.evaluate(&rule("language != \"ja\""), today)),
+            [2]
+        );
+    }
+
+    #[test]
+    fn the_later_profile_wins_for_a_repeated_id() {
+        let snapshot = Snapshot::build([
+            (7, resident(None, Some("泉"), "ja")),
+            (3, resident(None, Some("泉"), "ja")),
+            (7, resident(None, Some("蓑島"), "ja")),
+        ]);
+        let today = date(2026, 1, 1);
+        assert_eq!(snapshot.len(), 2);
+        assert_eq!(
+            ids(&snapshot.evaluate(&rule("district = \"蓑島\""), today)),
+            [7]
+        );
+        assert_eq!(
+            ids(&snapshot.evaluate(&rule("district = \"泉\""), today)),
+            [3]
+        );
+    }
+
+    #[test]
+    fn summary_counts_without_personal_data() {
+        let snapshot = Snapshot::build([
+            (1, resident(Some(date(1950, 1, 1)), Some("今元"), "ja")),
+            (2, resident(Some(date(2020, 1, 1)), None, "en")),
+            (3, resident(None, Some("今元"), "ja")),
+        ]);
+        let today = date(2026, 1, 1);
+        let summary = snapshot.summarize(&snapshot.evaluate(&Rule::All, today), today);
+        assert_eq!(summary.count, 3);
+        assert_eq!(summary.by_district.get("今元"), Some(&2));
+        assert_eq!(summary.by_district.get(""), Some(&1));
+        assert_eq!(summary.by_age_band.get("70-79"), Some(&1));
+        assert_eq!(summary.by_age_band.get("0-9"), Some(&1));
+        assert_eq!(summary.by_age_band.get("unknown"), Some(&1));
+        assert_eq!(summary.by_language.get("en"), Some(&1));
+    }
+}
