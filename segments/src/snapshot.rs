@@ -79,70 +79,16 @@ impl Snapshot {
         // which the sort detects in linear time.
         residents.sort_by_key(|(id, _)| *id);
 
-        let mut snapshot = Snapshot::default();
+        let mut builder = Builder::default();
         for (index, (id, profile)) in residents.iter().enumerate() {
             let later_duplicate = residents
                 .get(index + 1)
                 .is_some_and(|(next_id, _)| next_id == id);
             if !later_duplicate {
-                snapshot.add(*id, profile.borrow());
+                builder.add(*id, profile.borrow());
             }
         }
-        snapshot.finish();
-        snapshot
-    }
-
-    /// Adds one resident; ids must arrive in increasing order (see [`append`]).
-    fn add(&mut self, id: u32, profile: &Profile) {
-        append(&mut self.universe, id);
-        if let Some(district) = &profile.district {
-            append(&mut self.with_district, id);
-            push_to(&mut self.districts, district, id);
-        }
-        push_to(&mut self.languages, &profile.language, id);
-        for interest in &profile.interests {
-            push_to(&mut self.interests, interest, id);
-        }
-        for channel in &profile.channels {
-            push_to(&mut self.channels, channel, id);
-        }
-        if let Some(birth) = profile.birth_date {
-            append(&mut self.with_birth_date, id);
-            append(&mut self.birth_months[birth.month0() as usize], id);
-            let year = self.births.years.entry(birth.year()).or_default();
-            append(&mut year.everyone, id);
-            year.by_day.push((month_day(birth), id));
-        }
-    }
-
-    fn finish(&mut self) {
-        for year in self.births.years.values_mut() {
-            year.by_day.sort_unstable();
-            year.by_day.shrink_to_fit();
-        }
-        for bitmap in self.bitmaps_mut() {
-            bitmap.optimize();
-        }
-    }
-
-    fn bitmaps_mut(&mut self) -> impl Iterator<Item = &mut RoaringBitmap> {
-        [
-            &mut self.universe,
-            &mut self.with_district,
-            &mut self.with_birth_date,
-        ]
-        .into_iter()
-        .chain(self.districts.values_mut())
-        .chain(self.languages.values_mut())
-        .chain(self.interests.values_mut())
-        .chain(self.channels.values_mut())
-        .chain(self.birth_months.iter_mut())
-        .chain(
-            self.births
-                .years
-                .values_mut()
-                .map(|year| &mut year.everyone),
-        )
+        builder.finish()
     }
 
     fn bitmaps(&self) -> impl Iterator<Item = &RoaringBitmap> {
@@ -368,23 +314,105 @@ impl Snapshot {
     }
 }
 
+/// Id lists gathered in increasing id order, turned into bitmaps once at the end.
+///
+/// Appending to a list and converting it with `from_sorted_iter` is linear; pushing into a
+/// bitmap one id at a time is not (roaring's `try_push` looks for the maximum of a dense
+/// container by scanning it from the end).
+#[derive(Default)]
+struct Builder {
+    universe: Vec<u32>,
+    with_district: Vec<u32>,
+    with_birth_date: Vec<u32>,
+    districts: HashMap<String, Vec<u32>>,
+    languages: HashMap<String, Vec<u32>>,
+    interests: HashMap<String, Vec<u32>>,
+    channels: HashMap<String, Vec<u32>>,
+    birth_months: [Vec<u32>; 12],
+    /// (month_day, id) per birth year, in id order until `finish` sorts them by day.
+    births: BTreeMap<i32, Vec<(u16, u32)>>,
+}
+
+impl Builder {
+    /// Adds one resident; ids arrive in strictly increasing order.
+    fn add(&mut self, id: u32, profile: &Profile) {
+        self.universe.push(id);
+        if let Some(district) = &profile.district {
+            self.with_district.push(id);
+            push_to(&mut self.districts, district, id);
+        }
+        push_to(&mut self.languages, &profile.language, id);
+        for interest in &profile.interests {
+            push_to(&mut self.interests, interest, id);
+        }
+        for channel in &profile.channels {
+            push_to(&mut self.channels, channel, id);
+        }
+        if let Some(birth) = profile.birth_date {
+            self.with_birth_date.push(id);
+            self.birth_months[birth.month0() as usize].push(id);
+            self.births
+                .entry(birth.year())
+                .or_default()
+                .push((month_day(birth), id));
+        }
+    }
+
+    fn finish(self) -> Snapshot {
+        let years = self
+            .births
+            .into_iter()
+            .map(|(year, mut by_day)| {
+                let everyone = to_bitmap(by_day.iter().map(|(_, id)| *id).collect());
+                by_day.sort_unstable();
+                by_day.shrink_to_fit();
+                (year, BirthYear { everyone, by_day })
+            })
+            .collect();
+        Snapshot {
+            universe: to_bitmap(self.universe),
+            with_district: to_bitmap(self.with_district),
+            with_birth_date: to_bitmap(self.with_birth_date),
+            districts: to_bitmaps(self.districts),
+            languages: to_bitmaps(self.languages),
+            interests: to_bitmaps(self.interests),
+            channels: to_bitmaps(self.channels),
+            birth_months: self.birth_months.map(to_bitmap),
+            births: BirthIndex { years },
+        }
+    }
+}
+
+fn push_to(lists: &mut HashMap<String, Vec<u32>>, key: &str, id: u32) {
+    // Look up by &str first so the common case allocates nothing.
+    if let Some(ids) = lists.get_mut(key) {
+        // A value listed twice for one resident adds the id once.
+        if ids.last() != Some(&id) {
+            ids.push(id);
+        }
+    } else {
+        lists.insert(key.to_string(), vec![id]);
+    }
+}
+
+/// Ids in increasing order into a run-compressed bitmap.
+fn to_bitmap(ids: Vec<u32>) -> RoaringBitmap {
+    // The builder only produces increasing ids; were one out of order, inserting is still right.
+    let mut bitmap = RoaringBitmap::from_sorted_iter(ids.iter().copied())
+        .unwrap_or_else(|_| ids.iter().copied().collect());
+    bitmap.optimize();
+    bitmap
+}
+
+fn to_bitmaps(lists: HashMap<String, Vec<u32>>) -> HashMap<String, RoaringBitmap> {
+    lists
+        .into_iter()
+        .map(|(key, ids)| (key, to_bitmap(ids)))
+        .collect()
+}
+
 fn years_before(date_key: i64, years: u32) -> i64 {
     date_key - i64::from(years) * YEAR_STEP
-}
-
-/// Ids arrive in increasing order, so `try_push` appends; it refuses an id already there (a value
-/// listed twice for one resident), which leaves the set as it should be.
-fn append(bitmap: &mut RoaringBitmap, id: u32) {
-    let _already_present = bitmap.try_push(id);
-}
-
-fn push_to(map: &mut HashMap<String, RoaringBitmap>, key: &str, id: u32) {
-    // Look up by &str first so the common case allocates nothing.
-    if let Some(bitmap) = map.get_mut(key) {
-        append(bitmap, id);
-    } else {
-        map.insert(key.to_string(), RoaringBitmap::from_iter([id]));
-    }
 }
 
 fn lookup<'a>(map: &'a HashMap<String, RoaringBitmap>, key: &str) -> Cow<'a, RoaringBitmap> {
