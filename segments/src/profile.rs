@@ -1,6 +1,6 @@
 //! What the hub tells this crate about one resident.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Languages a rule may name (`language = "en"`); a typo such as `"jp"` is a parse error.
@@ -42,6 +42,16 @@ pub fn age_on(birth: NaiveDate, date: NaiveDate) -> i64 {
     i64::from(date.year()) - i64::from(birth.year()) - i64::from(birthday_not_reached)
 }
 
+/// The calendar date in Asia/Tokyo at `instant`: the date ages are computed for when a notice
+/// is sent. Japan keeps UTC+9 all year (no daylight saving), so no time zone database is needed.
+pub fn tokyo_date(instant: DateTime<Utc>) -> NaiveDate {
+    const JST_SECONDS: i32 = 9 * 3600;
+    match FixedOffset::east_opt(JST_SECONDS) {
+        Some(jst) => instant.with_timezone(&jst).date_naive(),
+        None => instant.date_naive(),
+    }
+}
+
 /// A date as a number that sorts like the date, with `year` in the high bits, so that
 /// "N years earlier" is a subtraction of `N * YEAR_STEP` (the snapshot's age index relies on it).
 pub(crate) fn date_key(date: NaiveDate) -> i64 {
@@ -77,6 +87,14 @@ mod tests {
         assert_eq!(age_on(birth, date(2025, 2, 28)), 24);
         assert_eq!(age_on(birth, date(2025, 3, 1)), 25);
         assert_eq!(age_on(birth, date(2024, 2, 29)), 24);
+    }
+
+    #[test]
+    fn tokyo_date_turns_at_15_00_utc() {
+        let before = DateTime::parse_from_rfc3339("2026-03-31T14:59:59Z").expect("valid");
+        let after = DateTime::parse_from_rfc3339("2026-03-31T15:00:00Z").expect("valid");
+        assert_eq!(tokyo_date(before.to_utc()), date(2026, 3, 31));
+        assert_eq!(tokyo_date(after.to_utc()), date(2026, 4, 1));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 use crate::parser::{self, ParseError};
 use crate::profile::Profile;
@@ -183,6 +184,21 @@ impl FromStr for Rule {
     }
 }
 
+/// A rule is stored and sent as its text.
+impl Serialize for Rule {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Parses the text; a broken rule fails with the parse error's message (column included).
+impl<'de> Deserialize<'de> for Rule {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Rule, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Rule::parse(&text).map_err(de::Error::custom)
+    }
+}
+
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -308,5 +324,23 @@ impl fmt::Display for Quoted<'_> {
             }
         }
         f.write_str("\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_travel_as_text_in_json() {
+        let rule = Rule::parse(r#"age >= 65 and interests has "防災""#).expect("parses");
+        let json = serde_json::to_string(&rule).expect("serialises");
+        assert_eq!(json, r#""age >= 65 and interests has \"防災\"""#);
+        assert_eq!(
+            serde_json::from_str::<Rule>(&json).expect("parses back"),
+            rule
+        );
+        let broken = serde_json::from_str::<Rule>(r#""age >=""#).expect_err("broken rule");
+        assert!(broken.to_string().contains("column 7"), "{broken}");
     }
 }
