@@ -38,8 +38,10 @@ struct BirthIndex {
 #[derive(Debug, Clone, Default)]
 struct BirthYear {
     everyone: RoaringBitmap,
-    /// (month_day, id), sorted.
-    by_day: Vec<(u16, u32)>,
+    /// Month_day of each resident born this year, sorted; `ids[i]` was born on `days[i]`.
+    /// Two arrays rather than pairs: 6 bytes a resident instead of 8, and a denser search.
+    days: Vec<u16>,
+    ids: Vec<u32>,
 }
 
 /// Where the snapshot's memory goes, in bytes.
@@ -145,7 +147,9 @@ impl Snapshot {
                 .births
                 .years
                 .values()
-                .map(|year| year.by_day.capacity() * size_of::<(u16, u32)>())
+                .map(|year| {
+                    year.days.capacity() * size_of::<u16>() + year.ids.capacity() * size_of::<u32>()
+                })
                 .sum(),
             keys,
         }
@@ -365,8 +369,15 @@ impl Builder {
             .map(|(year, mut by_day)| {
                 let everyone = to_bitmap(by_day.iter().map(|(_, id)| *id).collect());
                 by_day.sort_unstable();
-                by_day.shrink_to_fit();
-                (year, BirthYear { everyone, by_day })
+                let (days, ids) = by_day.into_iter().unzip();
+                (
+                    year,
+                    BirthYear {
+                        everyone,
+                        days,
+                        ids,
+                    },
+                )
             })
             .collect();
         Snapshot {
@@ -476,9 +487,9 @@ impl BirthIndex {
             if whole {
                 whole_years.push(&births.everyone);
             } else {
-                let start = births.by_day.partition_point(|(day, _)| *day < first_day);
-                let end = births.by_day.partition_point(|(day, _)| *day <= last_day);
-                partial_ids.extend(births.by_day[start..end].iter().map(|(_, id)| *id));
+                let start = births.days.partition_point(|day| *day < first_day);
+                let end = births.days.partition_point(|day| *day <= last_day);
+                partial_ids.extend_from_slice(&births.ids[start..end]);
             }
         }
         let mut result = whole_years.into_iter().union();
@@ -493,11 +504,11 @@ impl BirthIndex {
 
 impl BirthYear {
     fn first_day(&self) -> u16 {
-        self.by_day.first().map_or(0, |(day, _)| *day)
+        self.days.first().copied().unwrap_or(0)
     }
 
     fn last_day(&self) -> u16 {
-        self.by_day.last().map_or(0, |(day, _)| *day)
+        self.days.last().copied().unwrap_or(0)
     }
 }
 
