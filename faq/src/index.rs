@@ -1,0 +1,701 @@
+//! The search index: tantivy (in RAM) retrieves candidates over several analysed fields, then a Rust reranker fuses
+//! per-field BM25 scores and a translation-based language model score, each max-normalised, with tuned weights.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
+use tantivy::tokenizer::TokenizerManager;
+use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::analysis::{self, DictionaryError, JapaneseTokenizer, TermKind};
+use crate::model::{Faq, FaqEntry};
+use crate::normalize::{looks_english, normalize};
+use crate::translation::TranslationTable;
+
+/// The index could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(transparent)]
+    Dictionary(#[from] DictionaryError),
+    #[error("tantivy: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+}
+
+/// One ranked entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub score: f32,
+}
+
+/// An entry offered to a resident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suggestion {
+    pub entry: FaqEntry,
+    pub score: f32,
+}
+
+/// What the chat should say.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Answer {
+    /// One entry clearly fits.
+    Confident(Suggestion),
+    /// Some entries may fit: offer them as choices (at most three).
+    Candidates(Vec<Suggestion>),
+    /// Nothing fits: reply politely and log the question as unanswered.
+    NoMatch,
+}
+
+/// The signals fused into the final score, in the order of [`Params::weights`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// BM25 over base forms of the question, its alternatives and keywords.
+    Question,
+    /// BM25 over base forms of the answer.
+    AnswerText,
+    /// BM25 over folded readings of question content words.
+    QuestionReading,
+    /// BM25 over character bigrams of the question side.
+    QuestionBigram,
+    /// BM25 over character bigrams of the answer.
+    AnswerBigram,
+    /// BM25 over bigrams of the question side's whole reading (kana typed for kanji).
+    ReadingBigram,
+    /// Translation-based language model over question and answer.
+    Translation,
+}
+
+pub const SIGNALS: [Signal; 7] = [
+    Signal::Question,
+    Signal::AnswerText,
+    Signal::QuestionReading,
+    Signal::QuestionBigram,
+    Signal::AnswerBigram,
+    Signal::ReadingBigram,
+    Signal::Translation,
+];
+
+/// Ranking and answer-policy parameters. The defaults were tuned by cross-validation (see `dict/README.md`... and
+/// `examples/tune.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Params {
+    pub k1: f32,
+    pub b: f32,
+    /// Weight of each [`Signal`], in [`SIGNALS`] order.
+    pub weights: [f32; SIGNALS.len()],
+    /// Candidates tantivy retrieves before reranking.
+    pub candidates: usize,
+    /// Share of the translation model in a document's word distribution (the rest is its own words).
+    pub translation_share: f32,
+    /// Collection smoothing of the translation language model.
+    pub smoothing: f32,
+    /// Weight of synonym expansions relative to the resident's own words.
+    pub synonym_weight: f32,
+    /// Answer policy: confident when the best entry covers this share of the query's (IDF-weighted) words...
+    pub confident_coverage: f32,
+    /// ...and its score leads the runner-up by this share.
+    pub confident_margin: f32,
+    /// Answer policy: no match below this coverage.
+    pub min_coverage: f32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            k1: 1.2,
+            b: 0.75,
+            weights: [1.0, 0.5, 0.2, 0.2, 0.1, 0.1, 0.5],
+            candidates: 100,
+            translation_share: 0.3,
+            smoothing: 0.5,
+            synonym_weight: 0.6,
+            confident_coverage: 0.75,
+            confident_margin: 0.15,
+            min_coverage: 0.3,
+        }
+    }
+}
+
+/// BM25 statistics of one analysed field, over term ids.
+#[derive(Debug, Default)]
+struct Bm25Field {
+    postings: HashMap<u32, Vec<(u32, f32)>>,
+    doc_len: Vec<f32>,
+    avg_len: f32,
+}
+
+impl Bm25Field {
+    fn build(docs: &[Vec<u32>]) -> Self {
+        let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
+        for (doc, terms) in docs.iter().enumerate() {
+            let mut tf: HashMap<u32, f32> = HashMap::new();
+            for &t in terms {
+                *tf.entry(t).or_default() += 1.0;
+            }
+            let mut tf: Vec<_> = tf.into_iter().collect();
+            tf.sort_unstable_by_key(|&(t, _)| t);
+            for (t, f) in tf {
+                postings.entry(t).or_default().push((doc as u32, f));
+            }
+        }
+        let doc_len: Vec<f32> = docs.iter().map(|d| d.len() as f32).collect();
+        let avg_len = (doc_len.iter().sum::<f32>() / doc_len.len().max(1) as f32).max(1.0);
+        Bm25Field { postings, doc_len, avg_len }
+    }
+
+    fn idf(&self, term: u32) -> f32 {
+        let n = self.doc_len.len() as f32;
+        let df = self.postings.get(&term).map_or(0.0, |p| p.len() as f32);
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+
+    fn contains(&self, term: u32, doc: u32) -> bool {
+        self.postings.get(&term).is_some_and(|p| p.binary_search_by_key(&doc, |&(d, _)| d).is_ok())
+    }
+
+    fn accumulate(&self, term: u32, weight: f32, params: &Params, scores: &mut [f32]) {
+        let Some(postings) = self.postings.get(&term) else { return };
+        let idf = self.idf(term) * weight;
+        for &(doc, tf) in postings {
+            let norm = params.k1 * (1.0 - params.b + params.b * self.doc_len[doc as usize] / self.avg_len);
+            scores[doc as usize] += idf * tf * (params.k1 + 1.0) / (tf + norm);
+        }
+    }
+}
+
+/// The translation-based language model, stored as postings of `P(w | entry)` for every word `w` an entry either
+/// uses or translates to.
+#[derive(Debug, Default)]
+struct TranslationModel {
+    postings: HashMap<u32, Vec<(u32, f32)>>,
+    background: HashMap<u32, f32>,
+    min_background: f32,
+}
+
+impl TranslationModel {
+    fn build(question: &[Vec<u32>], answer: &[Vec<u32>], translation_share: f32) -> Self {
+        let pairs: Vec<(Vec<u32>, Vec<u32>)> =
+            question.iter().zip(answer).map(|(q, a)| (q.clone(), a.clone())).collect();
+        let table = TranslationTable::train(&pairs);
+        let mut collection: HashMap<u32, f32> = HashMap::new();
+        let mut total = 0.0f32;
+        let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
+        for (doc, (q, a)) in question.iter().zip(answer).enumerate() {
+            let len = (q.len() + a.len()) as f32;
+            if len == 0.0 {
+                continue;
+            }
+            let mut own: HashMap<u32, f32> = HashMap::new();
+            for &t in q.iter().chain(a) {
+                *own.entry(t).or_default() += 1.0;
+                *collection.entry(t).or_default() += 1.0;
+                total += 1.0;
+            }
+            let mut probability: HashMap<u32, f32> = HashMap::new();
+            for (&t, &tf) in &own {
+                *probability.entry(t).or_default() += (1.0 - translation_share) * tf / len;
+                for &(w, p) in table.targets(t) {
+                    *probability.entry(w).or_default() += translation_share * p * tf / len;
+                }
+            }
+            for (w, p) in probability {
+                postings.entry(w).or_default().push((doc as u32, p));
+            }
+        }
+        let total = total.max(1.0);
+        let background = collection.into_iter().map(|(t, c)| (t, c / total)).collect();
+        TranslationModel { postings, background, min_background: 0.5 / total }
+    }
+
+    /// Adds `weight · log(1 + (1-λ)·P(w|entry) / (λ·P(w|collection)))`: the query likelihood with Jelinek-Mercer
+    /// smoothing, less the part every entry shares, so entries without the word need no work.
+    fn accumulate(&self, term: u32, weight: f32, smoothing: f32, scores: &mut [f32]) {
+        let Some(postings) = self.postings.get(&term) else { return };
+        let background = self.background.get(&term).copied().unwrap_or(self.min_background);
+        let scale = (1.0 - smoothing) / (smoothing * background);
+        for &(doc, p) in postings {
+            scores[doc as usize] += weight * (1.0 + scale * p).ln();
+        }
+    }
+}
+
+/// tantivy fields.
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    ordinal: Field,
+    question: Field,
+    answer: Field,
+    question_reading: Field,
+    reading_bigram: Field,
+    question_bigram: Field,
+    english_question: Field,
+    english_answer: Field,
+}
+
+/// Terms of a query, as term ids with weights, per analysed kind.
+#[derive(Debug, Default)]
+struct QueryTerms {
+    /// (term text, term id if known, weight, expanded from a synonym)
+    base: Vec<(String, Option<u32>, f32, bool)>,
+    reading: Vec<(String, Option<u32>)>,
+    bigram: Vec<(String, Option<u32>)>,
+    reading_bigram: Vec<(String, Option<u32>)>,
+}
+
+/// A searchable FAQ. Cheap to share behind an `Arc`; rebuild it when the files change.
+pub struct Index {
+    entries: Vec<FaqEntry>,
+    by_id: HashMap<String, usize>,
+    vocabulary: HashMap<String, u32>,
+    /// base term → other base terms of its synonym groups.
+    synonyms: HashMap<String, Vec<String>>,
+    question: Bm25Field,
+    answer: Bm25Field,
+    question_reading: Bm25Field,
+    question_bigram: Bm25Field,
+    answer_bigram: Bm25Field,
+    reading_bigram: Bm25Field,
+    translation: TranslationModel,
+    reader: IndexReader,
+    fields: Fields,
+    /// Entry ordinal of each tantivy document, per segment.
+    ordinals: Vec<Vec<u32>>,
+    has_english: bool,
+    params: Params,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index").field("entries", &self.entries.len()).field("params", &self.params).finish()
+    }
+}
+
+/// The text of an entry's question side: the question, its alternatives and its keywords.
+fn question_side(entry: &FaqEntry) -> String {
+    let mut text = entry.question.clone();
+    for extra in entry.alternatives.iter().chain(&entry.keywords) {
+        text.push('\n');
+        text.push_str(extra);
+    }
+    text
+}
+
+impl Index {
+    /// Builds the index with the default (tuned) parameters.
+    pub fn build(faq: &Faq) -> Result<Index, IndexError> {
+        Index::build_with(faq, Params::default())
+    }
+
+    /// Builds the index with explicit parameters (for tuning).
+    pub fn build_with(faq: &Faq, params: Params) -> Result<Index, IndexError> {
+        analysis::dictionary()?;
+        let entries = faq.entries.clone();
+        let mut vocabulary: HashMap<String, u32> = HashMap::new();
+        let mut intern = |terms: Vec<String>| -> Vec<u32> {
+            terms
+                .into_iter()
+                .map(|t| {
+                    let next = vocabulary.len() as u32;
+                    *vocabulary.entry(t).or_insert(next)
+                })
+                .collect()
+        };
+        let mut question_terms = Vec::with_capacity(entries.len());
+        let mut answer_terms = Vec::with_capacity(entries.len());
+        let mut reading_terms = Vec::with_capacity(entries.len());
+        let mut question_bigrams = Vec::with_capacity(entries.len());
+        let mut answer_bigrams = Vec::with_capacity(entries.len());
+        let mut reading_bigrams = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let question_text = question_side(entry);
+            let question_analysis = analysis::analyze(&question_text)?;
+            let answer_analysis = analysis::analyze(&entry.answer)?;
+            question_terms.push(intern(analysis::content_terms(&question_analysis).map(|m| m.base.clone()).collect()));
+            answer_terms.push(intern(analysis::content_terms(&answer_analysis).map(|m| m.base.clone()).collect()));
+            reading_terms
+                .push(intern(analysis::content_terms(&question_analysis).map(|m| m.reading.clone()).collect()));
+            question_bigrams.push(intern(analysis::char_bigrams(&normalize(&question_text))));
+            answer_bigrams.push(intern(analysis::char_bigrams(&normalize(&entry.answer))));
+            reading_bigrams.push(intern(analysis::reading_bigrams(&question_analysis)));
+        }
+
+        let (reader, fields, ordinals) = build_tantivy(&entries)?;
+        let synonyms = synonym_map(&faq.synonyms);
+        let translation = TranslationModel::build(&question_terms, &answer_terms, params.translation_share);
+        Ok(Index {
+            by_id: entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect(),
+            has_english: entries.iter().any(|e| e.question_en.is_some() || e.answer_en.is_some()),
+            entries,
+            vocabulary,
+            synonyms,
+            question: Bm25Field::build(&question_terms),
+            answer: Bm25Field::build(&answer_terms),
+            question_reading: Bm25Field::build(&reading_terms),
+            question_bigram: Bm25Field::build(&question_bigrams),
+            answer_bigram: Bm25Field::build(&answer_bigrams),
+            reading_bigram: Bm25Field::build(&reading_bigrams),
+            translation,
+            reader,
+            fields,
+            ordinals,
+            params,
+        })
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry with this id.
+    pub fn entry(&self, id: &str) -> Option<&FaqEntry> {
+        self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+
+    /// All entries, in load order.
+    pub fn entries(&self) -> &[FaqEntry] {
+        &self.entries
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Changes ranking parameters other than `translation_share` (which is fixed at build time).
+    pub fn set_params(&mut self, params: Params) {
+        self.params = params;
+    }
+
+    /// The best entries for a query, best first, at most `limit`.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
+        self.ranked(query, limit)
+            .into_iter()
+            .map(|scored| Hit { id: self.entries[scored.ordinal].id.clone(), score: scored.score })
+            .collect()
+    }
+
+    /// The answer policy: one entry when confident, up to three choices when not, or no match.
+    pub fn answer(&self, query: &str) -> Answer {
+        let ranked = self.ranked(query, 3);
+        let Some(best) = ranked.first() else { return Answer::NoMatch };
+        let suggestion = |s: &Scored| Suggestion { entry: self.entries[s.ordinal].clone(), score: s.score };
+        if best.coverage < self.params.min_coverage {
+            return Answer::NoMatch;
+        }
+        let margin = ranked.get(1).map_or(1.0, |second| (best.score - second.score) / best.score.max(f32::EPSILON));
+        if best.coverage >= self.params.confident_coverage && margin >= self.params.confident_margin {
+            return Answer::Confident(suggestion(best));
+        }
+        Answer::Candidates(ranked.iter().filter(|s| s.coverage >= self.params.min_coverage).map(suggestion).collect())
+    }
+
+    /// Signal values (each max-normalised over the candidates) of the candidates of a query, for tuning.
+    pub fn signals(&self, query: &str) -> Vec<(String, [f32; SIGNALS.len()])> {
+        let terms = self.query_terms(&normalize(query));
+        let (candidates, signals) = self.candidate_signals(&terms);
+        candidates.into_iter().map(|c| (self.entries[c].id.clone(), signals[c])).collect()
+    }
+
+    fn ranked(&self, query: &str, limit: usize) -> Vec<Scored> {
+        let normalized = normalize(query);
+        if normalized.is_empty() || limit == 0 {
+            return Vec::new();
+        }
+        if self.has_english && looks_english(&normalized) {
+            let hits = self.search_english(&normalized, limit);
+            if !hits.is_empty() {
+                return hits;
+            }
+        }
+        let terms = self.query_terms(&normalized);
+        let (candidates, signals) = self.candidate_signals(&terms);
+        let mut scored: Vec<Scored> = candidates
+            .into_iter()
+            .map(|ordinal| {
+                let score = signals[ordinal].iter().zip(&self.params.weights).map(|(s, w)| s * w).sum();
+                Scored { ordinal, score, coverage: 0.0 }
+            })
+            .filter(|s| s.score > 0.0)
+            .collect();
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ordinal.cmp(&b.ordinal)));
+        scored.truncate(limit);
+        for s in scored.iter_mut().take(3) {
+            s.coverage = self.coverage(&terms, s.ordinal as u32);
+        }
+        scored
+    }
+
+    /// Candidates (tantivy's top documents) and every entry's max-normalised signals.
+    fn candidate_signals(&self, terms: &QueryTerms) -> (Vec<usize>, Vec<[f32; SIGNALS.len()]>) {
+        let n = self.entries.len();
+        let params = &self.params;
+        let mut columns = vec![vec![0.0f32; n]; SIGNALS.len()];
+        for (_, id, weight, _) in &terms.base {
+            let Some(id) = *id else { continue };
+            self.question.accumulate(id, *weight, params, &mut columns[0]);
+            self.answer.accumulate(id, *weight, params, &mut columns[1]);
+            self.translation.accumulate(id, *weight, params.smoothing, &mut columns[6]);
+        }
+        for (_, id) in &terms.reading {
+            if let Some(id) = *id {
+                self.question_reading.accumulate(id, 1.0, params, &mut columns[2]);
+            }
+        }
+        for (_, id) in &terms.bigram {
+            if let Some(id) = *id {
+                self.question_bigram.accumulate(id, 1.0, params, &mut columns[3]);
+                self.answer_bigram.accumulate(id, 1.0, params, &mut columns[4]);
+            }
+        }
+        for (_, id) in &terms.reading_bigram {
+            if let Some(id) = *id {
+                self.reading_bigram.accumulate(id, 1.0, params, &mut columns[5]);
+            }
+        }
+        let candidates = self.tantivy_candidates(terms);
+        let maxima: Vec<f32> =
+            columns.iter().map(|c| candidates.iter().map(|&d| c[d]).fold(0.0f32, f32::max)).collect();
+        let signals = (0..n)
+            .map(|doc| {
+                let mut row = [0.0f32; SIGNALS.len()];
+                for (k, value) in row.iter_mut().enumerate() {
+                    if maxima[k] > 0.0 {
+                        *value = columns[k][doc] / maxima[k];
+                    }
+                }
+                row
+            })
+            .collect();
+        (candidates, signals)
+    }
+
+    fn tantivy_candidates(&self, terms: &QueryTerms) -> Vec<usize> {
+        let w = &self.params.weights;
+        let f = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut add = |field: Field, text: &str, boost: f32| {
+            if boost > 0.0 {
+                let query = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), boost))));
+            }
+        };
+        let mut seen = HashSet::new();
+        for (text, _, weight, _) in &terms.base {
+            if seen.insert(text.as_str()) {
+                add(f.question, text, w[0].max(0.1) * weight);
+                add(f.answer, text, (w[1] + w[6]).max(0.1) * weight);
+            }
+        }
+        for (text, _) in &terms.reading {
+            add(f.question_reading, text, w[2].max(0.05));
+        }
+        for (text, _) in &terms.reading_bigram {
+            add(f.reading_bigram, text, w[5].max(0.05));
+        }
+        for (text, _) in &terms.bigram {
+            add(f.question_bigram, text, w[3].max(0.05));
+        }
+        if clauses.is_empty() {
+            return Vec::new();
+        }
+        let searcher = self.reader.searcher();
+        let collector = TopDocs::with_limit(self.params.candidates.max(1)).order_by_score();
+        match searcher.search(&BooleanQuery::new(clauses), &collector) {
+            Ok(top) => top
+                .into_iter()
+                .filter_map(|(_, address)| {
+                    self.ordinals.get(address.segment_ord as usize)?.get(address.doc_id as usize).map(|&o| o as usize)
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// IDF-weighted share of the resident's own content words (not synonym expansions) that the entry contains, in
+    /// any form; when the query has no content words (all kana), the share of its reading bigrams.
+    fn coverage(&self, terms: &QueryTerms, doc: u32) -> f32 {
+        let mut total = 0.0;
+        let mut covered = 0.0;
+        for (_, id, _, expanded) in terms.base.iter().filter(|t| !t.3) {
+            let _ = expanded;
+            let idf = id.map_or(self.question.idf(u32::MAX), |id| self.question.idf(id));
+            total += idf;
+            if let Some(id) = *id
+                && (self.question.contains(id, doc) || self.answer.contains(id, doc))
+            {
+                covered += idf;
+            }
+        }
+        if total == 0.0 || covered < total {
+            // Kana spellings and synonyms count through the reading bigrams.
+            let mut bigram_total = 0.0;
+            let mut bigram_covered = 0.0;
+            for (_, id) in &terms.reading_bigram {
+                bigram_total += 1.0;
+                if id.is_some_and(|id| self.reading_bigram.contains(id, doc)) {
+                    bigram_covered += 1.0;
+                }
+            }
+            let base_share = if total > 0.0 { covered / total } else { 0.0 };
+            let bigram_share = if bigram_total > 0.0 { bigram_covered / bigram_total } else { 0.0 };
+            return base_share.max(bigram_share);
+        }
+        1.0
+    }
+
+    fn query_terms(&self, normalized: &str) -> QueryTerms {
+        let id = |t: &str| self.vocabulary.get(t).copied();
+        let Ok(morphemes) = analysis::analyze_normalized(normalized) else { return QueryTerms::default() };
+        let mut terms = QueryTerms::default();
+        for m in analysis::content_terms(&morphemes) {
+            terms.base.push((m.base.clone(), id(&m.base), 1.0, false));
+            terms.reading.push((m.reading.clone(), id(&m.reading)));
+        }
+        let own: HashSet<String> = terms.base.iter().map(|t| t.0.clone()).collect();
+        let mut expansions = Vec::new();
+        for word in &own {
+            for synonym in self.synonyms.get(word).into_iter().flatten() {
+                if !own.contains(synonym) {
+                    expansions.push((synonym.clone(), id(synonym), self.params.synonym_weight, true));
+                }
+            }
+        }
+        terms.base.extend(expansions);
+        terms.bigram = analysis::char_bigrams(normalized).into_iter().map(|t| (id(&t), t)).map(|(i, t)| (t, i)).collect();
+        terms.reading_bigram =
+            analysis::reading_bigrams(&morphemes).into_iter().map(|t| (id(&t), t)).map(|(i, t)| (t, i)).collect();
+        terms
+    }
+
+    fn search_english(&self, normalized: &str, limit: usize) -> Vec<Scored> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let words: HashSet<&str> = normalized
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() > 1 && !ENGLISH_STOP_WORDS.contains(w))
+            .collect();
+        for word in &words {
+            for (field, boost) in [(self.fields.english_question, 2.0), (self.fields.english_answer, 1.0)] {
+                let query = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), boost))));
+            }
+        }
+        if clauses.is_empty() {
+            return Vec::new();
+        }
+        let searcher = self.reader.searcher();
+        let Ok(top) = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit).order_by_score())
+        else {
+            return Vec::new();
+        };
+        let best = top.first().map_or(1.0, |t| t.0.max(f32::EPSILON));
+        top.into_iter()
+            .filter_map(|(score, address)| {
+                let ordinal = *self.ordinals.get(address.segment_ord as usize)?.get(address.doc_id as usize)?;
+                // English has no coverage measure of its own: relative score stands in.
+                Some(Scored { ordinal: ordinal as usize, score, coverage: score / best })
+            })
+            .collect()
+    }
+}
+
+const ENGLISH_STOP_WORDS: &[&str] = &[
+    "the", "a", "an", "to", "of", "in", "on", "for", "and", "or", "is", "are", "do", "does", "can", "how", "what",
+    "where", "when", "i", "my", "me", "it", "be", "get", "want", "please", "with", "at", "by", "from", "about",
+];
+
+#[derive(Debug, Clone, Copy)]
+struct Scored {
+    ordinal: usize,
+    score: f32,
+    coverage: f32,
+}
+
+/// base term → the other members' base terms, for every synonym group (members analysed like queries).
+fn synonym_map(groups: &[Vec<String>]) -> HashMap<String, Vec<String>> {
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for group in groups {
+        let members: Vec<Vec<String>> = group.iter().map(|w| analysis::terms(w, TermKind::Base)).collect();
+        for (i, member) in members.iter().enumerate() {
+            // Only single-word members trigger expansion: a multi-word member would fire on any of its parts.
+            let [word] = member.as_slice() else { continue };
+            let others = map.entry(word.clone()).or_default();
+            for (j, other) in members.iter().enumerate() {
+                if i != j {
+                    for term in other {
+                        if term != word && !others.contains(term) {
+                            others.push(term.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    map
+}
+
+fn build_tantivy(entries: &[FaqEntry]) -> Result<(IndexReader, Fields, Vec<Vec<u32>>), IndexError> {
+    let mut schema = Schema::builder();
+    let analysed = |kind: TermKind| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(kind.tokenizer_name())
+                .set_index_option(IndexRecordOption::WithFreqs),
+        )
+    };
+    let english = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer("default").set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let fields = Fields {
+        ordinal: schema.add_u64_field("ordinal", FAST),
+        question: schema.add_text_field("question", analysed(TermKind::Base)),
+        answer: schema.add_text_field("answer", analysed(TermKind::Base)),
+        question_reading: schema.add_text_field("question_reading", analysed(TermKind::Reading)),
+        reading_bigram: schema.add_text_field("reading_bigram", analysed(TermKind::ReadingBigram)),
+        question_bigram: schema.add_text_field("question_bigram", analysed(TermKind::Bigram)),
+        english_question: schema.add_text_field("english_question", english.clone()),
+        english_answer: schema.add_text_field("english_answer", english),
+    };
+    let index = tantivy::Index::create_in_ram(schema.build());
+    register_tokenizers(index.tokenizers());
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, 50_000_000)?;
+    for (ordinal, entry) in entries.iter().enumerate() {
+        let question = question_side(entry);
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(fields.ordinal, ordinal as u64);
+        doc.add_text(fields.question, &question);
+        doc.add_text(fields.answer, &entry.answer);
+        doc.add_text(fields.question_reading, &question);
+        doc.add_text(fields.reading_bigram, &question);
+        doc.add_text(fields.question_bigram, &question);
+        if let Some(text) = &entry.question_en {
+            doc.add_text(fields.english_question, text);
+        }
+        if let Some(text) = &entry.answer_en {
+            doc.add_text(fields.english_answer, text);
+        }
+        writer.add_document(doc)?;
+    }
+    writer.commit()?;
+    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+    let searcher = reader.searcher();
+    let mut ordinals = Vec::new();
+    for segment in searcher.segment_readers() {
+        let column = segment.fast_fields().u64("ordinal")?;
+        ordinals.push((0..segment.max_doc()).map(|doc| column.first(doc).unwrap_or(0) as u32).collect());
+    }
+    Ok((reader, fields, ordinals))
+}
+
+fn register_tokenizers(manager: &TokenizerManager) {
+    for kind in [TermKind::Base, TermKind::Reading, TermKind::Bigram, TermKind::ReadingBigram] {
+        manager.register(kind.tokenizer_name(), JapaneseTokenizer(kind));
+    }
+}
