@@ -12,4 +12,4 @@ pub mod server;
 
 pub use line_mock::{AcceptedRequest, Faults, LineMock, LineMockConfig, LineMockStats};
 pub use openapi::OpenApi;
-// pub use push_standin::{PushStandIn, ReceivedPush};
+pub use push_standin::{PushStandIn, PushStandInStats, ReceivedPush};

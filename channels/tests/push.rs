@@ -1,0 +1,199 @@
+//! Web Push against the push service stand-in on 127.0.0.1.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use channels::push::{PushConfig, PushMessage, PushSink, Subscription, Urgency, VapidKey};
+use channels::testing::PushStandIn;
+use channels::{FailureKind, Outcome, Request, RetryPolicy, Sink};
+use uuid::Uuid;
+
+fn key(name: &str) -> Uuid {
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes())
+}
+
+fn sink(vapid: &VapidKey) -> PushSink {
+    PushSink::new(PushConfig::new(
+        vapid,
+        "mailto:bousai@city.yukuhashi.example",
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn payload_decrypts_and_vapid_verifies() {
+    let vapid = VapidKey::generate();
+    let standin = PushStandIn::start(Some(vapid.public_key_base64url()))
+        .await
+        .unwrap();
+    let push = sink(&vapid);
+    assert_eq!(push.public_key(), vapid.public_key_base64url());
+    let subs: Vec<Subscription> = (0..5).map(|_| standin.new_subscription()).collect();
+
+    let notice = PushMessage::notification(
+        "市報ゆくはし12月号",
+        "子育て支援の特集です。",
+        Some("https://city.yukuhashi.example/news/12"),
+    );
+    for (i, s) in subs.iter().enumerate() {
+        let outs = push
+            .send(&Request::single(
+                key(&format!("n{i}")),
+                s.clone(),
+                notice.clone(),
+            ))
+            .await;
+        assert!(
+            matches!(&outs[..], [Outcome::Sent { provider_id }] if provider_id.contains("/message/")),
+            "{outs:?}"
+        );
+    }
+    let alert = PushMessage::emergency(
+        "避難指示",
+        "今元地区に避難指示。直ちに避難してください。",
+        None,
+    );
+    let o = push.send_one(&subs[0], &alert, key("alert-1")).await;
+    assert!(matches!(o, Outcome::Sent { .. }), "{o:?}");
+
+    standin.assert_no_violations();
+    let got = standin.received_for(&subs[0].endpoint);
+    assert_eq!(got.len(), 2);
+    let body: serde_json::Value = serde_json::from_str(got[0].payload_str()).unwrap();
+    assert_eq!(body["title"], "市報ゆくはし12月号");
+    assert_eq!(body["url"], "https://city.yukuhashi.example/news/12");
+    assert_eq!(got[0].urgency.as_deref(), Some("normal"));
+    assert_eq!(got[0].ttl, 86_400);
+    assert_eq!(
+        got[0].topic.as_deref(),
+        Some(key("n0").simple().to_string().as_str())
+    );
+    assert_eq!(got[0].vapid_subject, "mailto:bousai@city.yukuhashi.example");
+    let alert_got: serde_json::Value = serde_json::from_str(got[1].payload_str()).unwrap();
+    assert_eq!(
+        alert_got["body"],
+        "今元地区に避難指示。直ちに避難してください。"
+    );
+    assert_eq!(got[1].urgency.as_deref(), Some("high"));
+    assert_eq!(standin.received().len(), 6);
+    assert_eq!(standin.stats().accepted, 6);
+}
+
+#[tokio::test]
+async fn gone_subscriptions_fail_with_gone() {
+    let vapid = VapidKey::generate();
+    let standin = PushStandIn::start(Some(vapid.public_key_base64url()))
+        .await
+        .unwrap();
+    let push = sink(&vapid);
+    let sub = standin.new_subscription();
+    let msg = PushMessage::notification("t", "b", None);
+    assert!(matches!(
+        push.send_one(&sub, &msg, key("a")).await,
+        Outcome::Sent { .. }
+    ));
+    standin.set_gone(&sub.endpoint);
+    let o = push.send_one(&sub, &msg, key("b")).await;
+    assert_eq!(
+        o.failure_kind(),
+        Some(FailureKind::Gone),
+        "410 → gone: {o:?}"
+    );
+    // Unknown endpoint on the same service: 404 → gone.
+    let mut unknown = standin.new_subscription();
+    unknown.endpoint = format!("{}/push/nosuch", standin.base_url());
+    let o = push.send_one(&unknown, &msg, key("c")).await;
+    assert_eq!(
+        o.failure_kind(),
+        Some(FailureKind::Gone),
+        "404 → gone: {o:?}"
+    );
+    assert_eq!(standin.stats().gone, 2);
+    standin.assert_no_violations();
+}
+
+#[tokio::test]
+async fn refusals_bad_input_and_record_only() {
+    let vapid = VapidKey::generate();
+    let other = VapidKey::generate();
+    let standin = PushStandIn::start(Some(other.public_key_base64url()))
+        .await
+        .unwrap();
+    let sub = standin.new_subscription();
+    let msg = PushMessage::notification("t", "b", None);
+    // Signed with a key the subscription was not made for: 403 → unauthorized.
+    let o = sink(&vapid).send_one(&sub, &msg, key("a")).await;
+    assert_eq!(o.failure_kind(), Some(FailureKind::Unauthorized), "{o:?}");
+    assert_eq!(standin.violations().len(), 1);
+
+    let push = sink(&other);
+    let mut broken = sub.clone();
+    broken.auth = URL_SAFE_NO_PAD.encode([0u8; 5]);
+    let o = push.send_one(&broken, &msg, key("b")).await;
+    assert_eq!(o.failure_kind(), Some(FailureKind::InvalidRecipient));
+    let big = PushMessage {
+        payload: "あ".repeat(1500),
+        ttl: Duration::from_secs(60),
+        urgency: Urgency::Low,
+    };
+    let o = push.send_one(&sub, &big, key("c")).await;
+    assert_eq!(o.failure_kind(), Some(FailureKind::InvalidMessage));
+    // The largest payload that fits still goes through.
+    let max = PushMessage {
+        payload: "x".repeat(channels::push::MAX_PAYLOAD),
+        ..big
+    };
+    assert!(matches!(
+        push.send_one(&sub, &max, key("d")).await,
+        Outcome::Sent { .. }
+    ));
+
+    // Wrong decryption keys on the service side would show up as a violation: none.
+    assert_eq!(standin.stats().accepted, 1);
+
+    let mut cfg = PushConfig::new(&other, "mailto:x@example.org");
+    cfg.vapid_private_key = None;
+    let rec = PushSink::new(cfg).unwrap();
+    assert!(rec.is_record_only());
+    assert_eq!(rec.send_one(&sub, &msg, key("e")).await, Outcome::Recorded);
+    assert!(PushSink::new(PushConfig::new(&other, "bousai@city")).is_err());
+}
+
+#[tokio::test]
+async fn unreachable_push_service_is_retry() {
+    let vapid = VapidKey::generate();
+    let standin = PushStandIn::start(None).await.unwrap();
+    let mut sub = standin.new_subscription();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    sub.endpoint = format!("http://127.0.0.1:{port}/push/x");
+    let mut cfg = PushConfig::new(&vapid, "https://city.yukuhashi.example");
+    cfg.retry = RetryPolicy {
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    };
+    let push = PushSink::new(cfg).unwrap();
+    let o = push
+        .send_one(&sub, &PushMessage::notification("t", "b", None), key("x"))
+        .await;
+    assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
+}
+
+/// RFC 8291 Appendix A: the stand-in's decryption (web-push-native) yields the RFC's plaintext.
+#[test]
+fn rfc8291_appendix_a_decrypts() {
+    let d = |s: &str| URL_SAFE_NO_PAD.decode(s).unwrap();
+    let ciphertext = d(
+        "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN",
+    );
+    let ua_private =
+        p256::SecretKey::from_slice(&d("q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94")).unwrap();
+    let auth = web_push_native::Auth::clone_from_slice(&d("BTBZMqHH6r4Tts7J_aSIgg"));
+    let plain = web_push_native::decrypt(ciphertext, &ua_private, &auth).unwrap();
+    assert_eq!(plain, b"When I grow up, I want to be a watermelon");
+}
