@@ -70,7 +70,9 @@ async fn every_request_kind_passes_the_spec() {
     let to: Vec<_> = (2..502).map(user).collect();
     let o = line.multicast(&to, &messages, key("multi-1")).await;
     assert!(matches!(o, Outcome::Sent { .. }), "{o:?}");
-    let o = line.broadcast(&[flex.clone()], key("broadcast-1")).await;
+    let o = line
+        .broadcast(std::slice::from_ref(&flex), key("broadcast-1"))
+        .await;
     assert!(matches!(o, Outcome::Sent { .. }), "{o:?}");
     let o = line
         .narrowcast(

@@ -285,9 +285,15 @@ async fn handle(State(state): State<Arc<Mutex<MockState>>>, req: Request) -> Res
             );
         }
     };
+    let (token, require_key) = {
+        let s = state.lock().unwrap_or_else(|e| e.into_inner());
+        (s.config.token.clone(), s.config.require_retry_key)
+    };
+    // Validation runs outside the lock; only the bookkeeping is serialized.
+    let checked = validate(&token, require_key, &method, &path, &query, &headers, &body);
     let (resp, after) = {
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        process(&mut s, &method, &path, &query, &headers, &body)
+        process(&mut s, &method, &path, &headers, checked)
     };
     match after {
         After::Now => resp,
@@ -304,25 +310,30 @@ async fn handle(State(state): State<Arc<Mutex<MockState>>>, req: Request) -> Res
     }
 }
 
-fn process(
-    s: &mut MockState,
+/// What the spec check of one request found.
+struct Checked {
+    /// (property or header, problem)
+    violations: Vec<(String, String)>,
+    unauthorized: bool,
+    json_body: Option<Value>,
+}
+
+/// Checks one request against the spec: operation, headers, parameters, body.
+fn validate(
+    token: &str,
+    require_key: bool,
     method: &Method,
     path: &str,
     query: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> (Response, After) {
-    let now = |r: Response| (r, After::Now);
+) -> Checked {
     let what = format!("{method} {path}");
     let api = OpenApi::line_messaging_api();
-
-    // 1. Validate against the spec.
     let mut violations: Vec<(String, String)> = Vec::new();
     let mut unauthorized = false;
     let json_body: Option<Value>;
     {
-        let token = s.config.token.clone();
-        let require_key = s.config.require_retry_key;
         match headers.get("authorization").and_then(|v| v.to_str().ok()) {
             None => violations.push(("Authorization".into(), "missing Bearer token".into())),
             Some(v) => match v.strip_prefix("Bearer ") {
@@ -457,6 +468,28 @@ fn process(
         }
     }
 
+    Checked {
+        violations,
+        unauthorized,
+        json_body,
+    }
+}
+
+/// Answers one validated request: rejections, faults, idempotency, acceptance.
+fn process(
+    s: &mut MockState,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    checked: Checked,
+) -> (Response, After) {
+    let now = |r: Response| (r, After::Now);
+    let what = format!("{method} {path}");
+    let Checked {
+        violations,
+        unauthorized,
+        json_body,
+    } = checked;
     s.stats.requests += 1;
     if !violations.is_empty() {
         s.stats.rejected += 1;
