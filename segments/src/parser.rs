@@ -154,7 +154,7 @@ fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
                 index += width;
                 continue;
             }
-            '"' | '「' | '“' => {
+            '"' | '「' | '『' | '“' => {
                 let (text, next_index) = lex_text(&chars, index)?;
                 tokens.push(single(TokenKind::Text(text)));
                 index = next_index;
@@ -203,12 +203,16 @@ fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
 }
 
 /// Reads quoted text starting at the opening quote; returns the text and the index after it.
-/// `"…"` understands `\"` and `\\`; `「…」` and `“…”` take everything up to the closing mark.
+/// `"…"` understands `\"` and `\\`; `「…」`, `『…』`, `“…”` and `＂…＂` take everything up to
+/// the closing mark.
 fn lex_text(chars: &[char], start: usize) -> Result<(String, usize), ParseError> {
     let opening = chars[start];
     let closing = match opening {
         '「' => '」',
+        '『' => '』',
         '“' => '”',
+        // A full-width quote opens and closes like the ASCII one.
+        '＂' => '＂',
         _ => '"',
     };
     let mut text = String::new();
@@ -217,7 +221,7 @@ fn lex_text(chars: &[char], start: usize) -> Result<(String, usize), ParseError>
         if c == closing {
             return Ok((text, index + 1));
         }
-        if c == '\\' && closing == '"' {
+        if c == '\\' && opening == '"' {
             match chars.get(index + 1) {
                 Some(&escaped @ ('"' | '\\')) => {
                     text.push(escaped);
@@ -718,6 +722,25 @@ mod tests {
                 district_in(&["今元", "仲津"]),
             ])
         );
+    }
+
+    #[test]
+    fn every_kind_of_quote_reads_the_same() {
+        for text in [
+            r#"district = "今元""#,
+            "district = 「今元」",
+            "district = 『今元』",
+            "district = “今元”",
+            "district = ＂今元＂",
+        ] {
+            assert_eq!(
+                parse(text),
+                Ok(Rule::Condition(Condition::District(TextTest::Equals(
+                    "今元".into()
+                )))),
+                "{text}"
+            );
+        }
     }
 
     #[test]
