@@ -6,7 +6,7 @@ mod profile;
 mod rule;
 mod snapshot;
 
-pub use parser::{MAX_NESTING, ParseError};
+pub use parser::{MAX_NESTING, ParseError, ParseOptions};
 pub use profile::{KNOWN_CHANNELS, KNOWN_LANGUAGES, Profile, age_on, tokyo_date};
 pub use roaring::RoaringBitmap;
 pub use rule::{Comparison, Condition, NumberTest, Rule, TextTest};

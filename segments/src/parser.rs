@@ -36,12 +36,23 @@ pub const MAX_NESTING: usize = 64;
 const MAX_NUMBER: u64 = 1_000_000;
 const MAX_AGE: u32 = 200;
 
-pub(crate) fn parse(text: &str) -> Result<Rule, ParseError> {
+/// Lists of values the hub knows, to refuse a rule naming anything else at parse time, with the
+/// column of the value. `None` accepts any value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParseOptions<'a> {
+    /// The city's districts (`district = "…"`, `district in […]`).
+    pub districts: Option<&'a [String]>,
+    /// The topics residents can follow (`interests has "…"`).
+    pub interests: Option<&'a [String]>,
+}
+
+pub(crate) fn parse(text: &str, options: &ParseOptions<'_>) -> Result<Rule, ParseError> {
     let tokens = lex(text)?;
     let mut parser = Parser {
         tokens,
         position: 0,
         depth: 0,
+        options: *options,
     };
     if parser.peek().kind == TokenKind::End {
         return Ok(Rule::All);
@@ -283,15 +294,27 @@ impl Field {
     }
 }
 
+impl Field {
+    /// "one …" in messages.
+    fn singular(self) -> &'static str {
+        match self {
+            Field::Interests => "interest",
+            Field::Channels => "channel",
+            other => other.name(),
+        }
+    }
+}
+
 const FIELD_LIST: &str = "age, birth_month, district, language, interests or channels";
 
-struct Parser {
+struct Parser<'a> {
     tokens: Vec<Token>,
     position: usize,
     depth: usize,
+    options: ParseOptions<'a>,
 }
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> &Token {
         // The lexer always ends the list with `End`, and `advance` never moves past it.
         &self.tokens[self.position.min(self.tokens.len() - 1)]
@@ -594,6 +617,24 @@ impl Parser {
         if text.is_empty() {
             return Err(ParseError::new(token.column, "the text is empty"));
         }
+        let city_list = match field {
+            Field::District => self.options.districts,
+            Field::Interests => self.options.interests,
+            _ => None,
+        };
+        if let Some(allowed) = city_list {
+            if allowed.contains(&text) {
+                return Ok(text);
+            }
+            return Err(ParseError::new(
+                token.column,
+                format!(
+                    "unknown {} \"{text}\": expected one of {}",
+                    field.singular(),
+                    allowed.join(", ")
+                ),
+            ));
+        }
         let known: &[&str] = match field {
             Field::Language => KNOWN_LANGUAGES,
             Field::Channels => KNOWN_CHANNELS,
@@ -607,7 +648,7 @@ impl Parser {
                 token.column,
                 format!(
                     "unknown {} \"{text}\": expected one of {}",
-                    field.name().trim_end_matches('s'),
+                    field.singular(),
                     known.join(", ")
                 ),
             ))
@@ -650,6 +691,10 @@ fn expected_after(token: &Token, what: &str, after: &Token, found: &TokenKind) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Result<Rule, ParseError> {
+        super::parse(text, &ParseOptions::default())
+    }
 
     fn error(text: &str) -> String {
         match parse(text) {
@@ -832,6 +877,26 @@ mod tests {
         assert_eq!(
             error("age > 99999999999"),
             "column 7: this number is too large"
+        );
+    }
+
+    #[test]
+    fn city_lists_refuse_unknown_districts_and_interests() {
+        let districts = ["今元".to_string(), "仲津".to_string()];
+        let interests = ["防災".to_string()];
+        let options = ParseOptions {
+            districts: Some(&districts),
+            interests: Some(&interests),
+        };
+        let parse_with = |text| super::parse(text, &options).map_err(|e| e.to_string());
+        assert!(parse_with(r#"district in ["今元", "仲津"] and interests has "防災""#).is_ok());
+        assert_eq!(
+            parse_with(r#"district in ["今元", "今本"]"#),
+            Err("column 20: unknown district \"今本\": expected one of 今元, 仲津".to_string())
+        );
+        assert_eq!(
+            parse_with(r#"interests has "ぼうさい""#),
+            Err("column 15: unknown interest \"ぼうさい\": expected one of 防災".to_string())
         );
     }
 

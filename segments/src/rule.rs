@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
-use crate::parser::{self, ParseError};
+use crate::parser::{self, ParseError, ParseOptions};
 use crate::profile::Profile;
 
 /// A parsed segment rule. Build one with [`Rule::parse`]; [`Display`](fmt::Display) writes it back
@@ -110,7 +110,13 @@ impl Rule {
     ///
     /// An empty (or blank) rule means everyone, like `all`.
     pub fn parse(text: &str) -> Result<Rule, ParseError> {
-        parser::parse(text)
+        parser::parse(text, &ParseOptions::default())
+    }
+
+    /// Parses a rule and also refuses districts and interests missing from the given lists
+    /// (`column 20: unknown district "今本": expected one of 行橋, …`).
+    pub fn parse_with(text: &str, options: &ParseOptions<'_>) -> Result<Rule, ParseError> {
+        parser::parse(text, options)
     }
 
     /// The rule that matches everyone.
