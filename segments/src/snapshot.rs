@@ -193,12 +193,12 @@ impl Snapshot {
             let lower = if decade == 9 {
                 Bound::Unbounded
             } else {
-                Bound::Excluded(years_before(today, youngest + 10))
+                Bound::Excluded(years_before(today, i64::from(youngest) + 10))
             };
             let upper = if decade == 0 {
                 Bound::Unbounded
             } else {
-                Bound::Included(years_before(today, youngest))
+                Bound::Included(years_before(today, i64::from(youngest)))
             };
             let band = self.births.born_between(lower, upper);
             insert_nonzero(
@@ -282,7 +282,9 @@ impl Snapshot {
 
     /// age(b) >= n exactly when b's date key <= today's key - n years (see `profile::date_key`).
     fn age_compare(&self, comparison: Comparison, age: u32, today: i64) -> RoaringBitmap {
-        let at_least = |n: u32| years_before(today, n);
+        // In i64 so that `age + 1` cannot overflow for an age that code (not the parser) chose.
+        let age = i64::from(age);
+        let at_least = |years: i64| years_before(today, years);
         let births = &self.births;
         match comparison {
             Comparison::GreaterOrEqual => {
@@ -302,7 +304,11 @@ impl Snapshot {
                 Bound::Included(at_least(age)),
             ),
             Comparison::NotEqual => {
-                &self.with_birth_date - self.age_compare(Comparison::Equal, age, today)
+                &self.with_birth_date
+                    - births.born_between(
+                        Bound::Excluded(at_least(age + 1)),
+                        Bound::Included(at_least(age)),
+                    )
             }
         }
     }
@@ -422,8 +428,8 @@ fn to_bitmaps(lists: HashMap<String, Vec<u32>>) -> HashMap<String, RoaringBitmap
         .collect()
 }
 
-fn years_before(date_key: i64, years: u32) -> i64 {
-    date_key - i64::from(years) * YEAR_STEP
+fn years_before(date_key: i64, years: i64) -> i64 {
+    date_key - years * YEAR_STEP
 }
 
 fn lookup<'a>(map: &'a HashMap<String, RoaringBitmap>, key: &str) -> Cow<'a, RoaringBitmap> {
@@ -568,6 +574,37 @@ mod tests {
             ids(&snapshot.evaluate(&rule("age >= 65"), date(2026, 12, 2))),
             [1, 2]
         );
+    }
+
+    #[test]
+    fn extreme_numbers_built_in_code_agree_with_the_interpreter() {
+        let residents = [
+            (1, resident(Some(date(1900, 1, 1)), None, "ja")),
+            (2, resident(Some(date(2030, 6, 15)), None, "ja")),
+            (3, resident(None, None, "ja")),
+        ];
+        let snapshot = Snapshot::build(residents.iter().map(|(id, p)| (*id, p)));
+        let today = date(2026, 6, 15);
+        for value in [0, 1, 12, 13, u32::MAX - 1, u32::MAX] {
+            let tests = Comparison::ALL
+                .iter()
+                .map(|comparison| NumberTest::Compare(*comparison, value))
+                .chain([NumberTest::In(vec![value, 0])]);
+            for test in tests {
+                for condition in [
+                    Condition::Age(test.clone()),
+                    Condition::BirthMonth(test.clone()),
+                ] {
+                    let rule = Rule::Condition(condition);
+                    let expected: Vec<u32> = residents
+                        .iter()
+                        .filter(|(_, p)| rule.matches(p, today))
+                        .map(|(id, _)| *id)
+                        .collect();
+                    assert_eq!(ids(&snapshot.evaluate(&rule, today)), expected, "{rule:?}");
+                }
+            }
+        }
     }
 
     #[test]
