@@ -244,6 +244,8 @@ struct QueryTerms {
     reading: Vec<(String, Option<u32>)>,
     bigram: Vec<(String, Option<u32>)>,
     reading_bigram: Vec<(String, Option<u32>)>,
+    /// The query is mostly kana, or has no word the FAQ uses: retrieve by bigrams too.
+    needs_bigrams: bool,
 }
 
 /// A searchable FAQ. Cheap to share behind an `Arc`; rebuild it when the files change.
@@ -494,14 +496,27 @@ impl Index {
                 add(f.answer, text, (w[1] + w[6]).max(0.1) * weight);
             }
         }
+        let mut seen = HashSet::new();
         for (text, _) in &terms.reading {
-            add(f.question_reading, text, w[2].max(0.05));
+            if seen.insert(text.as_str()) {
+                add(f.question_reading, text, w[2].max(0.05));
+            }
         }
-        for (text, _) in &terms.reading_bigram {
-            add(f.reading_bigram, text, w[5].max(0.05));
-        }
-        for (text, _) in &terms.bigram {
-            add(f.question_bigram, text, w[3].max(0.05));
+        // Bigram clauses are many and slow tantivy down; they are needed only when words fail: kana typed for kanji,
+        // typos, words the FAQ never uses.
+        if terms.needs_bigrams {
+            let mut seen = HashSet::new();
+            for (text, _) in &terms.reading_bigram {
+                if seen.insert(text.as_str()) {
+                    add(f.reading_bigram, text, w[5].max(0.05));
+                }
+            }
+            let mut seen = HashSet::new();
+            for (text, _) in &terms.bigram {
+                if seen.insert(text.as_str()) {
+                    add(f.question_bigram, text, w[3].max(0.05));
+                }
+            }
         }
         if clauses.is_empty() {
             return Vec::new();
@@ -568,6 +583,8 @@ impl Index {
                 }
             }
         }
+        let no_known_word = terms.base.iter().all(|t| t.1.is_none());
+        terms.needs_bigrams = no_known_word || mostly_kana(normalized);
         terms.base.extend(expansions);
         terms.bigram = analysis::char_bigrams(normalized).into_iter().map(|t| (id(&t), t)).map(|(i, t)| (t, i)).collect();
         terms.reading_bigram =
@@ -604,6 +621,13 @@ impl Index {
             })
             .collect()
     }
+}
+
+/// At least 70% of the letters are kana: a resident typing readings rather than kanji.
+fn mostly_kana(text: &str) -> bool {
+    let letters = text.chars().filter(|c| c.is_alphanumeric()).count();
+    let kana = text.chars().filter(|&c| matches!(c, 'ぁ'..='ゖ' | 'ァ'..='ヺ' | 'ー')).count();
+    letters > 0 && kana * 10 >= letters * 7
 }
 
 const ENGLISH_STOP_WORDS: &[&str] = &[

@@ -226,7 +226,7 @@ link = "https://example.jp/gomi"
         let broken = GOOD.replace("department = \"環境課\"\n", "");
         write(dir.path(), "kurashi.toml", &broken);
         let message = load_dir(dir.path()).expect_err("missing department").to_string();
-        assert!(message.contains("kurashi.toml:17"), "{message}");
+        assert!(message.contains("kurashi.toml:12"), "{message}");
         assert!(message.contains("gomi-1") && message.contains("department"), "{message}");
     }
 
