@@ -1,0 +1,317 @@
+//! The HTTP surface: operations endpoints, the staff API under `/api/`, and the OpenAPI document.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::AppState;
+use crate::audit;
+use crate::auth::{self, Role, Staff};
+use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::import::{self, Encoding};
+use crate::residents::{self, ChannelKind, ResidentInput, ResidentView};
+use crate::telemetry;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Yukuhashi resident hub",
+        description = "FAQ chat, segmented notices and emergency broadcasts for the residents of Yukuhashi. \
+                       Staff endpoints under /api/ need `Authorization: Bearer TOKEN`."
+    ),
+    paths(
+        healthz,
+        create_token,
+        upsert_resident,
+        get_resident,
+        delete_resident,
+        import_residents,
+        audit_log,
+    ),
+    components(schemas(
+        ErrorBody,
+        ResidentInput,
+        ResidentView,
+        residents::ChannelsInput,
+        residents::PushSubscription,
+        residents::PushKeys,
+        ChannelKind,
+        Role,
+        TokenRequest,
+        TokenResponse,
+        ImportResult,
+        audit::AuditEntry
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn router(state: AppState) -> Router {
+    // Touch the recorder so /metrics works from the first request.
+    telemetry::metrics_handle();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/api/tokens", post(create_token))
+        .route("/api/residents", post(upsert_resident))
+        .route("/api/residents/import", post(import_residents))
+        .route(
+            "/api/residents/{external_id}",
+            get(get_resident).delete(delete_resident),
+        )
+        .route("/api/audit", get(audit_log))
+        .route("/api/emergencies", post(trigger_emergency))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(telemetry::track_requests))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+/// 200 when the database answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "the database answers"), (status = 503, description = "the database does not answer")))]
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn metrics() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        telemetry::metrics_handle().render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// Who or what the token is for, e.g. "広報 山田" or "records system".
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    /// Shown once; only its hash is stored.
+    pub token: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Creates a staff API token (admin only).
+#[utoipa::path(post, path = "/api/tokens", request_body = TokenRequest,
+    responses((status = 201, body = TokenResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_token(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(request): ApiJson<TokenRequest>,
+) -> Result<(StatusCode, Json<TokenResponse>), ApiError> {
+    staff.require(&[])?;
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::bad_request(
+            "name",
+            "the name must be 1 to 100 characters",
+        ));
+    }
+    let token = auth::create_token(&state.db, name, request.role).await?;
+    audit::record(
+        &state.db,
+        &staff,
+        "token.create",
+        name,
+        serde_json::json!({ "role": request.role }),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenResponse {
+            token,
+            name: name.to_owned(),
+            role: request.role,
+        }),
+    ))
+}
+
+/// Creates or updates a resident by `external_id` (admin).
+#[utoipa::path(post, path = "/api/residents", request_body = ResidentInput,
+    responses((status = 200, body = ResidentView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn upsert_resident(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(input): ApiJson<ResidentInput>,
+) -> Result<Json<ResidentView>, ApiError> {
+    staff.require(&[])?;
+    let resident = input.validate(&state.config.districts, residents::today_in_japan())?;
+    residents::upsert_many(
+        &state.db,
+        std::slice::from_ref(&resident),
+        &[ChannelKind::Line, ChannelKind::Email, ChannelKind::Push],
+    )
+    .await?;
+    audit::record(
+        &state.db,
+        &staff,
+        "resident.upsert",
+        resident.external_id.as_str(),
+        serde_json::Value::Null,
+    )
+    .await?;
+    let view = residents::find(&state.db, resident.external_id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::internal("resident vanished after upsert"))?;
+    Ok(Json(view))
+}
+
+/// One resident (admin, pr, disaster, viewer).
+#[utoipa::path(get, path = "/api/residents/{external_id}",
+    params(("external_id" = String, Path, description = "the city's id for the resident")),
+    responses((status = 200, body = ResidentView), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_resident(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(external_id): Path<String>,
+) -> Result<Json<ResidentView>, ApiError> {
+    staff.require(&[Role::Pr, Role::Disaster, Role::Viewer])?;
+    residents::find(&state.db, &external_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no resident {external_id}")))
+}
+
+/// Forgets a resident: profile and addresses are removed at once (admin).
+#[utoipa::path(delete, path = "/api/residents/{external_id}",
+    params(("external_id" = String, Path, description = "the city's id for the resident")),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn delete_resident(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(external_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    staff.require(&[])?;
+    if !residents::forget(&state.db, &external_id).await? {
+        return Err(ApiError::not_found(format!("no resident {external_id}")));
+    }
+    audit::record(
+        &state.db,
+        &staff,
+        "resident.forget",
+        &external_id,
+        serde_json::Value::Null,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct ImportQuery {
+    encoding: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportResult {
+    pub imported: usize,
+}
+
+/// Imports residents from a CSV body (`?encoding=utf-8|shift_jis`); all rows or none (admin).
+#[utoipa::path(post, path = "/api/residents/import", request_body(content = String, content_type = "text/csv"),
+    params(("encoding" = Option<String>, Query, description = "utf-8 (default) or shift_jis")),
+    responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody, description = "names the line and column; nothing was applied")),
+    security(("bearer" = [])))]
+async fn import_residents(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<ImportQuery>,
+    body: Bytes,
+) -> Result<Json<ImportResult>, ApiError> {
+    staff.require(&[])?;
+    let encoding: Encoding = query
+        .encoding
+        .as_deref()
+        .unwrap_or("utf-8")
+        .parse()
+        .map_err(|message: String| ApiError::bad_request("encoding", message))?;
+    let districts = state.config.districts.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        import::parse(
+            &body,
+            encoding,
+            &districts,
+            residents::today_in_japan(),
+            |_| {},
+        )
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|error| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        message: error.to_string(),
+        field: Some(match &error.column {
+            Some(column) => format!("line {}, {column}", error.line),
+            None => format!("line {}", error.line),
+        }),
+    })?;
+    residents::upsert_many(&state.db, &parsed.residents, &parsed.channels).await?;
+    audit::record(
+        &state.db,
+        &staff,
+        "resident.import",
+        "csv",
+        serde_json::json!({ "rows": parsed.residents.len() }),
+    )
+    .await?;
+    Ok(Json(ImportResult {
+        imported: parsed.residents.len(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    limit: Option<i64>,
+}
+
+/// The latest entries of the audit log (admin).
+#[utoipa::path(get, path = "/api/audit", params(("limit" = Option<i64>, Query, description = "at most this many, newest first (default 100)")),
+    responses((status = 200, body = [audit::AuditEntry])), security(("bearer" = [])))]
+async fn audit_log(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<Vec<audit::AuditEntry>>, ApiError> {
+    staff.require(&[])?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(audit::recent(&state.db, limit).await?))
+}
+
+/// The emergency trigger: the role check is in place; the broadcast itself is the emergency feature's.
+async fn trigger_emergency(staff: Staff) -> Result<Response, ApiError> {
+    staff.require(&[Role::Disaster])?;
+    Err(ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "emergency broadcasts are not available in this version yet",
+    ))
+}

@@ -1,0 +1,61 @@
+//! The audit log: who changed what, when. Every staff write records one entry.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::auth::Staff;
+use crate::db::{Db, now_ms};
+
+pub async fn record(
+    db: &Db,
+    staff: &Staff,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (at_ms, actor, role, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(now_ms())
+    .bind(&staff.name)
+    .bind(staff.role.as_str())
+    .bind(action)
+    .bind(target)
+    .bind(detail.to_string())
+    .execute(&db.pool)
+    .await?;
+    tracing::info!(actor = %staff.name, role = staff.role.as_str(), action, target, "audit");
+    Ok(())
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub target: String,
+    pub detail: serde_json::Value,
+}
+
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT at_ms, actor, role, action, target, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let detail: String = row.try_get("detail")?;
+            Ok(AuditEntry {
+                at_ms: row.try_get("at_ms")?,
+                actor: row.try_get("actor")?,
+                role: row.try_get("role")?,
+                action: row.try_get("action")?,
+                target: row.try_get("target")?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,383 @@
+//! Configuration: `hub.toml` (from `--config` or `HUB_CONFIG`) overlaid by `HUB_*` environment variables.
+//!
+//! Every key has one name in both places: `listen` in the file is `HUB_LISTEN` in the environment.
+//! A bad value is an error that names the key and where it came from.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The elementary school districts of Yukuhashi, the default district list.
+pub const DEFAULT_DISTRICTS: [&str; 11] = [
+    "行橋", "行事", "大橋", "今元", "仲津", "泉", "今川", "稗田", "延永", "椿市", "蓑島",
+];
+
+/// Topics residents can follow; notices name one of them and residents may opt out of it.
+pub const DEFAULT_INTERESTS: [&str; 12] = [
+    "子育て",
+    "介護",
+    "ごみ",
+    "防災",
+    "健康",
+    "福祉",
+    "教育",
+    "観光",
+    "文化",
+    "スポーツ",
+    "環境",
+    "イベント",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("{key} (from {origin}): {message}")]
+    Value {
+        key: &'static str,
+        origin: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub admin_token: Option<String>,
+    pub line_channel_secret: Option<String>,
+    pub line_channel_token: Option<String>,
+    pub line_api_base: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub vapid_private_key: Option<String>,
+    pub vapid_subject: Option<String>,
+    pub faq_dir: PathBuf,
+    /// The URL residents reach the hub at (links in emails, unsubscribe links).
+    pub public_url: String,
+    pub districts: Vec<String>,
+    pub interests: Vec<String>,
+    /// Most connections the database pool opens.
+    pub database_max_connections: u32,
+}
+
+/// The file's shape: every key optional, unknown keys rejected so a typo is not silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    database_url: Option<String>,
+    admin_token: Option<String>,
+    line_channel_secret: Option<String>,
+    line_channel_token: Option<String>,
+    line_api_base: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    vapid_private_key: Option<String>,
+    vapid_subject: Option<String>,
+    faq_dir: Option<String>,
+    public_url: Option<String>,
+    districts: Option<Vec<String>>,
+    interests: Option<Vec<String>>,
+    database_max_connections: Option<u32>,
+}
+
+/// A value with where it came from, so errors can say "HUB_LISTEN (from the environment)".
+struct Source<'a> {
+    file_path: Option<&'a Path>,
+    env: &'a BTreeMap<String, String>,
+}
+
+impl Source<'_> {
+    fn get(&self, key: &'static str, from_file: &Option<String>) -> Option<(String, String)> {
+        let env_key = env_key(key);
+        if let Some(value) = self.env.get(&env_key) {
+            return Some((value.clone(), format!("environment variable {env_key}")));
+        }
+        from_file.as_ref().map(|value| {
+            let origin = match self.file_path {
+                Some(path) => format!("{} key `{key}`", path.display()),
+                None => format!("key `{key}`"),
+            };
+            (value.clone(), origin)
+        })
+    }
+
+    fn string(&self, key: &'static str, from_file: &Option<String>) -> Option<String> {
+        self.get(key, from_file)
+            .map(|(value, _)| value)
+            .filter(|value| !value.trim().is_empty())
+    }
+}
+
+fn env_key(key: &str) -> String {
+    format!("HUB_{}", key.to_ascii_uppercase())
+}
+
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split([',', '、'])
+        .map(|item| crate::text::normalize_label(item))
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
+impl Config {
+    /// Loads the file (if any) and the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(key, _)| key.starts_with("HUB_"))
+            .collect();
+        let path = path
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("HUB_CONFIG").map(PathBuf::from));
+        Self::from_parts(path.as_deref(), &env)
+    }
+
+    /// Builds the configuration from an optional file and an explicit environment (tests use this).
+    pub fn from_parts(
+        path: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let file = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|error| ConfigError::File {
+                    path: path.to_path_buf(),
+                    message: error.to_string(),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let source = Source {
+            file_path: path,
+            env,
+        };
+
+        let listen = match source.get("listen", &file.listen) {
+            Some((value, origin)) => value.parse().map_err(|_| ConfigError::Value {
+                key: "HUB_LISTEN",
+                origin,
+                message: format!("`{value}` is not an address like 127.0.0.1:8080"),
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+
+        let database_url = source
+            .string("database_url", &file.database_url)
+            .unwrap_or_else(|| "sqlite://hub.db".to_owned());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Value {
+                key: "HUB_DATABASE_URL",
+                origin: source
+                    .get("database_url", &file.database_url)
+                    .map(|(_, origin)| origin)
+                    .unwrap_or_default(),
+                message: format!(
+                    "`{database_url}` is neither sqlite://PATH nor postgres://USER@HOST/DB"
+                ),
+            });
+        }
+
+        let line_api_base = source
+            .string("line_api_base", &file.line_api_base)
+            .unwrap_or_else(|| "https://api.line.me".to_owned());
+        check_url(
+            &source,
+            "line_api_base",
+            &file.line_api_base,
+            &line_api_base,
+        )?;
+
+        let smtp_url = source.string("smtp_url", &file.smtp_url);
+        if let Some(url) = &smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(ConfigError::Value {
+                key: "HUB_SMTP_URL",
+                origin: origin_of(&source, "smtp_url", &file.smtp_url),
+                message: format!("`{url}` must start with smtp:// or smtps://"),
+            });
+        }
+        let mail_from = source.string("mail_from", &file.mail_from);
+        if let Some(from) = &mail_from
+            && !from.contains('@')
+        {
+            return Err(ConfigError::Value {
+                key: "HUB_MAIL_FROM",
+                origin: origin_of(&source, "mail_from", &file.mail_from),
+                message: format!("`{from}` is not an email address"),
+            });
+        }
+
+        let public_url = source
+            .string("public_url", &file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        check_url(&source, "public_url", &file.public_url, &public_url)?;
+
+        let districts = match env.get("HUB_DISTRICTS") {
+            Some(value) => split_list(value),
+            None => file
+                .districts
+                .as_ref()
+                .map(|list| {
+                    list.iter()
+                        .map(|d| crate::text::normalize_label(d))
+                        .collect()
+                })
+                .unwrap_or_else(|| DEFAULT_DISTRICTS.iter().map(|d| d.to_string()).collect()),
+        };
+        if districts.is_empty() {
+            return Err(ConfigError::Value {
+                key: "HUB_DISTRICTS",
+                origin: "configuration".into(),
+                message: "the district list is empty".into(),
+            });
+        }
+        let interests = match env.get("HUB_INTERESTS") {
+            Some(value) => split_list(value),
+            None => file
+                .interests
+                .as_ref()
+                .map(|list| {
+                    list.iter()
+                        .map(|d| crate::text::normalize_label(d))
+                        .collect()
+                })
+                .unwrap_or_else(|| DEFAULT_INTERESTS.iter().map(|d| d.to_string()).collect()),
+        };
+
+        let database_max_connections = match env.get("HUB_DATABASE_MAX_CONNECTIONS") {
+            Some(value) => value.parse().map_err(|_| ConfigError::Value {
+                key: "HUB_DATABASE_MAX_CONNECTIONS",
+                origin: "environment variable HUB_DATABASE_MAX_CONNECTIONS".into(),
+                message: format!("`{value}` is not a positive number"),
+            })?,
+            None => file.database_max_connections.unwrap_or(8),
+        };
+
+        let faq_dir = source
+            .string("faq_dir", &file.faq_dir)
+            .map(PathBuf::from)
+            .unwrap_or_else(default_faq_dir);
+
+        Ok(Config {
+            listen,
+            database_url,
+            admin_token: source.string("admin_token", &file.admin_token),
+            line_channel_secret: source.string("line_channel_secret", &file.line_channel_secret),
+            line_channel_token: source.string("line_channel_token", &file.line_channel_token),
+            line_api_base,
+            smtp_url,
+            mail_from,
+            vapid_private_key: source.string("vapid_private_key", &file.vapid_private_key),
+            vapid_subject: source.string("vapid_subject", &file.vapid_subject),
+            faq_dir,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            districts,
+            interests,
+            database_max_connections: database_max_connections.max(1),
+        })
+    }
+}
+
+fn origin_of(source: &Source, key: &'static str, from_file: &Option<String>) -> String {
+    source
+        .get(key, from_file)
+        .map(|(_, origin)| origin)
+        .unwrap_or_default()
+}
+
+fn check_url(
+    source: &Source,
+    key: &'static str,
+    from_file: &Option<String>,
+    url: &str,
+) -> Result<(), ConfigError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return Ok(());
+    }
+    Err(ConfigError::Value {
+        key: match key {
+            "line_api_base" => "HUB_LINE_API_BASE",
+            _ => "HUB_PUBLIC_URL",
+        },
+        origin: origin_of(source, key, from_file),
+        message: format!("`{url}` is not an http:// or https:// URL"),
+    })
+}
+
+/// The bundled FAQ: next to the binary's source tree when run from the repository, else `./faq/data`.
+fn default_faq_dir() -> PathBuf {
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("faq/data");
+    if bundled.is_dir() {
+        bundled
+    } else {
+        PathBuf::from("faq/data")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let config = Config::from_parts(None, &env(&[])).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://hub.db");
+        assert_eq!(config.districts.len(), 11);
+        assert!(config.line_channel_token.is_none());
+    }
+
+    #[test]
+    fn environment_wins_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\ndatabase_url = \"sqlite://a.db\"\n",
+        )
+        .unwrap();
+        let config =
+            Config::from_parts(Some(&path), &env(&[("HUB_LISTEN", "127.0.0.1:9001")])).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9001");
+        assert_eq!(config.database_url, "sqlite://a.db");
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        let error = Config::from_parts(None, &env(&[("HUB_LISTEN", "nowhere")])).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("HUB_LISTEN"), "{message}");
+        assert!(message.contains("nowhere"), "{message}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
+        let message = Config::from_parts(Some(&path), &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("lisen"), "{message}");
+    }
+}

@@ -1,0 +1,191 @@
+//! Storage: one pool over SQLite (the embedded default) or PostgreSQL, chosen by the URL.
+//!
+//! Queries are written once in the SQL both databases share (`$1` parameters, `ON CONFLICT`, `RETURNING`);
+//! the few statements that differ ask [`Db::backend`]. Times are stored as Unix milliseconds (BIGINT) and dates
+//! as `YYYY-MM-DD` text so that both backends hold and compare them the same way.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot open the database {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Migrations are compiled into the binary so `hub` runs from anywhere.
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
+
+impl Db {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let url_with_create = match backend {
+            // Create the file when it is missing, as a first run expects.
+            Backend::Sqlite if !url.contains("mode=") => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let options =
+            AnyConnectOptions::from_str(&url_with_create).map_err(|source| DbError::Connect {
+                url: redact(url),
+                source,
+            })?;
+        let pool_options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // SQLite has one writer; a few readers beside it are enough.
+                Backend::Sqlite => max_connections.min(4),
+                Backend::Postgres => max_connections,
+            })
+            .acquire_timeout(Duration::from_secs(30));
+        let pool_options = match backend {
+            Backend::Sqlite => pool_options.after_connect(|connection, _meta| {
+                Box::pin(async move {
+                    connection
+                        .execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => pool_options,
+        };
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .map_err(|source| DbError::Connect {
+                url: redact(url),
+                source,
+            })?;
+        Ok(Db { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        let source = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        let migrations: Vec<Migration> = source
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sqlx::AssertSqlSafe(*sql).into_sql_str(),
+                    false,
+                )
+            })
+            .collect();
+        let migrator = Migrator {
+            migrations: Cow::Owned(migrations),
+            ..Migrator::DEFAULT
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+}
+
+use sqlx::SqlSafeStr;
+
+/// Hides the password in a database URL before it goes into an error or a log.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `($1, $2), ($3, $4)` for `rows` rows of `columns` values. Numbered placeholders are read by both databases
+/// (sqlx's `QueryBuilder` writes `?` for the Any driver, which PostgreSQL does not understand).
+pub fn value_rows(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        sql.push_str(&value_list(columns, row * columns + 1));
+        sql.push(')');
+    }
+    sql
+}
+
+/// `$start, $start+1, …`: `count` numbered placeholders, for `IN (…)` lists.
+pub fn value_list(count: usize, start: usize) -> String {
+    (start..start + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Unix time in milliseconds, the one time representation in the database.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_password() {
+        assert_eq!(
+            super::redact("postgres://hub:secret@127.0.0.1:5432/hub"),
+            "postgres://hub:***@127.0.0.1:5432/hub"
+        );
+        assert_eq!(super::redact("sqlite://hub.db"), "sqlite://hub.db");
+    }
+}

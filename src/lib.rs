@@ -1,0 +1,115 @@
+//! The Yukuhashi resident hub: one program that answers residents from the city's FAQ, sends segmented notices
+//! and broadcasts emergencies. `main.rs` is the command line; this library is what it and the tests start.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod import;
+pub mod residents;
+pub mod telemetry;
+pub mod text;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use config::Config;
+use db::Db;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] db::DbError),
+    #[error("cannot create the first administrator token: {0}")]
+    Bootstrap(sqlx::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Opens the database, applies migrations and bootstraps the first admin: everything before serving.
+pub async fn prepare(config: Config) -> Result<AppState, StartError> {
+    let db = Db::connect(&config.database_url, config.database_max_connections).await?;
+    db.migrate().await?;
+    if let Some(token) = &config.admin_token {
+        auth::bootstrap_admin(&db, token)
+            .await
+            .map_err(StartError::Bootstrap)?;
+    }
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+    })
+}
+
+/// A running hub: its address and the switch that stops it.
+pub struct RunningHub {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningHub {
+    /// Stops accepting requests, lets in-flight work finish, and waits for it.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the HTTP server and background work on `listener`; returns at once.
+pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub, StartError> {
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: state.config.listen,
+        source,
+    })?;
+    let (shutdown, mut stopped) = watch::channel(false);
+    let router = api::router(state.clone());
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        });
+        if let Err(error) = serve.await {
+            tracing::error!(%error, "HTTP server stopped with an error");
+        }
+    });
+    tracing::info!(%addr, "hub listening");
+    Ok(RunningHub {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}
+
+/// Prepares and starts a hub on the configured address (port 0 picks a free port).
+pub async fn spawn(config: Config) -> Result<RunningHub, StartError> {
+    let listen = config.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let state = prepare(config).await?;
+    start(state, listener).await
+}

@@ -1,0 +1,188 @@
+//! `hub`: the command line of the Yukuhashi resident hub.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use hub::config::Config;
+use hub::db::Db;
+use hub::import::{self, Encoding};
+use hub::residents;
+
+#[derive(Parser)]
+#[command(
+    name = "hub",
+    version,
+    about = "The Yukuhashi resident hub: FAQ chat, segmented notices and emergency broadcasts",
+    long_about = "The Yukuhashi resident hub answers residents from the city's FAQ on LINE and the web, sends \
+                  segmented notices that staff schedule, and broadcasts emergencies on every channel.\n\n\
+                  Configuration comes from hub.toml (--config or HUB_CONFIG) and HUB_* environment variables; \
+                  the environment wins. With no configuration it runs on ./hub.db (SQLite) at 127.0.0.1:8080."
+)]
+struct Cli {
+    /// A hub.toml configuration file (default: HUB_CONFIG, else none).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run everything: the HTTP server, the scheduler and the delivery workers. Ctrl-C stops it cleanly.
+    Serve,
+    /// Apply database migrations and exit (serve also does this when it starts).
+    Migrate,
+    /// Manage residents.
+    Residents {
+        #[command(subcommand)]
+        command: ResidentsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ResidentsCommand {
+    /// Import or update residents from a CSV file. A bad row is reported with its line number and nothing of the
+    /// file is applied.
+    Import {
+        /// The CSV file: a header line naming its columns (English or Japanese), then one resident a line.
+        file: PathBuf,
+        /// The file's character encoding.
+        #[arg(long, default_value = "utf-8", value_parser = ["utf-8", "utf8", "shift_jis", "sjis", "cp932"])]
+        encoding: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    hub::telemetry::init_logging();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("hub: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("hub: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve(config).await,
+            Command::Migrate => migrate(config).await,
+            Command::Residents {
+                command: ResidentsCommand::Import { file, encoding },
+            } => import_residents(config, file, &encoding).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hub: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let running = hub::spawn(config).await?;
+    eprintln!("hub: serving on http://{}", running.addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight work");
+    running.stop().await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url, 1).await?;
+    db.migrate().await?;
+    eprintln!("hub: migrations applied");
+    Ok(())
+}
+
+async fn import_residents(config: Config, file: PathBuf, encoding: &str) -> anyhow::Result<()> {
+    let encoding: Encoding = encoding.parse().map_err(anyhow::Error::msg)?;
+    let bytes = std::fs::read(&file)
+        .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", file.display()))?;
+    let started = Instant::now();
+    let total_lines = bytes.iter().filter(|b| **b == b'\n').count() as u64;
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total_lines.saturating_sub(1));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message("checking");
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let districts = config.districts.clone();
+    let progress = bar.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        import::parse(
+            &bytes,
+            encoding,
+            &districts,
+            residents::today_in_japan(),
+            |rows| progress.set_position(rows),
+        )
+    })
+    .await?;
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            bar.abandon();
+            anyhow::bail!("{}: {error}; nothing was imported", file.display());
+        }
+    };
+    let checked = started.elapsed();
+    bar.set_message("writing");
+    let db = Db::connect(&config.database_url, 2).await?;
+    db.migrate().await?;
+    residents::upsert_many(&db, &parsed.residents, &parsed.channels).await?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    eprintln!(
+        "hub: imported {} residents from {} in {:.2}s (checked in {:.2}s, {:.0} rows/s)",
+        parsed.residents.len(),
+        file.display(),
+        elapsed.as_secs_f64(),
+        checked.as_secs_f64(),
+        parsed.residents.len() as f64 / elapsed.as_secs_f64().max(1e-9)
+    );
+    Ok(())
+}

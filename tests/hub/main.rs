@@ -1,0 +1,4 @@
+//! Black-box tests: each starts a hub on port 0 against a fresh database and talks to it over HTTP.
+
+mod foundation;
+mod support;
