@@ -59,14 +59,17 @@ pub trait Sink: Send + Sync {
         requests: &[Request<Self::Recipient, Self::Message>],
         concurrency: usize,
     ) -> Vec<Vec<Outcome>> {
+        // Unordered, so a slow request does not hold back new ones; put back in request order at the end.
         let mut futures = Vec::with_capacity(requests.len());
-        for r in requests {
-            futures.push(self.send(r));
+        for (i, r) in requests.iter().enumerate() {
+            futures.push(async move { (i, self.send(r).await) });
         }
-        futures_util::stream::iter(futures)
-            .buffered(concurrency.max(1))
+        let mut done: Vec<(usize, Vec<Outcome>)> = futures_util::stream::iter(futures)
+            .buffer_unordered(concurrency.max(1))
             .collect()
-            .await
+            .await;
+        done.sort_unstable_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, o)| o).collect()
     }
 }
 

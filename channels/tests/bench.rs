@@ -1,5 +1,4 @@
 //! The benchmark engine runs end to end (small sizes) and produces a complete JSON report.
-#![cfg(feature = "bench")]
 
 mod common;
 

@@ -310,17 +310,17 @@ async fn rate_limit_per_endpoint() {
             .await;
         assert!(matches!(o, Outcome::Sent { .. }));
     }
+    let multicast_time = t.elapsed();
     assert!(
-        t.elapsed() >= Duration::from_millis(450),
-        "{:?}",
-        t.elapsed()
+        multicast_time >= Duration::from_millis(450),
+        "{multicast_time:?}"
     );
-    // Push has its own (unlimited here) limiter.
+    // Push has its own (unlimited here) limiter: not held back by the drained multicast one.
     let t = Instant::now();
     for i in 0..30 {
         line.push(&user(i), &text("x"), key(&format!("q{i}"))).await;
     }
-    assert!(t.elapsed() < Duration::from_millis(450));
+    assert!(t.elapsed() < multicast_time, "{:?}", t.elapsed());
 }
 
 #[tokio::test]

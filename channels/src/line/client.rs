@@ -567,19 +567,26 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn error_message(body: &[u8]) -> String {
+    parse_error(body).0
+}
+
+/// The error's message (with its details) and whether a detail names the `to` property.
+fn parse_error(body: &[u8]) -> (String, bool) {
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(e) => {
             let mut s = e.message;
+            let mut names_to = false;
             for d in e.details {
-                s.push_str(&format!(
-                    "; {}: {}",
-                    d.property.unwrap_or_default(),
-                    d.message.unwrap_or_default()
-                ));
+                let property = d.property.unwrap_or_default();
+                names_to |= property == "to" || property.starts_with("to[");
+                s.push_str(&format!("; {property}: {}", d.message.unwrap_or_default()));
             }
-            s
+            (s, names_to)
         }
-        Err(_) => String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+        Err(_) => (
+            String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+            false,
+        ),
     }
 }
 
@@ -607,7 +614,7 @@ fn classify(
         });
         return Attempt::Done(Outcome::Sent { provider_id });
     }
-    let message = error_message(body);
+    let (message, names_to) = parse_error(body);
     match status.as_u16() {
         409 if had_retry_key => {
             // The retry key was already accepted: the earlier attempt went through.
@@ -645,12 +652,10 @@ fn classify(
             FailureKind::Unauthorized,
             format!("LINE {}: 403 {message}", endpoint.name()),
         )),
-        400 if endpoint == Endpoint::Push && message.to_lowercase().contains("to") => {
-            Attempt::Done(Outcome::failed(
-                FailureKind::InvalidRecipient,
-                format!("LINE push: 400 {message}"),
-            ))
-        }
+        400 if names_to => Attempt::Done(Outcome::failed(
+            FailureKind::InvalidRecipient,
+            format!("LINE {}: 400 {message}", endpoint.name()),
+        )),
         400 => Attempt::Done(Outcome::failed(
             FailureKind::InvalidMessage,
             format!("LINE {}: 400 {message}", endpoint.name()),
@@ -753,5 +758,15 @@ mod tests {
             }
             _ => panic!("expected failure"),
         }
+        let to = classify(
+            Endpoint::Push,
+            true,
+            StatusCode::BAD_REQUEST,
+            &h,
+            br#"{"message":"The property, 'to', in the request body is invalid","details":[{"property":"to","message":"invalid"}]}"#,
+        );
+        assert!(
+            matches!(to, Attempt::Done(o) if o.failure_kind() == Some(FailureKind::InvalidRecipient))
+        );
     }
 }

@@ -59,13 +59,8 @@ impl std::fmt::Debug for VapidKey {
 impl VapidKey {
     /// A new random key (store it: subscriptions are bound to its public key).
     pub fn generate() -> Self {
-        let mut rng = rand::rng();
-        loop {
-            let mut bytes = [0u8; 32];
-            rng.fill_bytes(&mut bytes);
-            if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
-                return VapidKey { secret };
-            }
+        VapidKey {
+            secret: random_secret(),
         }
     }
 
@@ -103,6 +98,18 @@ impl VapidKey {
         let signing_input = format!("{header}.{claims}");
         let sig: Signature = SigningKey::from(&self.secret).sign(signing_input.as_bytes());
         format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+    }
+}
+
+/// A random P-256 secret key (from the OS-seeded thread RNG).
+pub(crate) fn random_secret() -> p256::SecretKey {
+    let mut rng = rand::rng();
+    loop {
+        let mut bytes = [0u8; 32];
+        rng.fill_bytes(&mut bytes);
+        if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
+            return secret;
+        }
     }
 }
 

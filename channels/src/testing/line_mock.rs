@@ -113,6 +113,8 @@ pub struct AcceptedRequest {
     pub to: Vec<String>,
     pub reply_token: Option<String>,
     pub messages: Value,
+    /// When the mock accepted it (for "trigger → provider" latencies).
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug)]
@@ -639,6 +641,7 @@ fn accept(s: &mut MockState, path: &str, body: &Value, retry_key: Option<String>
         to: Vec::new(),
         reply_token: None,
         messages,
+        at: chrono::Utc::now(),
     };
     match path {
         "/v2/bot/message/push" => {

@@ -25,7 +25,7 @@ use rand::RngCore;
 use serde::Serialize;
 
 use super::server::Server;
-use crate::push::{Subscription, VapidKey};
+use crate::push::Subscription;
 
 /// One accepted, decrypted push message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,6 +37,8 @@ pub struct ReceivedPush {
     pub topic: Option<String>,
     /// The VAPID `sub` claim.
     pub vapid_subject: String,
+    /// When the stand-in accepted it.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 impl ReceivedPush {
@@ -137,11 +139,7 @@ impl PushStandIn {
 
     /// A new subscription, as a browser would create it (its own key pair and auth secret).
     pub fn new_subscription(&self) -> Subscription {
-        let secret = VapidKey::generate();
-        let secret_bytes = URL_SAFE_NO_PAD
-            .decode(secret.to_base64url())
-            .expect("own encoding");
-        let secret = p256::SecretKey::from_slice(&secret_bytes).expect("valid scalar");
+        let secret = crate::push::random_secret();
         let mut auth = [0u8; 16];
         rand::rng().fill_bytes(&mut auth);
         let mut s = self.lock();
@@ -362,6 +360,7 @@ async fn receive(
             urgency,
             topic,
             vapid_subject,
+            at: chrono::Utc::now(),
         })
     })();
     match result {
