@@ -386,3 +386,38 @@ async fn the_mock_rejects_requests_that_break_the_spec() {
     assert_eq!(mock.stats().rejected, 4);
     assert_eq!(mock.stats().accepted, 0);
 }
+
+#[tokio::test]
+async fn provider_garbage_is_retried_not_a_panic() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A "provider" that answers anything but HTTP.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let mut hits = 0u32;
+        while let Ok((mut s, _)) = listener.accept().await {
+            hits += 1;
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(b"\x00\x01garbage \xff\xfe\r\n\r\n").await;
+            if hits >= 3 {
+                break;
+            }
+        }
+        hits
+    });
+    let mut cfg = LineConfig::new(Some("t".into())).with_api_base(format!("http://{addr}"));
+    cfg.retry = RetryPolicy {
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    };
+    cfg.timeout = Duration::from_secs(2);
+    let line = LineClient::new(cfg).unwrap();
+    let o = line.push(&user(1), &text("x"), key("g")).await;
+    assert!(
+        matches!(&o, Outcome::Retry { reason, .. } if reason.contains("3 attempt")),
+        "{o:?}"
+    );
+    assert_eq!(server.await.unwrap(), 3);
+}

@@ -114,6 +114,42 @@ async fn gone_subscriptions_fail_with_gone() {
 }
 
 #[tokio::test]
+async fn throttled_and_failing_push_service_is_retried() {
+    let vapid = VapidKey::generate();
+    let standin = PushStandIn::start(Some(vapid.public_key_base64url()))
+        .await
+        .unwrap();
+    let mut cfg = PushConfig::new(&vapid, "mailto:bousai@city.yukuhashi.example");
+    cfg.retry = RetryPolicy {
+        max_attempts: 4,
+        initial_backoff: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    };
+    let push = PushSink::new(cfg).unwrap();
+    let sub = standin.new_subscription();
+    let msg = PushMessage::notification("t", "b", None);
+    standin.fail_next(2, 429);
+    assert!(matches!(
+        push.send_one(&sub, &msg, key("a")).await,
+        Outcome::Sent { .. }
+    ));
+    standin.fail_next(1, 503);
+    assert!(matches!(
+        push.send_one(&sub, &msg, key("b")).await,
+        Outcome::Sent { .. }
+    ));
+    assert_eq!(standin.stats().requests, 5);
+    assert_eq!(standin.received().len(), 2);
+    standin.fail_next(10, 429);
+    let o = push.send_one(&sub, &msg, key("c")).await;
+    assert!(
+        matches!(o, Outcome::Retry { .. }),
+        "429 past the budget → Retry: {o:?}"
+    );
+    standin.assert_no_violations();
+}
+
+#[tokio::test]
 async fn refusals_bad_input_and_record_only() {
     let vapid = VapidKey::generate();
     let other = VapidKey::generate();

@@ -74,6 +74,8 @@ struct StandInState {
     stats: PushStandInStats,
     violations: Vec<String>,
     next: u64,
+    /// (status, remaining) to answer before accepting again.
+    fail_next: Option<(StatusCode, u32)>,
 }
 
 /// The push service stand-in. Cheap to clone.
@@ -116,6 +118,7 @@ impl PushStandIn {
             stats: PushStandInStats::default(),
             violations: Vec::new(),
             next: 0,
+            fail_next: None,
         }));
         let router = Router::new()
             .route("/push/{id}", post(receive))
@@ -170,6 +173,11 @@ impl PushStandIn {
                 s.gone = true;
             }
         }
+    }
+
+    /// Answers the next `n` pushes with `status` (e.g. 429 with `Retry-After: 0`, or 500) without accepting.
+    pub fn fail_next(&self, n: u32, status: u16) {
+        self.lock().fail_next = StatusCode::from_u16(status).ok().map(|s| (s, n));
     }
 
     pub fn received(&self) -> Vec<ReceivedPush> {
@@ -308,6 +316,15 @@ async fn receive(
     if !s.verify_crypto {
         s.stats.accepted += 1;
         return StatusCode::CREATED.into_response();
+    }
+    if let Some((status, n)) = s.fail_next
+        && n > 0
+    {
+        s.fail_next = Some((status, n - 1));
+        let mut r = (status, "injected failure").into_response();
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("0"));
+        return r;
     }
     let base = s.base.clone();
     let expected = s.expected_key.clone();
