@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--translation-share" => params.translation_share = value()?.parse()?,
             "--smoothing" => params.smoothing = value()?.parse()?,
             "--candidates" => params.candidates = value()?.parse()?,
+            "--translation-candidates" => params.translation_candidates = value()?.parse()?,
             "--k1" => params.k1 = value()?.parse()?,
             "--b" => params.b = value()?.parse()?,
             other => return Err(format!("unknown argument {other}").into()),

@@ -19,6 +19,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut folds = 5usize;
     let mut samples = 3000usize;
     let mut params = faq::Params::default();
+    // Signals whose weight stays as given (e.g. feedback, which depends on the first-stage weights).
+    let mut fixed: Vec<usize> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -31,6 +33,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--smoothing" => params.smoothing = value()?.parse()?,
             "--k1" => params.k1 = value()?.parse()?,
             "--b" => params.b = value()?.parse()?,
+            "--translation-candidates" => params.translation_candidates = value()?.parse()?,
+            "--weights" => {
+                let weights: Vec<f32> = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?;
+                params.weights = weights.try_into().map_err(|w| format!("need {N} weights, got {w:?}"))?;
+            }
+            "--fix" => fixed = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?,
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -42,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let index = faq::Index::build_with(&faq, params)?;
     let signals: Vec<Signals> = queries.iter().map(|q| index.signals(&q.query)).collect();
 
-    let candidates = weight_samples(samples);
+    let candidates = weight_samples(samples, &index.params().weights, &fixed);
     let mut held_out_rankings: Vec<Vec<String>> = vec![Vec::new(); queries.len()];
     for fold in 0..folds {
         let train: Vec<usize> = (0..queries.len()).filter(|i| i % folds != fold).collect();
@@ -102,8 +110,8 @@ fn best_weights(
 
 /// The question weight is fixed at 1 (scores are only compared within a query); the others come from a grid, drawn
 /// with a fixed seed so runs repeat.
-fn weight_samples(count: usize) -> Vec<[f32; N]> {
-    const GRID: [f32; 9] = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0];
+fn weight_samples(count: usize, start: &[f32; N], fixed: &[usize]) -> Vec<[f32; N]> {
+    const GRID: [f32; 11] = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0];
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         state ^= state << 13;
@@ -111,12 +119,13 @@ fn weight_samples(count: usize) -> Vec<[f32; N]> {
         state ^= state << 17;
         state
     };
-    let mut samples = vec![faq::Params::default().weights];
+    let mut samples = vec![*start];
     while samples.len() < count {
         let mut w = [0.0f32; N];
         w[0] = 1.0;
-        for value in w.iter_mut().skip(1) {
-            *value = GRID[(next() % GRID.len() as u64) as usize];
+        for (k, value) in w.iter_mut().enumerate().skip(1) {
+            let draw = GRID[(next() % GRID.len() as u64) as usize];
+            *value = if fixed.contains(&k) { start[k] } else { draw };
         }
         samples.push(w);
     }

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
 use tantivy::tokenizer::TokenizerManager;
@@ -67,9 +67,12 @@ pub enum Signal {
     ReadingBigram,
     /// Translation-based language model over question and answer.
     Translation,
+    /// Pseudo-relevance feedback: BM25 (question and answer) of the words that weigh most in the entries the other
+    /// signals rank first (RM1-style expansion), so an entry that shares their vocabulary rises.
+    Feedback,
 }
 
-pub const SIGNALS: [Signal; 7] = [
+pub const SIGNALS: [Signal; 8] = [
     Signal::Question,
     Signal::AnswerText,
     Signal::QuestionReading,
@@ -77,6 +80,7 @@ pub const SIGNALS: [Signal; 7] = [
     Signal::AnswerBigram,
     Signal::ReadingBigram,
     Signal::Translation,
+    Signal::Feedback,
 ];
 
 /// Ranking and answer-policy parameters. The defaults were tuned by cross-validation (see `dict/README.md`... and
@@ -89,10 +93,15 @@ pub struct Params {
     pub weights: [f32; SIGNALS.len()],
     /// Candidates tantivy retrieves before reranking.
     pub candidates: usize,
+    /// Entries added to tantivy's candidates from the translation model's best.
+    pub translation_candidates: usize,
     /// Share of the translation model in a document's word distribution (the rest is its own words).
     pub translation_share: f32,
     /// Collection smoothing of the translation language model.
     pub smoothing: f32,
+    /// Entries the feedback signal learns from, and words it adds.
+    pub feedback_entries: usize,
+    pub feedback_words: usize,
     /// Weight of synonym expansions relative to the resident's own words.
     pub synonym_weight: f32,
     /// Answer policy: confident when the best entry covers this share of the query's (IDF-weighted) words...
@@ -108,8 +117,11 @@ impl Default for Params {
         Params {
             k1: 1.2,
             b: 0.75,
-            weights: [1.0, 0.5, 0.2, 0.2, 0.1, 0.1, 0.5],
+            weights: [1.0, 0.1, 0.1, 1.0, 1.5, 0.25, 3.0, 0.0],
+            feedback_entries: 3,
+            feedback_words: 10,
             candidates: 100,
+            translation_candidates: 20,
             translation_share: 0.3,
             smoothing: 0.5,
             synonym_weight: 0.6,
@@ -262,6 +274,8 @@ pub struct Index {
     answer_bigram: Bm25Field,
     reading_bigram: Bm25Field,
     translation: TranslationModel,
+    /// Each entry's base terms (question side and answer) with their relative frequency, for feedback.
+    entry_terms: Vec<Vec<(u32, f32)>>,
     reader: IndexReader,
     fields: Fields,
     /// Entry ordinal of each tantivy document, per segment.
@@ -328,7 +342,9 @@ impl Index {
         let (reader, fields, ordinals) = build_tantivy(&entries)?;
         let synonyms = synonym_map(&faq.synonyms);
         let translation = TranslationModel::build(&question_terms, &answer_terms, params.translation_share);
+        let entry_terms = question_terms.iter().zip(&answer_terms).map(|(q, a)| relative_frequencies(q, a)).collect();
         Ok(Index {
+            entry_terms,
             by_id: entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect(),
             has_english: entries.iter().any(|e| e.question_en.is_some() || e.answer_en.is_some()),
             entries,
@@ -402,8 +418,7 @@ impl Index {
     /// Signal values (each max-normalised over the candidates) of the candidates of a query, for tuning.
     pub fn signals(&self, query: &str) -> Vec<(String, [f32; SIGNALS.len()])> {
         let terms = self.query_terms(&normalize(query));
-        let (candidates, signals) = self.candidate_signals(&terms);
-        candidates.into_iter().map(|c| (self.entries[c].id.clone(), signals[c])).collect()
+        self.candidate_signals(&terms).into_iter().map(|(c, signals)| (self.entries[c].id.clone(), signals)).collect()
     }
 
     fn ranked(&self, query: &str, limit: usize) -> Vec<Scored> {
@@ -418,11 +433,11 @@ impl Index {
             }
         }
         let terms = self.query_terms(&normalized);
-        let (candidates, signals) = self.candidate_signals(&terms);
-        let mut scored: Vec<Scored> = candidates
+        let mut scored: Vec<Scored> = self
+            .candidate_signals(&terms)
             .into_iter()
-            .map(|ordinal| {
-                let score = signals[ordinal].iter().zip(&self.params.weights).map(|(s, w)| s * w).sum();
+            .map(|(ordinal, signals)| {
+                let score = signals.iter().zip(&self.params.weights).map(|(s, w)| s * w).sum();
                 Scored { ordinal, score, coverage: 0.0 }
             })
             .filter(|s| s.score > 0.0)
@@ -435,11 +450,21 @@ impl Index {
         scored
     }
 
-    /// Candidates (tantivy's top documents) and every entry's max-normalised signals.
-    fn candidate_signals(&self, terms: &QueryTerms) -> (Vec<usize>, Vec<[f32; SIGNALS.len()]>) {
-        let n = self.entries.len();
+    /// Candidates (tantivy's top documents and the translation model's) with their max-normalised signals.
+    fn candidate_signals(&self, terms: &QueryTerms) -> Vec<(usize, [f32; SIGNALS.len()])> {
+        COLUMNS.with(|cell| {
+            let mut columns = cell.borrow_mut();
+            columns.resize_with(SIGNALS.len(), Vec::new);
+            for column in columns.iter_mut() {
+                column.clear();
+                column.resize(self.entries.len(), 0.0);
+            }
+            self.candidate_signals_in(terms, &mut columns)
+        })
+    }
+
+    fn candidate_signals_in(&self, terms: &QueryTerms, columns: &mut [Vec<f32>]) -> Vec<(usize, [f32; SIGNALS.len()])> {
         let params = &self.params;
-        let mut columns = vec![vec![0.0f32; n]; SIGNALS.len()];
         for (_, id, weight, _) in &terms.base {
             let Some(id) = *id else { continue };
             self.question.accumulate(id, *weight, params, &mut columns[0]);
@@ -462,10 +487,38 @@ impl Index {
                 self.reading_bigram.accumulate(id, 1.0, params, &mut columns[5]);
             }
         }
-        let candidates = self.tantivy_candidates(terms);
-        let maxima: Vec<f32> =
+        let mut candidates = self.tantivy_candidates(terms);
+        self.add_translation_candidates(&columns[6], &mut candidates);
+        let mut maxima: Vec<f32> =
             columns.iter().map(|c| candidates.iter().map(|&d| c[d]).fold(0.0f32, f32::max)).collect();
-        let signals = (0..n)
+        let feedback = SIGNALS.len() - 1;
+        if params.weights[feedback] > 0.0 && params.feedback_entries > 0 {
+            let first_stage = |doc: usize| -> f32 {
+                (0..feedback).filter(|&k| maxima[k] > 0.0).map(|k| params.weights[k] * columns[k][doc] / maxima[k]).sum()
+            };
+            let mut ranked: Vec<(f32, usize)> = candidates.iter().map(|&d| (first_stage(d), d)).collect();
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let query_words: HashSet<u32> = terms.base.iter().filter_map(|t| t.1).collect();
+            let mut expansion: HashMap<u32, f32> = HashMap::new();
+            for &(score, doc) in ranked.iter().take(params.feedback_entries) {
+                for &(term, share) in &self.entry_terms[doc] {
+                    if !query_words.contains(&term) {
+                        *expansion.entry(term).or_default() += score * share;
+                    }
+                }
+            }
+            let mut expansion: Vec<(u32, f32)> = expansion.into_iter().collect();
+            expansion.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            expansion.truncate(params.feedback_words);
+            let strongest = expansion.first().map_or(1.0, |e| e.1.max(f32::EPSILON));
+            for (term, weight) in expansion {
+                self.question.accumulate(term, weight / strongest, params, &mut columns[feedback]);
+                self.answer.accumulate(term, weight / strongest, params, &mut columns[feedback]);
+            }
+            maxima[feedback] = candidates.iter().map(|&d| columns[feedback][d]).fold(0.0f32, f32::max);
+        }
+        candidates
+            .into_iter()
             .map(|doc| {
                 let mut row = [0.0f32; SIGNALS.len()];
                 for (k, value) in row.iter_mut().enumerate() {
@@ -473,10 +526,24 @@ impl Index {
                         *value = columns[k][doc] / maxima[k];
                     }
                 }
-                row
+                (doc, row)
             })
-            .collect();
-        (candidates, signals)
+            .collect()
+    }
+
+    /// Entries the translation model ranks high but that share no word with the query: the reason it exists.
+    fn add_translation_candidates(&self, translation: &[f32], candidates: &mut Vec<usize>) {
+        let wanted = self.params.translation_candidates;
+        if wanted == 0 || self.params.weights[6] <= 0.0 {
+            return;
+        }
+        let mut best: Vec<usize> = (0..translation.len()).filter(|&d| translation[d] > 0.0).collect();
+        if best.len() > wanted {
+            best.select_nth_unstable_by(wanted, |&a, &b| translation[b].total_cmp(&translation[a]));
+            best.truncate(wanted);
+        }
+        let known: HashSet<usize> = candidates.iter().copied().collect();
+        candidates.extend(best.into_iter().filter(|d| !known.contains(d)));
     }
 
     fn tantivy_candidates(&self, terms: &QueryTerms) -> Vec<usize> {
@@ -522,9 +589,12 @@ impl Index {
             return Vec::new();
         }
         let searcher = self.reader.searcher();
-        let collector = TopDocs::with_limit(self.params.candidates.max(1)).order_by_score();
+        // Paired with a count, the top-docs collector visits every match with a plain union instead of block-WAND:
+        // with a hundred candidates from a small index WAND cannot skip, and its per-step re-sorting of the term
+        // scorers made long queries take milliseconds.
+        let collector = (TopDocs::with_limit(self.params.candidates.max(1)).order_by_score(), Count);
         match searcher.search(&BooleanQuery::new(clauses), &collector) {
-            Ok(top) => top
+            Ok((top, _)) => top
                 .into_iter()
                 .filter_map(|(_, address)| {
                     self.ordinals.get(address.segment_ord as usize)?.get(address.doc_id as usize).map(|&o| o as usize)
@@ -640,6 +710,23 @@ struct Scored {
     ordinal: usize,
     score: f32,
     coverage: f32,
+}
+
+thread_local! {
+    // Per-entry score columns, reused across queries on a thread instead of allocated per query.
+    static COLUMNS: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Relative frequency of each term over both sides of an entry.
+fn relative_frequencies(question: &[u32], answer: &[u32]) -> Vec<(u32, f32)> {
+    let total = (question.len() + answer.len()).max(1) as f32;
+    let mut counts: HashMap<u32, f32> = HashMap::new();
+    for &t in question.iter().chain(answer) {
+        *counts.entry(t).or_default() += 1.0;
+    }
+    let mut shares: Vec<(u32, f32)> = counts.into_iter().map(|(t, c)| (t, c / total)).collect();
+    shares.sort_unstable_by_key(|&(t, _)| t);
+    shares
 }
 
 /// base term → the other members' base terms, for every synonym group (members analysed like queries).
