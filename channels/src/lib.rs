@@ -41,6 +41,7 @@ pub mod outcome;
 pub mod push;
 pub mod ratelimit;
 pub mod retry;
+mod serde_duration;
 pub mod sink;
 
 #[cfg(feature = "bench")]

@@ -19,7 +19,7 @@ pub enum Outcome {
     /// A retryable failure that outlived this call's retry budget: send the same request again (same
     /// idempotency key) no earlier than `after` from now.
     Retry {
-        #[serde(with = "duration_ms", rename = "after_ms")]
+        #[serde(with = "crate::serde_duration::millis", rename = "after_ms")]
         after: Duration,
         reason: String,
     },
@@ -104,20 +104,6 @@ impl FailureKind {
 impl fmt::Display for FailureKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-mod duration_ms {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_millis(u64::deserialize(d)?))
     }
 }
 

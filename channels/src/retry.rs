@@ -19,15 +19,15 @@ pub struct RetryPolicy {
     /// Attempts within one `send` call, the first included (at least 1).
     pub max_attempts: u32,
     /// Backoff before the second attempt; doubles each time.
-    #[serde(with = "ms")]
+    #[serde(with = "crate::serde_duration::millis")]
     pub initial_backoff: Duration,
     /// Upper bound of one backoff, and of one wait inside a call: a longer `Retry-After` ends the call with
     /// [`Outcome::Retry`] carrying it, so the hub reschedules instead of holding a worker.
-    #[serde(with = "ms")]
+    #[serde(with = "crate::serde_duration::millis")]
     pub max_backoff: Duration,
     /// Total time one call may spend waiting between attempts. A wait (e.g. a `Retry-After`) that does not fit
     /// ends the call with [`Outcome::Retry`] and that wait as `after`.
-    #[serde(with = "ms")]
+    #[serde(with = "crate::serde_duration::millis")]
     pub budget: Duration,
     /// Full jitter: the wait is drawn uniformly from `[backoff * (1 - jitter), backoff]`. 0 disables it.
     pub jitter: f64,
@@ -141,20 +141,6 @@ pub(crate) fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after)
-}
-
-mod ms {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_millis(u64::deserialize(d)?))
-    }
 }
 
 #[cfg(test)]

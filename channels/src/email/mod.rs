@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::ratelimit::Limiter;
 use crate::retry::Attempt;
-use crate::{ChannelError, FailureKind, Outcome, RateLimit, Request, RetryPolicy, Sink};
+use crate::{ChannelError, Failure, FailureKind, Outcome, RateLimit, Request, RetryPolicy, Sink};
 
 /// Configuration of [`EmailSink`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,7 +34,7 @@ pub struct EmailConfig {
     /// The From mailbox, e.g. `行橋市役所 <info@city.yukuhashi.example>`.
     pub from: String,
     /// Timeout of one SMTP command.
-    #[serde(with = "secs")]
+    #[serde(with = "crate::serde_duration::secs_f64")]
     pub timeout: Duration,
     /// Messages per period to the SMTP server.
     pub rate: RateLimit,
@@ -222,8 +222,6 @@ impl EmailSink {
     }
 }
 
-use crate::Failure;
-
 /// SMTP 4xx → retry; 5xx → permanent (550/551/553 name the recipient); I/O, TLS, timeouts → retry.
 fn classify(e: &SmtpError) -> Attempt {
     let code = e.status().map(|c| c.to_string());
@@ -285,20 +283,6 @@ impl Sink for EmailSink {
                 many.len()
             ],
         }
-    }
-}
-
-mod secs {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Duration::try_from_secs_f64(f64::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

@@ -70,7 +70,7 @@ pub struct LineConfig {
     /// The channel access token (Bearer). `None`: record-only mode.
     pub channel_access_token: Option<String>,
     /// Timeout of one HTTP request.
-    #[serde(with = "secs")]
+    #[serde(with = "crate::serde_duration::secs_f64")]
     pub timeout: Duration,
     pub limits: LineRateLimits,
     pub retry: RetryPolicy,
@@ -691,20 +691,6 @@ impl Sink for LineClient {
             many => self.multicast(many, &request.message, request.key).await,
         };
         vec![outcome; request.recipients.len()]
-    }
-}
-
-mod secs {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Duration::try_from_secs_f64(f64::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

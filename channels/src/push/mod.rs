@@ -248,7 +248,7 @@ impl Urgency {
 pub struct PushMessage {
     pub payload: String,
     /// How long the push service keeps it for an offline browser.
-    #[serde(with = "secs")]
+    #[serde(with = "crate::serde_duration::secs")]
     pub ttl: Duration,
     pub urgency: Urgency,
 }
@@ -285,9 +285,9 @@ pub struct PushConfig {
     /// The VAPID `sub` claim: `mailto:…` or an `https:` URL of the city.
     pub subject: String,
     /// Lifetime of the VAPID JWT (at most 24 h per RFC 8292).
-    #[serde(with = "secs")]
+    #[serde(with = "crate::serde_duration::secs")]
     pub jwt_validity: Duration,
-    #[serde(with = "secs")]
+    #[serde(with = "crate::serde_duration::secs")]
     pub timeout: Duration,
     /// Requests per period, per push service origin.
     pub rate: RateLimit,
@@ -345,7 +345,7 @@ impl std::fmt::Debug for PushSink {
     }
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -574,20 +574,6 @@ impl Sink for PushSink {
                 many.len()
             ],
         }
-    }
-}
-
-mod secs {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_secs())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_secs(u64::deserialize(d)?))
     }
 }
 

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -25,7 +24,7 @@ use rand::RngCore;
 use serde::Serialize;
 
 use super::server::Server;
-use crate::push::Subscription;
+use crate::push::{Subscription, unix_now};
 
 /// One accepted, decrypted push message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -210,13 +209,6 @@ impl PushStandIn {
             v.join("\n")
         );
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
