@@ -5,7 +5,7 @@
 //!
 //! | channel | module | sink | recipients per request | idempotency key |
 //! |---|---|---|---|---|
-//! | LINE Messaging API | [`line`] | [`line::LineClient`] | 1 (push) … 500 (multicast) | `X-Line-Retry-Key` |
+//! | LINE Messaging API | [`line`](mod@line) | [`line::LineClient`] | 1 (push) … 500 (multicast) | `X-Line-Retry-Key` |
 //! | email (SMTP, lettre) | [`email`] | [`email::EmailSink`] | 1 | `Message-ID` |
 //! | Web Push (RFC 8030/8291/8292) | [`push`] | [`push::PushSink`] | 1 | `Topic` |
 //!
@@ -32,7 +32,7 @@
 //! ```
 //!
 //! Features: `test-support` adds [`testing`] (a LINE mock that validates every request against LINE's
-//! OpenAPI spec, and a Web Push service stand-in); `bench` adds [`bench`] (`hub bench channels`).
+//! OpenAPI spec, and a Web Push service stand-in); `bench` adds [`bench`](mod@bench) (`hub bench channels`).
 
 pub mod email;
 pub mod http;

@@ -242,7 +242,11 @@ fn error(status: StatusCode, message: &str, details: Vec<(String, String)>) -> R
             .map(|(property, message)| json!({"property": property, "message": message}))
             .collect();
     }
-    (status, axum::Json(body)).into_response()
+    // LINE puts a request id on every answer, errors included.
+    with_request_id(
+        (status, axum::Json(body)).into_response(),
+        &uuid::Uuid::new_v4().to_string(),
+    )
 }
 
 fn with_request_id(mut resp: Response, id: &str) -> Response {
