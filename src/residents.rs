@@ -436,6 +436,19 @@ pub async fn upsert_many(
     let now = now_ms();
     let mut ids = Vec::with_capacity(residents.len());
     for chunk in residents.chunks(ROWS_PER_STATEMENT) {
+        // Addresses are replaced only for residents that existed before: new ones have none to remove, and
+        // PostgreSQL plans a delete against a table that grew inside this transaction badly (stale statistics).
+        let existing_sql = format!(
+            "SELECT external_id FROM residents WHERE external_id IN ({})",
+            value_list(chunk.len(), 1)
+        );
+        let mut existing_query = sqlx::query_scalar::<_, String>(AssertSqlSafe(existing_sql));
+        for resident in chunk {
+            existing_query = existing_query.bind(resident.external_id.as_str().to_owned());
+        }
+        let existing: std::collections::HashSet<String> =
+            existing_query.fetch_all(&mut *tx).await?.into_iter().collect();
+
         let sql = format!(
             "INSERT INTO residents (external_id, birth_date, district, language, interests, preferred, \
              created_at_ms, updated_at_ms) VALUES {} \
@@ -467,14 +480,20 @@ pub async fn upsert_many(
             .map(|r| by_external[r.external_id.as_str()])
             .collect();
 
-        if !replace_channels.is_empty() {
+        let existing_ids: Vec<i64> = chunk
+            .iter()
+            .zip(&chunk_ids)
+            .filter(|(resident, _)| existing.contains(resident.external_id.as_str()))
+            .map(|(_, id)| *id)
+            .collect();
+        if !replace_channels.is_empty() && !existing_ids.is_empty() {
             let sql = format!(
                 "DELETE FROM resident_addresses WHERE resident_id IN ({}) AND channel IN ({})",
-                value_list(chunk_ids.len(), 1),
-                value_list(replace_channels.len(), chunk_ids.len() + 1)
+                value_list(existing_ids.len(), 1),
+                value_list(replace_channels.len(), existing_ids.len() + 1)
             );
             let mut delete = sqlx::query(AssertSqlSafe(sql));
-            for id in &chunk_ids {
+            for id in &existing_ids {
                 delete = delete.bind(*id);
             }
             for kind in replace_channels {

@@ -19,7 +19,7 @@ CREATE TABLE resident_addresses (
     active      INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (resident_id, channel)
 );
-CREATE UNIQUE INDEX resident_addresses_unique_address ON resident_addresses (channel, address);
+CREATE UNIQUE INDEX resident_addresses_unique_address ON resident_addresses (address, channel);
 
 CREATE TABLE staff_tokens (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
