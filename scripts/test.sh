@@ -2,6 +2,7 @@
 # The whole test suite on a fresh machine: starts what the tests need, runs them, stops it all.
 #   - a throwaway PostgreSQL 15 cluster on 127.0.0.1 (storage and API tests run on SQLite and PostgreSQL)
 #   - aiosmtpd from PyPI in a virtualenv (a real SMTP server the email tests start on 127.0.0.1)
+#   - Chromium (Debian's package) and playwright-core from npm, for the real-browser test of the web chat
 # Extra arguments go to cargo nextest (e.g. `scripts/test.sh foundation`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,5 +39,18 @@ if ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd
 fi
 export HUB_TEST_PYTHON="$venv/bin/python"
+
+# Real-browser test (chat): Debian's Chromium, driven by playwright-core (no browser download of its own).
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: /usr/bin/chromium is missing and this is not root: the browser test will fail" >&2
+  fi
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+mkdir -p target/test-artifacts
 
 cargo nextest run --workspace --all-features --no-fail-fast "$@"

@@ -34,6 +34,11 @@ use crate::telemetry;
         delete_resident,
         import_residents,
         audit_log,
+        crate::chat::line_webhook::webhook,
+        crate::chat::webchat::page,
+        crate::chat::webchat::socket,
+        crate::chat::misses::misses,
+        crate::chat::misses::status,
     ),
     components(schemas(
         ErrorBody,
@@ -47,7 +52,11 @@ use crate::telemetry;
         TokenRequest,
         TokenResponse,
         ImportResult,
-        audit::AuditEntry
+        audit::AuditEntry,
+        crate::chat::misses::Miss,
+        crate::chat::FaqStatus,
+        crate::chat::ReplyKind,
+        crate::chat::Candidate
     ))
 )]
 pub struct ApiDoc;
@@ -68,6 +77,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/audit", get(audit_log))
         .route("/api/emergencies", post(trigger_emergency))
+        // --- chat (issue 3)
+        .route("/line/webhook", post(crate::chat::line_webhook::webhook))
+        .route("/chat", get(crate::chat::webchat::page))
+        .route("/chat/ws", get(crate::chat::webchat::socket))
+        .route("/api/faq/misses", get(crate::chat::misses::misses))
+        .route("/api/faq/status", get(crate::chat::misses::status))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())

@@ -33,16 +33,30 @@ pub enum DbError {
 }
 
 /// Migrations are compiled into the binary so `hub` runs from anywhere.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "chat",
+        include_str!("../migrations/sqlite/0002_chat.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "chat",
+        include_str!("../migrations/postgres/0002_chat.sql"),
+    ),
+];
 
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {

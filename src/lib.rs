@@ -4,6 +4,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -26,6 +27,9 @@ use db::Db;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    // --- chat (issue 3): the FAQ, LINE replies, and the open web chat pages.
+    pub chat: chat::ChatService,
+    pub webchat: chat::WebchatHub,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +38,10 @@ pub enum StartError {
     Database(#[from] db::DbError),
     #[error("cannot create the first administrator token: {0}")]
     Bootstrap(sqlx::Error),
+    #[error(transparent)]
+    Faq(#[from] chat::FaqServiceError),
+    #[error("cannot start the chat: {0}")]
+    Chat(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -50,10 +58,26 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
             .await
             .map_err(StartError::Bootstrap)?;
     }
+    let chat = start_chat(&db, &config).await?;
     Ok(AppState {
         db,
         config: Arc::new(config),
+        chat,
+        webchat: chat::WebchatHub::default(),
     })
+}
+
+/// The chat's parts: the FAQ index (and its reload watcher), the LINE client for replies, the signing key.
+async fn start_chat(db: &Db, config: &Config) -> Result<chat::ChatService, StartError> {
+    let faq = chat::FaqService::start(&config.faq_dir).await?;
+    let line = channels::line::LineClient::new(
+        channels::line::LineConfig::new(config.line_channel_token.clone())
+            .with_api_base(config.line_api_base.clone()),
+    )
+    .map_err(|error| StartError::Chat(error.to_string()))?;
+    chat::ChatService::new(db.clone(), faq, line)
+        .await
+        .map_err(|error| StartError::Chat(error.to_string()))
 }
 
 /// A running hub: its address and the switch that stops it.

@@ -40,6 +40,31 @@ enum Command {
         #[command(subcommand)]
         command: ResidentsCommand,
     },
+    /// The FAQ search: evaluate it on judged queries.
+    Faq {
+        #[command(subcommand)]
+        command: FaqCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FaqCommand {
+    /// Build an index from FAQ.jsonl in memory, answer every query of QUERIES.jsonl and print one JSON line of
+    /// metrics (P@1, P@5, SR@1, SR@5, MRR, MAP, latency percentiles) on stdout; everything else goes to stderr.
+    Eval {
+        /// One `{"id", "question", "answer"}` a line.
+        #[arg(long, value_name = "FAQ.jsonl")]
+        faq: PathBuf,
+        /// One `{"id", "query", "relevant": [...]}` a line.
+        #[arg(long, value_name = "QUERIES.jsonl")]
+        queries: PathBuf,
+        /// The cut-off reported as `k` (P@k, SR@k).
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        /// Also write each query's ranking (up to 100 ids) here, one `{"query_id", "ranked"}` a line.
+        #[arg(long, value_name = "RUN.jsonl")]
+        run: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -58,6 +83,19 @@ enum ResidentsCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     hub::telemetry::init_logging();
+    // The evaluation needs no configuration, database or runtime.
+    if let Command::Faq {
+        command:
+            FaqCommand::Eval {
+                faq,
+                queries,
+                k,
+                run,
+            },
+    } = &cli.command
+    {
+        return faq_eval(faq, queries, *k, run.as_deref());
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(error) => {
@@ -82,12 +120,48 @@ fn main() -> ExitCode {
             Command::Residents {
                 command: ResidentsCommand::Import { file, encoding },
             } => import_residents(config, file, &encoding).await,
+            Command::Faq { .. } => Ok(()),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("hub: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `hub faq eval`: one JSON line on stdout, everything else on stderr.
+fn faq_eval(
+    faq: &std::path::Path,
+    queries: &std::path::Path,
+    k: usize,
+    run: Option<&std::path::Path>,
+) -> ExitCode {
+    if k == 0 {
+        eprintln!("hub faq eval: --k must be at least 1");
+        return ExitCode::from(2);
+    }
+    let started = Instant::now();
+    match faq::eval::run_eval(faq, queries, k, run) {
+        Ok(metrics) => match serde_json::to_string(&metrics) {
+            Ok(line) => {
+                println!("{line}");
+                eprintln!(
+                    "hub faq eval: {} queries in {:.2}s",
+                    metrics.queries,
+                    started.elapsed().as_secs_f64()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("hub faq eval: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(error) => {
+            eprintln!("hub faq eval: {error}");
             ExitCode::FAILURE
         }
     }

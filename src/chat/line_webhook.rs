@@ -1,0 +1,380 @@
+//! `POST /line/webhook`: LINE's webhook. The signature is checked on the raw body before anything is parsed; a
+//! bad one is answered 401 and nothing else happens. Events are then handled in order: text messages get the FAQ's
+//! answer through the reply API (with quick replies for candidates and feedback), follows a greeting, unfollows
+//! mark the resident's LINE address inactive, postbacks record choices and feedback. Each event id is stored
+//! before its reply, so a redelivered event is answered once.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use channels::Outcome;
+use channels::line::webhook::{Event, EventKind, EventMode, MessageContent, WebhookError};
+use channels::line::{LineMessage, LineUserId, QuickReply, QuickReplyItem, limits};
+use sqlx::Row;
+use tracing::Instrument;
+
+use super::{Channel, ChatService, Lang, Reply, ReplyKind};
+use crate::AppState;
+use crate::db::now_ms;
+use crate::error::{ApiError, ErrorBody};
+
+/// How long the webhook waits for its events to be handled before answering 200 and finishing in the background.
+/// LINE wants a quick answer; within this budget the answer comes after the replies (which keeps tests simple).
+pub const INLINE_BUDGET: Duration = Duration::from_millis(1500);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LineEventError {
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+    #[error("cannot build the LINE message: {0}")]
+    Message(#[from] channels::line::LineMessageError),
+}
+
+/// LINE webhook: signature verified before parsing (HMAC-SHA256 of the raw body with the channel secret).
+#[utoipa::path(post, path = "/line/webhook",
+    request_body(content = String, content_type = "application/json", description = "LINE's webhook body (CallbackRequest)"),
+    params(("x-line-signature" = String, Header, description = "base64 HMAC-SHA256 of the raw body with the channel secret")),
+    responses(
+        (status = 200, description = "accepted (the verification call with no events too)"),
+        (status = 400, body = ErrorBody, description = "signed, but not a webhook body"),
+        (status = 401, body = ErrorBody, description = "the signature does not match: nothing was done"),
+        (status = 503, body = ErrorBody, description = "no LINE channel secret is configured, so nothing can be verified")))]
+pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let span = tracing::info_span!(
+        "line_webhook",
+        bytes = body.len(),
+        events = tracing::field::Empty
+    );
+    handle(state, headers, body, span.clone())
+        .instrument(span)
+        .await
+}
+
+async fn handle(state: AppState, headers: HeaderMap, body: Bytes, span: tracing::Span) -> Response {
+    let Some(secret) = state.config.line_channel_secret.as_deref() else {
+        tracing::warn!("LINE webhook called but HUB_LINE_CHANNEL_SECRET is not set");
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "LINE is not configured (HUB_LINE_CHANNEL_SECRET): webhooks cannot be verified",
+        )
+        .into_response();
+    };
+    let signature = headers
+        .get("x-line-signature")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let request = match channels::line::parse_webhook(secret, &body, signature) {
+        Ok(request) => request,
+        Err(WebhookError::BadSignature) => {
+            tracing::warn!("LINE webhook refused: bad signature");
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "the x-line-signature does not match the body",
+            )
+            .into_response();
+        }
+        Err(error @ WebhookError::Malformed { .. }) => {
+            tracing::warn!(%error, "LINE webhook refused: malformed body");
+            return ApiError::bad_request("body", error.to_string()).into_response();
+        }
+    };
+    span.record("events", request.events.len());
+    if request.events.is_empty() {
+        return StatusCode::OK.into_response();
+    }
+    let mut task = tokio::spawn(
+        process(state.chat.clone(), request.events).instrument(tracing::Span::current()),
+    );
+    match tokio::time::timeout(INLINE_BUDGET, &mut task).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(%error, "LINE event handling stopped"),
+        Err(_) => tracing::info!("LINE events still being handled; answering now"),
+    }
+    StatusCode::OK.into_response()
+}
+
+/// Handles the events of one webhook call in order (a user's events must not overtake each other).
+async fn process(chat: ChatService, events: Vec<Event>) {
+    for event in events {
+        let span = tracing::info_span!(
+            "line_event",
+            event_id = %event.webhook_event_id,
+            kind = kind_name(&event.kind),
+            redelivery = event.is_redelivery()
+        );
+        if let Err(error) = handle_event(&chat, &event).instrument(span.clone()).await {
+            span.in_scope(|| tracing::error!(%error, "LINE event not handled"));
+        }
+    }
+}
+
+fn kind_name(kind: &EventKind) -> &'static str {
+    match kind {
+        EventKind::Message { .. } => "message",
+        EventKind::Follow { .. } => "follow",
+        EventKind::Unfollow => "unfollow",
+        EventKind::Postback { .. } => "postback",
+        EventKind::Other => "other",
+    }
+}
+
+/// Takes the event id; `false` when it was taken before (a redelivery of an event already handled).
+async fn claim(chat: &ChatService, event: &Event) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "INSERT INTO line_webhook_events (event_id, kind, received_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(&event.webhook_event_id)
+    .bind(kind_name(&event.kind))
+    .bind(now_ms())
+    .execute(&chat.db.pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The language of the resident with this LINE address (Japanese when unknown).
+async fn resident_lang(chat: &ChatService, user: Option<&LineUserId>) -> Result<Lang, sqlx::Error> {
+    let Some(user) = user else {
+        return Ok(Lang::Ja);
+    };
+    let row = sqlx::query(
+        "SELECT r.language AS language FROM resident_addresses a JOIN residents r ON r.id = a.resident_id \
+         WHERE a.channel = 'line' AND a.address = $1",
+    )
+    .bind(user.as_str())
+    .fetch_optional(&chat.db.pool)
+    .await?;
+    Ok(match row {
+        Some(row) => Lang::from_code(row.try_get::<String, _>("language").ok().as_deref()),
+        None => Lang::Ja,
+    })
+}
+
+async fn set_line_active(
+    chat: &ChatService,
+    user: &LineUserId,
+    active: bool,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE resident_addresses SET active = $1 WHERE channel = 'line' AND address = $2",
+    )
+    .bind(i64::from(active))
+    .bind(user.as_str())
+    .execute(&chat.db.pool)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEventError> {
+    if event.mode == EventMode::Standby && !matches!(event.kind, EventKind::Unfollow) {
+        tracing::info!("standby mode: another channel answers this user");
+        return Ok(());
+    }
+    if matches!(event.kind, EventKind::Other) {
+        return Ok(());
+    }
+    if !claim(chat, event).await? {
+        tracing::info!("event already handled: not answered again");
+        return Ok(());
+    }
+    let user = event.user_id();
+    let sender = user
+        .as_ref()
+        .map(|u| super::sender_hash(Channel::Line, u.as_str()));
+    let lang = resident_lang(chat, user.as_ref()).await?;
+    let messages = match &event.kind {
+        EventKind::Message {
+            message: MessageContent::Text { text, .. },
+            ..
+        } => {
+            let question: String = text.chars().take(1000).collect();
+            let reply = chat
+                .ask(Channel::Line, sender.as_deref(), &question, lang)
+                .await?;
+            reply_messages(chat, &reply, lang)?
+        }
+        EventKind::Message { .. } => vec![LineMessage::text(match lang {
+            Lang::Ja => "ご質問は文字で送ってください。例:「住民票を取りたい」",
+            Lang::En => {
+                "Please send your question as text, e.g. \"I want a copy of my residence certificate\"."
+            }
+        })?],
+        EventKind::Follow { .. } => {
+            if let Some(user) = &user {
+                set_line_active(chat, user, true).await?;
+            }
+            vec![LineMessage::text(super::greeting_text(lang))?]
+        }
+        EventKind::Unfollow => {
+            if let Some(user) = &user {
+                let updated = set_line_active(chat, user, false).await?;
+                tracing::info!(known = updated > 0, "LINE user unfollowed");
+            }
+            Vec::new()
+        }
+        EventKind::Postback { postback, .. } => {
+            postback_messages(chat, &postback.data, sender.as_deref(), lang).await?
+        }
+        EventKind::Other => Vec::new(),
+    };
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let Some(token) = event.reply_token() else {
+        tracing::warn!("no reply token: the answer cannot be sent");
+        return Ok(());
+    };
+    match chat.line.reply(token, &messages).await {
+        Outcome::Sent { provider_id } => tracing::info!(%provider_id, "replied"),
+        Outcome::Recorded => tracing::info!("reply recorded (LINE is in record-only mode)"),
+        outcome => tracing::warn!(?outcome, "LINE reply not sent"),
+    }
+    Ok(())
+}
+
+/// A button label: at most 20 characters.
+fn label(text: &str) -> String {
+    let max = limits::ACTION_LABEL_MAX_CHARS;
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(max - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+fn feedback_data(chat: &ChatService, log_id: i64, helpful: bool) -> String {
+    let payload = format!("fb:{log_id}:{}", u8::from(helpful));
+    let mac = chat.sign(&payload);
+    format!("{payload}:{mac}")
+}
+
+fn choice_data(chat: &ChatService, log_id: i64, entry_id: &str) -> String {
+    let payload = format!("ch:{log_id}:{entry_id}");
+    let mac = chat.sign(&payload);
+    format!("{payload}:{mac}")
+}
+
+fn feedback_items(
+    chat: &ChatService,
+    log_id: i64,
+    lang: Lang,
+) -> Result<Vec<QuickReplyItem>, LineEventError> {
+    let (yes, no) = match lang {
+        Lang::Ja => ("役に立った", "役に立たなかった"),
+        Lang::En => ("Helpful", "Not helpful"),
+    };
+    Ok(vec![
+        QuickReplyItem::postback(yes, feedback_data(chat, log_id, true), Some(yes.to_owned()))?,
+        QuickReplyItem::postback(no, feedback_data(chat, log_id, false), Some(no.to_owned()))?,
+    ])
+}
+
+/// The LINE messages for a chat reply: the text, and quick replies for candidates or feedback (at most 13).
+fn reply_messages(
+    chat: &ChatService,
+    reply: &Reply,
+    lang: Lang,
+) -> Result<Vec<LineMessage>, LineEventError> {
+    let mut text = reply.text.clone();
+    if let Some(link) = &reply.link {
+        text.push_str(&format!("\n{link}"));
+    }
+    let text: String = text.chars().take(limits::TEXT_MAX_CHARS).collect();
+    let message = LineMessage::text(text)?;
+    let items = match reply.kind {
+        ReplyKind::Answer => feedback_items(chat, reply.log_id, lang)?,
+        ReplyKind::Candidates => {
+            let mut items = Vec::new();
+            for candidate in &reply.candidates {
+                let data = choice_data(chat, reply.log_id, &candidate.id);
+                if data.chars().count() > limits::POSTBACK_DATA_MAX_CHARS {
+                    tracing::warn!(entry = %candidate.id, "entry id too long for a postback: not offered");
+                    continue;
+                }
+                let shown: String = candidate.question.chars().take(300).collect();
+                items.push(QuickReplyItem::postback(
+                    label(&candidate.question),
+                    data,
+                    Some(shown),
+                )?);
+            }
+            let none = match lang {
+                Lang::Ja => "どれでもない",
+                Lang::En => "None of these",
+            };
+            items.push(QuickReplyItem::postback(
+                none,
+                feedback_data(chat, reply.log_id, false),
+                Some(none.to_owned()),
+            )?);
+            items.truncate(limits::QUICK_REPLY_MAX_ITEMS);
+            items
+        }
+        ReplyKind::Fallback => Vec::new(),
+    };
+    Ok(vec![if items.is_empty() {
+        message
+    } else {
+        message.with_quick_reply(QuickReply::new(items)?)
+    }])
+}
+
+/// A postback: a signed feedback (`fb:LOG:1|0:MAC`) or a signed choice (`ch:LOG:ENTRY:MAC`). Anything else,
+/// or a bad signature, is ignored with a log line.
+async fn postback_messages(
+    chat: &ChatService,
+    data: &str,
+    sender: Option<&str>,
+    lang: Lang,
+) -> Result<Vec<LineMessage>, LineEventError> {
+    let Some((payload, mac)) = data.rsplit_once(':') else {
+        tracing::info!("postback without a signature ignored");
+        return Ok(Vec::new());
+    };
+    if !chat.verify(payload, mac) {
+        tracing::warn!("postback with a bad signature ignored");
+        return Ok(Vec::new());
+    }
+    let mut parts = payload.splitn(3, ':');
+    let (Some(kind), Some(log_id), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+        return Ok(Vec::new());
+    };
+    let Ok(log_id) = log_id.parse::<i64>() else {
+        return Ok(Vec::new());
+    };
+    match kind {
+        "fb" => {
+            let helpful = value == "1";
+            if chat.feedback(log_id, helpful, sender).await? {
+                Ok(vec![LineMessage::text(super::feedback_thanks(
+                    helpful, lang,
+                ))?])
+            } else {
+                Ok(Vec::new())
+            }
+        }
+        "ch" => match chat.choose(log_id, value, sender, lang).await? {
+            Some(reply) => reply_messages(chat, &reply, lang),
+            None => Ok(Vec::new()),
+        },
+        _ => Ok(Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label;
+
+    #[test]
+    fn labels_fit_line_limits() {
+        assert_eq!(label("住民票"), "住民票");
+        let long = label("コンビニで住民票や印鑑証明を取れますか、それとも窓口だけですか");
+        assert_eq!(long.chars().count(), 20);
+        assert!(long.ends_with('…'));
+    }
+}

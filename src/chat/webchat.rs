@@ -1,0 +1,324 @@
+//! The resident web chat: `GET /chat` (an embeddable page, Japanese, accessible, no external assets) and its
+//! WebSocket `GET /chat/ws`.
+//!
+//! The page sends `{"text": "…"}`; the hub answers
+//! `{"type": "answer", "kind": "answer|candidates|fallback", "answer": "…", "candidates": [{"id", "question"}],
+//! "entry_id": …, "id": LOG_ID, "department": …, "link": …}`. The page may then send `{"entry_id": "…", "id": LOG_ID}`
+//! to pick a candidate, or `{"helpful": true|false, "id": LOG_ID}` as feedback; a socket can only act on the log
+//! rows it was answered with. [`WebchatHub::broadcast`] pushes `{"type": "notice"|"emergency", …}` to every
+//! open page, which shows it as a banner.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use super::{Candidate, Channel, ChatService, Lang, Reply, ReplyKind};
+use crate::AppState;
+
+/// Longest question accepted, in characters.
+pub const MAX_QUESTION_CHARS: usize = 500;
+/// Largest WebSocket message accepted, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+/// Messages waiting for a slow page before broadcasts to it are dropped.
+const OUTBOX_DEPTH: usize = 32;
+
+const PAGE: &str = include_str!("page.html");
+
+/// The open chat pages, so notices and emergencies can reach each of them. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct WebchatHub {
+    inner: Arc<Mutex<Sockets>>,
+}
+
+#[derive(Default)]
+struct Sockets {
+    next_id: u64,
+    open: HashMap<u64, mpsc::Sender<String>>,
+}
+
+impl WebchatHub {
+    fn sockets(&self) -> std::sync::MutexGuard<'_, Sockets> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn register(&self) -> (u64, mpsc::Receiver<String>) {
+        let (sender, receiver) = mpsc::channel(OUTBOX_DEPTH);
+        let mut sockets = self.sockets();
+        sockets.next_id += 1;
+        let id = sockets.next_id;
+        sockets.open.insert(id, sender);
+        (id, receiver)
+    }
+
+    fn unregister(&self, id: u64) {
+        self.sockets().open.remove(&id);
+    }
+
+    /// Open chat pages now.
+    pub fn open_count(&self) -> usize {
+        self.sockets().open.len()
+    }
+
+    /// Sends `message` (e.g. `{"type": "emergency", "title": …, "body": …}`) to every open page; returns how many
+    /// pages it was queued for (a page too slow to keep up misses it).
+    pub fn broadcast(&self, message: Value) -> usize {
+        let text = message.to_string();
+        let mut sockets = self.sockets();
+        sockets.open.retain(|_, sender| !sender.is_closed());
+        sockets
+            .open
+            .values()
+            .filter(|sender| sender.try_send(text.clone()).is_ok())
+            .count()
+    }
+}
+
+/// The chat page.
+#[utoipa::path(get, path = "/chat", responses((status = 200, content_type = "text/html", description = "the resident web chat page (Japanese); it talks over /chat/ws")))]
+pub async fn page() -> Response {
+    let mut nonce = [0u8; 16];
+    rand::rng().fill_bytes(&mut nonce);
+    let nonce = hex::encode(nonce);
+    let csp = format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; \
+         img-src 'self' data:; base-uri 'none'; form-action 'none'"
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, csp),
+            (header::CACHE_CONTROL, "no-cache".to_owned()),
+            (header::REFERRER_POLICY, "no-referrer".to_owned()),
+        ],
+        PAGE.replace("{{NONCE}}", &nonce),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SocketQuery {
+    /// `en` for English answers where the FAQ has them.
+    lang: Option<String>,
+}
+
+/// The chat WebSocket.
+#[utoipa::path(get, path = "/chat/ws",
+    params(("lang" = Option<String>, Query, description = "`en` for English answers where the FAQ has them")),
+    responses((status = 101, description = "WebSocket: send {\"text\": \"…\"}, receive {\"type\": \"answer\", \"kind\", \"answer\", \"candidates\": [{\"id\", \"question\"}], \"entry_id\", \"id\"}; {\"entry_id\", \"id\"} picks a candidate, {\"helpful\": bool, \"id\"} gives feedback; notices and emergencies arrive as {\"type\": \"notice\"|\"emergency\", …}")))]
+pub async fn socket(
+    State(state): State<AppState>,
+    Query(query): Query<SocketQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let lang = Lang::from_code(query.lang.as_deref());
+    upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| run(state.chat.clone(), state.webchat.clone(), socket, lang))
+}
+
+/// What a page may send.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientMessage {
+    text: Option<String>,
+    entry_id: Option<String>,
+    id: Option<i64>,
+    helpful: Option<bool>,
+}
+
+/// An answer as the page receives it.
+#[derive(Debug, Serialize)]
+struct AnswerMessage<'a> {
+    #[serde(rename = "type")]
+    kind_tag: &'static str,
+    kind: ReplyKind,
+    answer: &'a str,
+    candidates: &'a [Candidate],
+    entry_id: Option<&'a str>,
+    id: i64,
+    department: Option<&'a str>,
+    link: Option<&'a str>,
+}
+
+fn answer_json(reply: &Reply) -> String {
+    serde_json::to_string(&AnswerMessage {
+        kind_tag: "answer",
+        kind: reply.kind,
+        answer: &reply.text,
+        candidates: &reply.candidates,
+        entry_id: reply.entry_id.as_deref(),
+        id: reply.log_id,
+        department: reply.department.as_deref(),
+        link: reply.link.as_deref(),
+    })
+    .unwrap_or_else(|_| error_json("internal error"))
+}
+
+fn error_json(message: &str) -> String {
+    json!({"type": "error", "error": message}).to_string()
+}
+
+/// One socket's conversation: log rows it was answered with (only those take choices and feedback).
+struct Conversation {
+    chat: ChatService,
+    lang: Lang,
+    answered: HashSet<i64>,
+}
+
+impl Conversation {
+    async fn handle(&mut self, text: &str) -> String {
+        let message: ClientMessage = match serde_json::from_str(text) {
+            Ok(message) => message,
+            Err(error) => return error_json(&format!("not a chat message: {error}")),
+        };
+        let result = match message {
+            ClientMessage {
+                text: Some(question),
+                ..
+            } => self.ask(&question).await,
+            ClientMessage {
+                entry_id: Some(entry_id),
+                id: Some(id),
+                ..
+            } => self.choose(id, &entry_id).await,
+            ClientMessage {
+                helpful: Some(helpful),
+                id: Some(id),
+                ..
+            } => self.feedback(id, helpful).await,
+            _ => Ok(error_json(
+                "send {\"text\": \"…\"}, {\"entry_id\": \"…\", \"id\": N} or {\"helpful\": true, \"id\": N}",
+            )),
+        };
+        result.unwrap_or_else(|error| {
+            tracing::error!(%error, "web chat storage error");
+            error_json("ただいま回答できません。しばらくしてからもう一度お試しください。")
+        })
+    }
+
+    async fn ask(&mut self, question: &str) -> Result<String, sqlx::Error> {
+        let question = question.trim();
+        if question.is_empty() {
+            return Ok(error_json("質問を入力してください。"));
+        }
+        if question.chars().count() > MAX_QUESTION_CHARS {
+            return Ok(error_json(&format!(
+                "質問は{MAX_QUESTION_CHARS}文字以内で入力してください。"
+            )));
+        }
+        let reply = self
+            .chat
+            .ask(Channel::Webchat, None, question, self.lang)
+            .await?;
+        self.answered.insert(reply.log_id);
+        Ok(answer_json(&reply))
+    }
+
+    async fn choose(&mut self, id: i64, entry_id: &str) -> Result<String, sqlx::Error> {
+        if !self.answered.contains(&id) {
+            return Ok(error_json("unknown conversation id"));
+        }
+        Ok(
+            match self.chat.choose(id, entry_id, None, self.lang).await? {
+                Some(reply) => answer_json(&reply),
+                None => error_json("that entry was not offered"),
+            },
+        )
+    }
+
+    async fn feedback(&mut self, id: i64, helpful: bool) -> Result<String, sqlx::Error> {
+        if !self.answered.contains(&id) {
+            return Ok(error_json("unknown conversation id"));
+        }
+        let recorded = self.chat.feedback(id, helpful, None).await?;
+        Ok(json!({
+            "type": "feedback",
+            "id": id,
+            "recorded": recorded,
+            "message": super::feedback_thanks(helpful, self.lang),
+        })
+        .to_string())
+    }
+}
+
+async fn run(chat: ChatService, hub: WebchatHub, mut socket: WebSocket, lang: Lang) {
+    let (socket_id, mut outbox) = hub.register();
+    let span = tracing::info_span!("webchat_socket", socket = socket_id);
+    async {
+        tracing::info!(open = hub.open_count(), "web chat opened");
+        let mut conversation = Conversation {
+            chat,
+            lang,
+            answered: HashSet::new(),
+        };
+        loop {
+            tokio::select! {
+                incoming = socket.recv() => {
+                    let text = match incoming {
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Message::Close(_))) | None => break,
+                        Some(Ok(_)) => continue,
+                        Some(Err(error)) => {
+                            tracing::info!(%error, "web chat socket error");
+                            break;
+                        }
+                    };
+                    let answer = conversation
+                        .handle(text.as_str())
+                        .instrument(tracing::info_span!("webchat_message", bytes = text.len()))
+                        .await;
+                    if socket.send(Message::Text(answer.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(pushed) = outbox.recv() => {
+                    if socket.send(Message::Text(pushed.into())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        hub.unregister(socket_id);
+        tracing::info!("web chat closed");
+    }
+    .instrument(span)
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_counts_open_pages_and_forgets_closed_ones() {
+        let hub = WebchatHub::default();
+        let (first, mut first_rx) = hub.register();
+        let (_second, second_rx) = hub.register();
+        drop(second_rx);
+        assert_eq!(hub.broadcast(json!({"type": "notice", "title": "t"})), 1);
+        assert_eq!(hub.open_count(), 1);
+        let received = first_rx.try_recv().expect("queued");
+        assert!(received.contains("\"notice\""), "{received}");
+        hub.unregister(first);
+        assert_eq!(hub.broadcast(json!({"type": "notice"})), 0);
+    }
+
+    #[test]
+    fn page_is_self_contained_japanese_and_accessible() {
+        assert!(PAGE.contains("<html lang=\"ja\">"));
+        assert!(PAGE.contains("aria-live"));
+        assert!(PAGE.contains("<label"));
+        assert!(!PAGE.contains("http://") && !PAGE.contains("https://"));
+    }
+}

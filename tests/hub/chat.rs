@@ -1,0 +1,714 @@
+//! The resident chat: LINE webhook (signed, against the spec-validating LINE mock), the web chat WebSocket,
+//! the conversation log and misses, and the FAQ reload.
+
+use std::time::{Duration, Instant};
+
+use channels::line::webhook::sign;
+use channels::testing::LineMock;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::support::{ADMIN_TOKEN, BACKENDS, TestApp, spawn_app_with};
+
+const SECRET: &str = "test-line-channel-secret";
+const USER: &str = "U4af4980629abcdef4af4980629abcdef";
+const QUESTION: &str = "じゅうみんひょうをとりたい";
+
+async fn line_app(backend: crate::support::Backend, mock: &LineMock) -> TestApp {
+    spawn_app_with(
+        backend,
+        &[
+            ("HUB_LINE_API_BASE", &mock.base_url()),
+            ("HUB_LINE_CHANNEL_SECRET", SECRET),
+            ("HUB_LINE_CHANNEL_TOKEN", &mock.token()),
+        ],
+    )
+    .await
+}
+
+fn common(event_id: &str, redelivery: bool) -> Value {
+    json!({
+        "mode": "active",
+        "timestamp": 1_764_000_000_000_i64,
+        "source": {"type": "user", "userId": USER},
+        "webhookEventId": event_id,
+        "deliveryContext": {"isRedelivery": redelivery},
+    })
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+        for (key, value) in extra {
+            base.insert(key.clone(), value.clone());
+        }
+    }
+    base
+}
+
+fn text_event(event_id: &str, reply_token: &str, text: &str, redelivery: bool) -> Value {
+    with(
+        common(event_id, redelivery),
+        json!({"type": "message", "replyToken": reply_token,
+               "message": {"type": "text", "id": "468789577898262530", "quoteToken": "q", "text": text}}),
+    )
+}
+
+fn postback_event(event_id: &str, reply_token: &str, data: &str) -> Value {
+    with(
+        common(event_id, false),
+        json!({"type": "postback", "replyToken": reply_token, "postback": {"data": data}}),
+    )
+}
+
+fn body(events: Vec<Value>) -> Vec<u8> {
+    serde_json::to_vec(
+        &json!({"destination": "U00000000000000000000000000000000", "events": events}),
+    )
+    .expect("json")
+}
+
+async fn post_webhook(app: &TestApp, body: &[u8], signature: Option<&str>) -> u16 {
+    let mut request = app
+        .client
+        .post(app.url("/line/webhook"))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(signature) = signature {
+        request = request.header("x-line-signature", signature);
+    }
+    request
+        .send()
+        .await
+        .expect("webhook sent")
+        .status()
+        .as_u16()
+}
+
+async fn post_signed(app: &TestApp, events: Vec<Value>) -> u16 {
+    let body = body(events);
+    post_webhook(app, &body, Some(&sign(SECRET, &body))).await
+}
+
+/// The accepted reply requests of the mock, waiting up to 5 s for `count` of them.
+async fn replies(mock: &LineMock, count: usize) -> Vec<channels::testing::AcceptedRequest> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let accepted: Vec<_> = mock
+            .accepted()
+            .into_iter()
+            .filter(|r| r.path == "/v2/bot/message/reply")
+            .collect();
+        if accepted.len() >= count || Instant::now() > deadline {
+            return accepted;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn postback_data(message: &Value, label: &str) -> String {
+    message["quickReply"]["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|item| item["action"]["label"] == label)
+                .and_then(|item| item["action"]["data"].as_str())
+        })
+        .unwrap_or_else(|| panic!("no quick reply {label:?} in {message}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn signed_line_question_is_answered_through_the_reply_api_once() {
+    for backend in BACKENDS {
+        let mock = LineMock::start().await.expect("LINE mock");
+        let app = line_app(backend, &mock).await;
+
+        let status = post_signed(
+            &app,
+            vec![text_event(
+                "01HEVENT0000000000000000A1",
+                "token-a1",
+                QUESTION,
+                false,
+            )],
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}");
+        let accepted = replies(&mock, 1).await;
+        assert_eq!(accepted.len(), 1, "{backend:?}: {accepted:?}");
+        assert_eq!(accepted[0].reply_token.as_deref(), Some("token-a1"));
+        let message = &accepted[0].messages[0];
+        let text = message["text"].as_str().expect("a text message");
+        assert!(text.contains("住民票"), "{text}");
+        assert!(text.contains("総合窓口課"), "{text}");
+        let items = message["quickReply"]["items"]
+            .as_array()
+            .expect("quick replies");
+        assert!(!items.is_empty() && items.len() <= 13);
+
+        // Redelivered (same webhookEventId): answered once.
+        let status = post_signed(
+            &app,
+            vec![text_event(
+                "01HEVENT0000000000000000A1",
+                "token-a1b",
+                QUESTION,
+                true,
+            )],
+        )
+        .await;
+        assert_eq!(status, 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            replies(&mock, 1).await.len(),
+            1,
+            "{backend:?}: a redelivery was answered again"
+        );
+
+        // Feedback through the signed postback: thanked, and a forged one is ignored.
+        let helped = postback_data(message, "役に立たなかった");
+        let status = post_signed(
+            &app,
+            vec![postback_event(
+                "01HEVENT0000000000000000A2",
+                "token-a2",
+                &helped,
+            )],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let accepted = replies(&mock, 2).await;
+        assert_eq!(accepted.len(), 2, "{backend:?}");
+        assert!(
+            accepted[1].messages[0]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("ありがとうございます")
+        );
+        let forged = helped.replace(":0:", ":1:");
+        let status = post_signed(
+            &app,
+            vec![postback_event(
+                "01HEVENT0000000000000000A3",
+                "token-a3",
+                &forged,
+            )],
+        )
+        .await;
+        assert_eq!(status, 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            replies(&mock, 2).await.len(),
+            2,
+            "a forged postback got an answer"
+        );
+
+        // The unhelpful answer is listed for staff.
+        let viewer = app.token("viewer").await;
+        let (status, misses) = app.get("/api/faq/misses", Some(&viewer)).await;
+        assert_eq!(status, 200, "{misses}");
+        let listed = misses.as_array().expect("a list");
+        let miss = listed
+            .iter()
+            .find(|m| m["question"] == QUESTION)
+            .unwrap_or_else(|| panic!("{misses}"));
+        assert_eq!(miss["unhelpful"], 1);
+        assert_eq!(miss["missed"], 0);
+
+        mock.assert_no_violations();
+        app.hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn forged_or_missing_signature_gets_401_and_nothing_happens() {
+    let mock = LineMock::start().await.expect("LINE mock");
+    let app = line_app(crate::support::Backend::Sqlite, &mock).await;
+    let body = body(vec![text_event(
+        "01HEVENT0000000000000000B1",
+        "token-b1",
+        QUESTION,
+        false,
+    )]);
+    let forged = sign("not-the-secret", &body);
+    assert_eq!(post_webhook(&app, &body, Some(&forged)).await, 401);
+    assert_eq!(post_webhook(&app, &body, None).await, 401);
+    assert_eq!(post_webhook(&app, &body, Some("garbage!")).await, 401);
+    // The signature of another body.
+    let other = sign(SECRET, b"{}");
+    assert_eq!(post_webhook(&app, &body, Some(&other)).await, 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        mock.stats().requests,
+        0,
+        "the mock was called after a forged webhook"
+    );
+
+    // The empty verification call is answered 200; a signed body that is not a webhook gets 400.
+    let empty = br#"{"destination":"U00000000000000000000000000000000","events":[]}"#;
+    assert_eq!(
+        post_webhook(&app, empty, Some(&sign(SECRET, empty))).await,
+        200
+    );
+    let garbage = br#"{"destination": 5}"#;
+    assert_eq!(
+        post_webhook(&app, garbage, Some(&sign(SECRET, garbage))).await,
+        400
+    );
+
+    // The event id of the forged call was never taken: the genuine delivery is answered.
+    assert_eq!(
+        post_webhook(&app, &body, Some(&sign(SECRET, &body))).await,
+        200
+    );
+    assert_eq!(replies(&mock, 1).await.len(), 1);
+    mock.assert_no_violations();
+    app.hub.stop().await;
+
+    // Without a channel secret nothing can be verified.
+    let unconfigured = spawn_app_with(crate::support::Backend::Sqlite, &[]).await;
+    assert_eq!(
+        post_webhook(&unconfigured, &body, Some(&sign(SECRET, &body))).await,
+        503
+    );
+    unconfigured.hub.stop().await;
+}
+
+#[tokio::test]
+async fn follow_greets_in_the_residents_language_and_unfollow_deactivates() {
+    for backend in BACKENDS {
+        let mock = LineMock::start().await.expect("LINE mock");
+        let app = line_app(backend, &mock).await;
+        let (status, created) = app
+            .post_json(
+                "/api/residents",
+                Some(ADMIN_TOKEN),
+                &json!({"external_id": "R-LINE-1", "language": "en", "channels": {"line": USER}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{created}");
+
+        let follow = with(
+            common("01HEVENT0000000000000000C1", false),
+            json!({"type": "follow", "replyToken": "token-c1", "follow": {"isUnblocked": false}}),
+        );
+        assert_eq!(post_signed(&app, vec![follow]).await, 200);
+        let accepted = replies(&mock, 1).await;
+        assert_eq!(accepted.len(), 1, "{backend:?}");
+        let greeting = accepted[0].messages[0]["text"].as_str().unwrap_or_default();
+        assert!(
+            greeting.contains("Yukuhashi") && greeting.contains("0930-25-1111"),
+            "{greeting}"
+        );
+
+        let unfollow = with(
+            common("01HEVENT0000000000000000C2", false),
+            json!({"type": "unfollow"}),
+        );
+        assert_eq!(post_signed(&app, vec![unfollow]).await, 200);
+        let (_, resident) = app.get("/api/residents/R-LINE-1", Some(ADMIN_TOKEN)).await;
+        assert_eq!(
+            resident["inactive_channels"],
+            json!(["line"]),
+            "{backend:?} {resident}"
+        );
+
+        // A stranger's follow gets the Japanese greeting; their unfollow changes nothing.
+        let stranger = "U00000000000000000000000000000001";
+        let mut follow = with(
+            common("01HEVENT0000000000000000C3", false),
+            json!({"type": "follow", "replyToken": "token-c3", "follow": {"isUnblocked": false}}),
+        );
+        follow["source"]["userId"] = json!(stranger);
+        assert_eq!(post_signed(&app, vec![follow]).await, 200);
+        let accepted = replies(&mock, 2).await;
+        assert!(
+            accepted[1].messages[0]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("友だち追加ありがとうございます")
+        );
+        // Back again: the address is active.
+        let refollow = with(
+            common("01HEVENT0000000000000000C4", false),
+            json!({"type": "follow", "replyToken": "token-c4", "follow": {"isUnblocked": true}}),
+        );
+        assert_eq!(post_signed(&app, vec![refollow]).await, 200);
+        let (_, resident) = app.get("/api/residents/R-LINE-1", Some(ADMIN_TOKEN)).await;
+        assert_eq!(resident["inactive_channels"], json!([]), "{resident}");
+        mock.assert_no_violations();
+        app.hub.stop().await;
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open_chat(app: &TestApp) -> Socket {
+    let url = format!("ws://{}/chat/ws", app.hub.addr);
+    let (socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("web chat socket opens");
+    socket
+}
+
+async fn exchange(socket: &mut Socket, message: Value) -> Value {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .expect("sent");
+    next_json(socket).await
+}
+
+async fn next_json(socket: &mut Socket) -> Value {
+    loop {
+        let received = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("an answer within 10 s")
+            .expect("socket open")
+            .expect("a message");
+        if let Message::Text(text) = received {
+            return serde_json::from_str(text.as_str()).expect("JSON");
+        }
+    }
+}
+
+#[tokio::test]
+async fn web_chat_answers_like_line_and_takes_choices_and_feedback() {
+    for backend in BACKENDS {
+        let mock = LineMock::start().await.expect("LINE mock");
+        let app = line_app(backend, &mock).await;
+        let page = app.client.get(app.url("/chat")).send().await.expect("page");
+        assert_eq!(page.status(), 200);
+        assert!(
+            page.headers()["content-type"]
+                .to_str()
+                .unwrap_or_default()
+                .starts_with("text/html")
+        );
+        let html = page.text().await.expect("html");
+        assert!(html.contains("<html lang=\"ja\">") && html.contains("aria-live"));
+
+        let mut socket = open_chat(&app).await;
+        let answer = exchange(&mut socket, json!({"text": QUESTION})).await;
+        assert_eq!(answer["type"], "answer", "{answer}");
+        assert_eq!(answer["kind"], "answer", "{answer}");
+        assert!(
+            answer["answer"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("住民票"),
+            "{answer}"
+        );
+        assert_eq!(answer["candidates"], json!([]));
+
+        // The same question on LINE gets the same answer.
+        assert_eq!(
+            post_signed(
+                &app,
+                vec![text_event(
+                    "01HEVENT0000000000000000D1",
+                    "token-d1",
+                    QUESTION,
+                    false
+                )]
+            )
+            .await,
+            200
+        );
+        let accepted = replies(&mock, 1).await;
+        let line_text = accepted[0].messages[0]["text"].as_str().unwrap_or_default();
+        let web_text = answer["answer"].as_str().unwrap_or_default();
+        assert!(
+            line_text.starts_with(web_text),
+            "LINE: {line_text}\nweb: {web_text}"
+        );
+
+        // Feedback on its own answer is recorded; on another conversation's row it is refused.
+        let id = answer["id"].as_i64().expect("a log id");
+        let thanks = exchange(&mut socket, json!({"helpful": true, "id": id})).await;
+        assert_eq!(thanks["type"], "feedback", "{thanks}");
+        assert_eq!(thanks["recorded"], true);
+        let refused = exchange(&mut socket, json!({"helpful": false, "id": id + 1000})).await;
+        assert_eq!(refused["type"], "error", "{refused}");
+
+        // A vague question offers candidates; picking one answers it.
+        let vague = exchange(&mut socket, json!({"text": "手続き"})).await;
+        assert_eq!(vague["type"], "answer", "{vague}");
+        if vague["kind"] == "candidates" {
+            let first = vague["candidates"][0]["id"]
+                .as_str()
+                .expect("a candidate id")
+                .to_owned();
+            let chosen = exchange(&mut socket, json!({"entry_id": first, "id": vague["id"]})).await;
+            assert_eq!(chosen["kind"], "answer", "{chosen}");
+            assert_eq!(chosen["entry_id"], json!(first));
+            let not_offered = exchange(
+                &mut socket,
+                json!({"entry_id": "no-such-entry", "id": vague["id"]}),
+            )
+            .await;
+            assert_eq!(not_offered["type"], "error");
+        }
+
+        // English when asked in English (the entry has English).
+        let english = exchange(
+            &mut socket,
+            json!({"text": "I want a copy of my residence certificate"}),
+        )
+        .await;
+        if english["kind"] == "answer" && english["entry_id"] == "juminhyo-copy" {
+            assert!(
+                english["answer"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("residence certificate"),
+                "{english}"
+            );
+        }
+
+        // Junk is refused with a clear error, and the socket stays usable.
+        let junk = exchange(&mut socket, json!({"colour": 1})).await;
+        assert_eq!(junk["type"], "error", "{junk}");
+        let again = exchange(&mut socket, json!({"text": QUESTION})).await;
+        assert_eq!(again["entry_id"], answer["entry_id"]);
+
+        // Notices and emergencies reach every open page.
+        let mut second = open_chat(&app).await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while app.hub.state.webchat.open_count() < 2 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let reached = app.hub.state.webchat.broadcast(
+            json!({"type": "emergency", "title": "避難指示", "body": {"ja": "今元地区"}}),
+        );
+        assert_eq!(reached, 2);
+        assert_eq!(next_json(&mut socket).await["type"], "emergency");
+        assert_eq!(next_json(&mut second).await["title"], "避難指示");
+        mock.assert_no_violations();
+        app.hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn misses_rank_unanswered_questions_for_staff() {
+    for backend in BACKENDS {
+        let app = spawn_app_with(backend, &[]).await;
+        let mut socket = open_chat(&app).await;
+        let nonsense = "ぴよぴよ宇宙船のりんかく";
+        for text in [nonsense, "  ぴよぴよ宇宙船のりんかく ", QUESTION] {
+            let reply = exchange(&mut socket, json!({"text": text})).await;
+            if text != QUESTION {
+                assert_eq!(reply["kind"], "fallback", "{backend:?} {reply}");
+                assert!(
+                    reply["answer"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("0930-25-1111")
+                );
+            }
+        }
+        let (status, _) = app.get("/api/faq/misses", None).await;
+        assert_eq!(status, 401);
+        let disaster = app.token("disaster").await;
+        let (status, _) = app.get("/api/faq/misses", Some(&disaster)).await;
+        assert_eq!(status, 403);
+        let pr = app.token("pr").await;
+        let (status, misses) = app.get("/api/faq/misses", Some(&pr)).await;
+        assert_eq!(status, 200, "{misses}");
+        let first = &misses[0];
+        assert_eq!(first["count"], 2, "{backend:?} {misses}");
+        assert_eq!(first["missed"], 2);
+        assert_eq!(first["question"], nonsense);
+        assert!(
+            first["last_asked"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with('Z')
+        );
+        assert!(
+            !misses
+                .as_array()
+                .expect("list")
+                .iter()
+                .any(|m| m["question"] == QUESTION),
+            "an answered question is not a miss: {misses}"
+        );
+        app.hub.stop().await;
+    }
+}
+
+const SMALL_FAQ: &str = r#"
+[[entry]]
+id = "gomi-day"
+category = "ごみ"
+department = "環境課"
+question = "ごみの収集日を知りたい"
+answer = "ごみの収集日は地区ごとのカレンダーでご確認ください。環境課（代表 0930-25-1111）"
+"#;
+
+const NEW_FAQ: &str = r#"
+[[entry]]
+id = "library-hours"
+category = "施設"
+department = "図書館"
+question = "図書館の開館時間を知りたい"
+alternatives = ["としょかんは何時まで"]
+answer = "図書館の開館時間は館内の掲示でご確認ください。図書館（代表 0930-25-1111）"
+"#;
+
+#[tokio::test]
+async fn faq_reloads_new_files_and_keeps_the_last_good_index_on_a_broken_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("a.toml"), SMALL_FAQ).expect("write FAQ");
+    let faq_dir = dir.path().display().to_string();
+    let app = spawn_app_with(
+        crate::support::Backend::Sqlite,
+        &[("HUB_FAQ_DIR", &faq_dir)],
+    )
+    .await;
+    let (status, before) = app.get("/api/faq/status", Some(ADMIN_TOKEN)).await;
+    assert_eq!(status, 200);
+    assert_eq!(before["entries"], 1, "{before}");
+
+    let mut socket = open_chat(&app).await;
+    let first = exchange(&mut socket, json!({"text": "図書館の開館時間を知りたい"})).await;
+    assert_ne!(first["entry_id"], "library-hours");
+
+    std::fs::write(dir.path().join("b.toml"), NEW_FAQ).expect("write the new file");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = exchange(&mut socket, json!({"text": "図書館の開館時間を知りたい"})).await;
+        if reply["entry_id"] == "library-hours" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new FAQ file was not picked up: {reply}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // A broken file: the last good index stays and the error names the file.
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "[[entry]]\nid = \"broken\"\nquestion = \n",
+    )
+    .expect("write");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let (_, status) = app.get("/api/faq/status", Some(ADMIN_TOKEN)).await;
+        if status["last_error"].is_string() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the broken file was not noticed: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("c.toml"),
+        "{status}"
+    );
+    assert_eq!(status["entries"], 2, "{status}");
+    let still = exchange(&mut socket, json!({"text": "図書館の開館時間を知りたい"})).await;
+    assert_eq!(still["entry_id"], "library-hours");
+    app.hub.stop().await;
+}
+
+/// Where tests leave files to look at (screenshots): `HUB_TEST_ARTIFACTS`, else `target/test-artifacts`.
+fn artifacts_dir() -> std::path::PathBuf {
+    let dir = std::env::var_os("HUB_TEST_ARTIFACTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts")
+        });
+    std::fs::create_dir_all(&dir).expect("create the test artifacts folder");
+    dir
+}
+
+#[tokio::test]
+async fn web_chat_answers_in_a_real_browser() {
+    let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::process::Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "node is missing: install Node.js 20 or newer (scripts/test.sh expects it on PATH)"
+    );
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium is missing at {chromium}: run scripts/test.sh (it runs `apt-get install -y chromium`) or set CHROMIUM"
+    );
+    assert!(
+        browser_dir.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is missing: run `npm ci` in {} (scripts/test.sh does)",
+        browser_dir.display()
+    );
+
+    let app = spawn_app_with(crate::support::Backend::Sqlite, &[]).await;
+    let mut socket = open_chat(&app).await;
+    let expected = exchange(&mut socket, json!({"text": QUESTION})).await;
+    let screenshot = artifacts_dir().join("chat.png");
+    let url = app.url("/chat");
+    let script = browser_dir.join("chat.mjs");
+    let shot = screenshot.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(&script)
+            .arg(&url)
+            .arg(QUESTION)
+            .arg(&shot)
+            .env("CHROMIUM", &chromium)
+            .output()
+    })
+    .await
+    .expect("the browser run finished")
+    .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser test failed:\n{stdout}\n{stderr}"
+    );
+    let shown: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(shown["kind"], expected["kind"], "{shown}");
+    assert_eq!(shown["entry_id"], expected["entry_id"], "{shown}");
+    assert_eq!(shown["answer"], expected["answer"], "{shown}");
+    assert!(
+        shown["answer"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("住民票")
+    );
+    assert!(
+        shown["feedback"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ありがとうございます"),
+        "{shown}"
+    );
+    assert_eq!(shown["accessibility"]["lang"], "ja");
+    assert_eq!(shown["accessibility"]["live"], "polite");
+    assert_eq!(shown["accessibility"]["labelled"], true);
+    assert!(
+        shown["accessibility"]["width"].as_i64().unwrap_or(i64::MAX) <= 390,
+        "wider than a phone: {shown}"
+    );
+    assert_eq!(shown["problems"], json!([]), "the page had errors: {shown}");
+    assert!(
+        screenshot.exists(),
+        "no screenshot at {}",
+        screenshot.display()
+    );
+    app.hub.stop().await;
+}
