@@ -40,12 +40,16 @@ if ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
 fi
 export HUB_TEST_PYTHON="$venv/bin/python"
 
-# Real-browser test (chat): Debian's Chromium, driven by playwright-core (no browser download of its own).
-if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+# Real-browser test (chat): Debian's Chromium, driven by playwright-core (no browser download of its own), and a
+# Japanese font so the screenshot (target/test-artifacts/chat.png) shows text rather than empty boxes.
+browser_packages=()
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then browser_packages+=(chromium); fi
+if ! fc-list :lang=ja 2>/dev/null | grep -q .; then browser_packages+=(fonts-ipafont-gothic); fi
+if [ ${#browser_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${browser_packages[@]}" >/dev/null
   else
-    echo "warning: /usr/bin/chromium is missing and this is not root: the browser test will fail" >&2
+    echo "warning: missing ${browser_packages[*]} and not root: the browser test may fail" >&2
   fi
 fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then

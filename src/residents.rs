@@ -109,7 +109,7 @@ pub struct District(String);
 impl District {
     pub fn parse(text: &str, districts: &[String]) -> Result<Self, String> {
         let label = normalize_label(text);
-        if districts.iter().any(|known| *known == label) {
+        if districts.contains(&label) {
             Ok(District(label))
         } else {
             Err(format!(
@@ -446,8 +446,11 @@ pub async fn upsert_many(
         for resident in chunk {
             existing_query = existing_query.bind(resident.external_id.as_str().to_owned());
         }
-        let existing: std::collections::HashSet<String> =
-            existing_query.fetch_all(&mut *tx).await?.into_iter().collect();
+        let existing: std::collections::HashSet<String> = existing_query
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
 
         let sql = format!(
             "INSERT INTO residents (external_id, birth_date, district, language, interests, preferred, \
@@ -724,9 +727,11 @@ mod tests {
         );
     }
 
+    type Breakage = Box<dyn Fn(&mut ResidentInput)>;
+
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut ResidentInput)>)> = vec![
+        let cases: Vec<(&str, Breakage)> = vec![
             (
                 "birth_date",
                 Box::new(|i| i.birth_date = Some("2099-01-01".into())),

@@ -106,6 +106,20 @@ async fn replies(mock: &LineMock, count: usize) -> Vec<channels::testing::Accept
     }
 }
 
+/// A count straight from the hub's database.
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .expect("database");
+    let row = sqlx::query(sql)
+        .fetch_one(&mut connection)
+        .await
+        .expect("count");
+    row.try_get::<i64, _>("n").expect("a number")
+}
+
 fn postback_data(message: &Value, label: &str) -> String {
     message["quickReply"]["items"]
         .as_array()
@@ -166,6 +180,10 @@ async fn signed_line_question_is_answered_through_the_reply_api_once() {
             1,
             "{backend:?}: a redelivery was answered again"
         );
+        // Stored once: one event row, one logged question.
+        let events = count(&app, "SELECT COUNT(*) AS n FROM line_webhook_events").await;
+        assert_eq!(events, 1, "{:?}", app.backend);
+        assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM chat_log").await, 1);
 
         // Feedback through the signed postback: thanked, and a forged one is ignored.
         let helped = postback_data(message, "役に立たなかった");
