@@ -730,3 +730,90 @@ async fn web_chat_answers_in_a_real_browser() {
     );
     app.hub.stop().await;
 }
+
+#[test]
+fn faq_eval_prints_one_json_line_and_writes_the_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let faq = dir.path().join("faq.jsonl");
+    let queries = dir.path().join("queries.jsonl");
+    let run = dir.path().join("run.jsonl");
+    std::fs::write(
+        &faq,
+        concat!(
+            "{\"id\": \"1\", \"question\": \"住民票の写しを取りたい\", \"answer\": \"総合窓口課で交付します。\", \"extra\": 1}\n",
+            "{\"id\": 2, \"question\": \"粗大ごみの出し方を知りたい\", \"answer\": \"環境課に申し込んでください。\"}\n",
+            "\n",
+            "{\"id\": \"3\", \"question\": \"保育所に入りたい\", \"answer\": \"子ども支援課へ。\"}\n",
+        ),
+    )
+    .expect("write FAQ");
+    std::fs::write(
+        &queries,
+        concat!(
+            "{\"id\": \"q1\", \"query\": \"じゅうみんひょうがほしい\", \"relevant\": [\"1\"]}\n",
+            "{\"id\": \"q2\", \"query\": \"粗大ゴミ\", \"relevant\": [\"2\"], \"grades\": {\"2\": 2}}\n",
+        ),
+    )
+    .expect("write queries");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
+        .args(["faq", "eval", "--faq"])
+        .arg(&faq)
+        .arg("--queries")
+        .arg(&queries)
+        .args(["--k", "5", "--run"])
+        .arg(&run)
+        .output()
+        .expect("hub runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 1, "one line on stdout: {stdout}");
+    let metrics: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    for key in [
+        "queries", "k", "p_at_1", "p_at_5", "sr_at_1", "sr_at_5", "mrr", "map", "p50_us", "p99_us",
+    ] {
+        assert!(metrics[key].is_number(), "{key} missing: {metrics}");
+    }
+    assert_eq!(metrics["queries"], 2);
+    assert_eq!(metrics["k"], 5);
+    for key in ["p_at_1", "p_at_5", "sr_at_1", "sr_at_5", "mrr", "map"] {
+        let value = metrics[key].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&value), "{key}: {metrics}");
+    }
+    let ranked: Vec<Value> = std::fs::read_to_string(&run)
+        .expect("run file")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("run line is JSON"))
+        .collect();
+    assert_eq!(ranked.len(), 2);
+    assert_eq!(ranked[0]["query_id"], "q1");
+    assert_eq!(ranked[1]["query_id"], "q2");
+    for line in &ranked {
+        let ids = line["ranked"].as_array().expect("a ranking");
+        assert!(ids.len() <= 100);
+        assert!(
+            ids.iter()
+                .all(|id| ["1", "2", "3"].contains(&id.as_str().unwrap_or_default())),
+            "{line}"
+        );
+    }
+
+    // A missing file: a failure naming it, nothing on stdout.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
+        .args([
+            "faq",
+            "eval",
+            "--faq",
+            "/nonexistent/faq.jsonl",
+            "--queries",
+        ])
+        .arg(&queries)
+        .output()
+        .expect("hub runs");
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/faq.jsonl"));
+}
