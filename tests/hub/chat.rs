@@ -817,3 +817,140 @@ fn faq_eval_prints_one_json_line_and_writes_the_run() {
     assert!(output.stdout.is_empty());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/faq.jsonl"));
 }
+
+/// Two entries asked the same way: the answer policy cannot pick one, so it offers both.
+const TWIN_FAQ: &str = r#"
+[[entry]]
+id = "sodai-gomi-home"
+category = "ごみ"
+department = "環境課"
+question = "粗大ごみを出したい"
+answer = "戸別収集を環境課（代表 0930-25-1111）で受け付けます。"
+
+[[entry]]
+id = "sodai-gomi-center"
+category = "ごみ"
+department = "環境課"
+question = "粗大ごみを出したい"
+answer = "清掃センターへ直接持ち込めます。環境課（代表 0930-25-1111）"
+"#;
+
+#[tokio::test]
+async fn candidates_are_offered_and_a_choice_is_answered_on_line_and_the_web() {
+    for backend in BACKENDS {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("gomi.toml"), TWIN_FAQ).expect("write FAQ");
+        let faq_dir = dir.path().display().to_string();
+        let mock = LineMock::start().await.expect("LINE mock");
+        let app = spawn_app_with(
+            backend,
+            &[
+                ("HUB_LINE_API_BASE", &mock.base_url()),
+                ("HUB_LINE_CHANNEL_SECRET", SECRET),
+                ("HUB_LINE_CHANNEL_TOKEN", &mock.token()),
+                ("HUB_FAQ_DIR", &faq_dir),
+            ],
+        )
+        .await;
+
+        // LINE: one quick reply per candidate plus 「どれでもない」; tapping one answers it.
+        let event = text_event(
+            "01HEVENT0000000000000000E1",
+            "token-e1",
+            "粗大ごみを出したい",
+            false,
+        );
+        assert_eq!(post_signed(&app, vec![event]).await, 200);
+        let accepted = replies(&mock, 1).await;
+        let message = &accepted[0].messages[0];
+        let items = message["quickReply"]["items"]
+            .as_array()
+            .expect("quick replies");
+        assert_eq!(items.len(), 3, "{backend:?} {message}");
+        let choice = items[1]["action"]["data"]
+            .as_str()
+            .expect("postback data")
+            .to_owned();
+        let chosen_id = if choice.contains("sodai-gomi-home") {
+            "sodai-gomi-home"
+        } else {
+            "sodai-gomi-center"
+        };
+        assert_eq!(
+            post_signed(
+                &app,
+                vec![postback_event(
+                    "01HEVENT0000000000000000E2",
+                    "token-e2",
+                    &choice
+                )]
+            )
+            .await,
+            200
+        );
+        let accepted = replies(&mock, 2).await;
+        assert_eq!(accepted.len(), 2, "{backend:?}");
+        let answer = accepted[1].messages[0]["text"].as_str().unwrap_or_default();
+        let expected = if chosen_id == "sodai-gomi-home" {
+            "戸別収集"
+        } else {
+            "清掃センター"
+        };
+        assert!(answer.contains(expected), "{answer}");
+        // A choice for an entry that was not offered is refused even when signed data is reused.
+        let tampered = choice.replace(chosen_id, "koseki-tohon");
+        assert_eq!(
+            post_signed(
+                &app,
+                vec![postback_event(
+                    "01HEVENT0000000000000000E3",
+                    "token-e3",
+                    &tampered
+                )]
+            )
+            .await,
+            200
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            replies(&mock, 2).await.len(),
+            2,
+            "a tampered choice was answered"
+        );
+        mock.assert_no_violations();
+
+        // The web chat offers the same candidates; choosing one answers it.
+        let mut socket = open_chat(&app).await;
+        let offered = exchange(&mut socket, json!({"text": "粗大ごみを出したい"})).await;
+        assert_eq!(offered["kind"], "candidates", "{offered}");
+        assert_eq!(offered["candidates"].as_array().map(Vec::len), Some(2));
+        let chosen = exchange(
+            &mut socket,
+            json!({"entry_id": "sodai-gomi-center", "id": offered["id"]}),
+        )
+        .await;
+        assert_eq!(chosen["kind"], "answer");
+        assert!(
+            chosen["answer"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("清掃センター")
+        );
+
+        // The chat endpoints are described in the OpenAPI document.
+        let (_, doc) = app.get("/openapi.json", None).await;
+        for (path, method) in [
+            ("/line/webhook", "post"),
+            ("/chat", "get"),
+            ("/chat/ws", "get"),
+            ("/api/faq/misses", "get"),
+            ("/api/faq/status", "get"),
+        ] {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{path} missing from the OpenAPI document"
+            );
+        }
+        app.hub.stop().await;
+    }
+}
