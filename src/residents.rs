@@ -446,8 +446,11 @@ pub async fn upsert_many(
         for resident in chunk {
             existing_query = existing_query.bind(resident.external_id.as_str().to_owned());
         }
-        let existing: std::collections::HashSet<String> =
-            existing_query.fetch_all(&mut *tx).await?.into_iter().collect();
+        let existing: std::collections::HashSet<String> = existing_query
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
 
         let sql = format!(
             "INSERT INTO residents (external_id, birth_date, district, language, interests, preferred, \
