@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let defaults = Params::default();
     println!("coverage margin min | confident  right | offered-hit | no-match judged  off-topic");
     for confident_coverage in [0.6f32, 0.75, 0.9, 1.0] {
-        for confident_margin in [0.05f32, 0.15, 0.25, 0.35] {
+        for confident_margin in [0.05f32, 0.15, 0.2, 0.25, 0.35] {
             for min_coverage in [0.2f32, 0.3, 0.4, 0.5] {
                 index.set_params(Params {
                     confident_coverage,
