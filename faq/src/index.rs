@@ -204,11 +204,19 @@ struct TranslationModel {
     postings: HashMap<u32, Vec<(u32, f32)>>,
     background: HashMap<u32, f32>,
     min_background: f32,
+    /// Each posting's score contribution for `precomputed_smoothing`, so a query needs no logarithms.
+    contributions: HashMap<u32, Vec<f32>>,
+    precomputed_smoothing: f32,
 }
 
 impl TranslationModel {
     /// `documents` are the term lists an entry is represented by (both sides, or the question side alone).
-    fn build(documents: &[Vec<u32>], table: &TranslationTable, translation_share: f32) -> Self {
+    fn build(
+        documents: &[Vec<u32>],
+        table: &TranslationTable,
+        translation_share: f32,
+        smoothing: f32,
+    ) -> Self {
         let mut collection: HashMap<u32, f32> = HashMap::new();
         let mut total = 0.0f32;
         let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
@@ -239,11 +247,37 @@ impl TranslationModel {
             .into_iter()
             .map(|(t, c)| (t, c / total))
             .collect();
-        TranslationModel {
+        let mut model = TranslationModel {
             postings,
             background,
             min_background: 0.5 / total,
-        }
+            contributions: HashMap::new(),
+            precomputed_smoothing: smoothing,
+        };
+        model.contributions = model
+            .postings
+            .iter()
+            .map(|(&term, postings)| {
+                let scale = model.scale(term, smoothing);
+                (
+                    term,
+                    postings
+                        .iter()
+                        .map(|&(_, p)| (1.0 + scale * p).ln())
+                        .collect(),
+                )
+            })
+            .collect();
+        model
+    }
+
+    fn scale(&self, term: u32, smoothing: f32) -> f32 {
+        let background = self
+            .background
+            .get(&term)
+            .copied()
+            .unwrap_or(self.min_background);
+        (1.0 - smoothing) / (smoothing * background)
     }
 
     /// Adds `weight · log(1 + (1-λ)·P(w|entry) / (λ·P(w|collection)))`: the query likelihood with Jelinek-Mercer
@@ -252,12 +286,15 @@ impl TranslationModel {
         let Some(postings) = self.postings.get(&term) else {
             return;
         };
-        let background = self
-            .background
-            .get(&term)
-            .copied()
-            .unwrap_or(self.min_background);
-        let scale = (1.0 - smoothing) / (smoothing * background);
+        if smoothing == self.precomputed_smoothing
+            && let Some(contributions) = self.contributions.get(&term)
+        {
+            for (&(doc, _), contribution) in postings.iter().zip(contributions) {
+                scores[doc as usize] += weight * contribution;
+            }
+            return;
+        }
+        let scale = self.scale(term, smoothing);
         for &(doc, p) in postings {
             scores[doc as usize] += weight * (1.0 + scale * p).ln();
         }
@@ -395,7 +432,12 @@ impl Index {
             .collect();
         let table = TranslationTable::train(&pairs);
         let both_sides: Vec<Vec<u32>> = pairs.into_iter().map(|(q, a)| [q, a].concat()).collect();
-        let translation = TranslationModel::build(&both_sides, &table, params.translation_share);
+        let translation = TranslationModel::build(
+            &both_sides,
+            &table,
+            params.translation_share,
+            params.smoothing,
+        );
         let entry_vectors = entry_vectors(&both_sides, &vocabulary);
         let entry_terms = question_terms
             .iter()
