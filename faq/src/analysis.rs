@@ -325,6 +325,7 @@ impl Tokenizer for JapaneseTokenizer {
         VecTokenStream {
             tokens,
             cursor: None,
+            empty: Token::default(),
         }
     }
 }
@@ -333,6 +334,8 @@ impl Tokenizer for JapaneseTokenizer {
 pub struct VecTokenStream {
     tokens: Vec<Token>,
     cursor: Option<usize>,
+    /// Returned if tantivy asks for a token of an empty stream (it should not).
+    empty: Token,
 }
 
 impl TokenStream for VecTokenStream {
@@ -343,15 +346,16 @@ impl TokenStream for VecTokenStream {
     }
 
     fn token(&self) -> &Token {
-        &self.tokens[self
-            .cursor
-            .unwrap_or(0)
-            .min(self.tokens.len().saturating_sub(1))]
+        self.cursor
+            .and_then(|c| self.tokens.get(c))
+            .unwrap_or(&self.empty)
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        let last = self.tokens.len().saturating_sub(1);
-        &mut self.tokens[self.cursor.unwrap_or(0).min(last)]
+        match self.cursor {
+            Some(c) if c < self.tokens.len() => &mut self.tokens[c],
+            _ => &mut self.empty,
+        }
     }
 }
 

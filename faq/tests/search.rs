@@ -109,3 +109,32 @@ fn empty_faq_builds_and_answers_nothing() {
     assert!(index.search("住民票", 5).is_empty());
     assert_eq!(index.answer("住民票"), Answer::NoMatch);
 }
+
+#[test]
+fn index_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Index>();
+    let shared = std::sync::Arc::new(Index::build(&faq::Faq::default()).expect("empty index"));
+    let handle = std::thread::spawn({
+        let shared = shared.clone();
+        move || shared.search("ごみ", 3).len()
+    });
+    assert_eq!(handle.join().expect("thread"), 0);
+}
+
+#[test]
+fn odd_input_does_not_panic() {
+    for query in [
+        "",
+        " ",
+        "\u{0}",
+        "🙂🙂🙂",
+        "ｱ",
+        "a",
+        "0930-25-1111",
+        &"長".repeat(5000),
+    ] {
+        let _ = index().search(query, 10);
+        let _ = index().answer(query);
+    }
+}
