@@ -24,7 +24,7 @@ pub async fn record(
     .bind(detail.to_string())
     .execute(&db.pool)
     .await?;
-    tracing::info!(actor = %staff.name, role = staff.role.as_str(), action, target, "audit");
+    tracing::info!(actor = %staff.name, role = staff.role.as_str(), action, subject = target, "audit");
     Ok(())
 }
 

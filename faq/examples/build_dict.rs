@@ -15,7 +15,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: build_dict SRC_DIR OUT_FILE".into());
     };
     let src = PathBuf::from(src);
-    let open = |name: &str| -> std::io::Result<BufReader<File>> { Ok(BufReader::new(File::open(src.join(name))?)) };
+    let open = |name: &str| -> std::io::Result<BufReader<File>> {
+        Ok(BufReader::new(File::open(src.join(name))?))
+    };
     let dict = SystemDictionaryBuilder::from_readers(
         open("lex.csv")?,
         open("matrix.def")?,

@@ -62,25 +62,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let defaults = Params::default();
     println!("coverage margin min | confident  right | offered-hit | no-match judged  off-topic");
     for confident_coverage in [0.6f32, 0.75, 0.9, 1.0] {
-        for confident_margin in [0.05f32, 0.15, 0.25, 0.35] {
+        for confident_margin in [0.05f32, 0.15, 0.2, 0.25, 0.35] {
             for min_coverage in [0.2f32, 0.3, 0.4, 0.5] {
-                index.set_params(Params { confident_coverage, confident_margin, min_coverage, ..defaults.clone() });
+                index.set_params(Params {
+                    confident_coverage,
+                    confident_margin,
+                    min_coverage,
+                    ..defaults.clone()
+                });
                 let (mut confident, mut right, mut offered_hit, mut no_match) = (0, 0, 0, 0);
                 for query in &queries {
-                    let relevant: HashSet<&str> = query.relevant.iter().map(String::as_str).collect();
+                    let relevant: HashSet<&str> =
+                        query.relevant.iter().map(String::as_str).collect();
                     match index.answer(&query.query) {
                         Answer::Confident(best) => {
                             confident += 1;
                             right += usize::from(relevant.contains(best.entry.id.as_str()));
                         }
                         Answer::Candidates(choices) => {
-                            offered_hit +=
-                                usize::from(choices.iter().any(|c| relevant.contains(c.entry.id.as_str())));
+                            offered_hit += usize::from(
+                                choices
+                                    .iter()
+                                    .any(|c| relevant.contains(c.entry.id.as_str())),
+                            );
                         }
                         Answer::NoMatch => no_match += 1,
                     }
                 }
-                let off_topic_no_match = OFF_TOPIC.iter().filter(|q| index.answer(q) == Answer::NoMatch).count();
+                let off_topic_no_match = OFF_TOPIC
+                    .iter()
+                    .filter(|q| index.answer(q) == Answer::NoMatch)
+                    .count();
                 let n = queries.len().max(1) as f64;
                 println!(
                     "{confident_coverage:.2} {confident_margin:.2} {min_coverage:.2} | {:.3} {:.3} | {:.3} | {:.3} {:.3}",

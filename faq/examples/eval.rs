@@ -19,8 +19,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--run" => run = Some(PathBuf::from(value()?)),
             "--k" => k = value()?.parse()?,
             "--weights" => {
-                let weights: Vec<f32> = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?;
-                params.weights = weights.try_into().map_err(|w| format!("need {} weights, got {w:?}", faq::SIGNALS.len()))?;
+                let weights: Vec<f32> = value()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?;
+                params.weights = weights
+                    .try_into()
+                    .map_err(|w| format!("need {} weights, got {w:?}", faq::SIGNALS.len()))?;
             }
             "--translation-share" => params.translation_share = value()?.parse()?,
             "--smoothing" => params.smoothing = value()?.parse()?,
@@ -32,7 +37,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let (Some(faq), Some(queries)) = (faq, queries) else {
-        return Err("usage: eval --faq FAQ.jsonl --queries QUERIES.jsonl [--k 5] [--run RUN.jsonl]".into());
+        return Err(
+            "usage: eval --faq FAQ.jsonl --queries QUERIES.jsonl [--k 5] [--run RUN.jsonl]".into(),
+        );
     };
     let started = std::time::Instant::now();
     let metrics = faq::eval::run_eval_with(&faq, &queries, k, run.as_deref(), params)?;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use vibrato::tokenizer::worker::Worker;
 
-use crate::normalize::{fold_kana, is_kanji, normalize, to_katakana};
+use crate::normalize::{fold_kana, is_kana, is_kanji, normalize, to_katakana};
 
 /// IPADIC compiled for vibrato and compressed with zstd (see `dict/README.md`).
 static DICTIONARY_ZST: &[u8] = include_bytes!("../dict/ipadic.vibrato.zst");
@@ -22,7 +22,10 @@ pub struct DictionaryError(String);
 
 /// Loads the dictionary once per process (about half a second); later calls are free.
 pub fn dictionary() -> Result<&'static vibrato::Tokenizer, DictionaryError> {
-    TOKENIZER.get_or_init(load_dictionary).as_ref().map_err(Clone::clone)
+    TOKENIZER
+        .get_or_init(load_dictionary)
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 fn load_dictionary() -> Result<vibrato::Tokenizer, DictionaryError> {
@@ -77,10 +80,55 @@ pub struct Morpheme {
 
 /// Verbs and adjectives that carry no topic ("I want to know", "please tell me").
 const STOP_WORDS: &[&str] = &[
-    "する", "ある", "いる", "なる", "できる", "おる", "くる", "いく", "行く", "来る", "やる", "もらう", "くれる", "いただく",
-    "くださる", "下さる", "思う", "知る", "教える", "わかる", "分かる", "いう", "言う", "れる", "られる", "せる", "させる",
-    "ない", "よい", "いい", "良い", "ほしい", "欲しい", "こと", "もの", "よう", "ため", "とき", "場合", "方", "ところ",
-    "どこ", "いつ", "何", "なに", "これ", "それ", "あれ", "どれ",
+    "する",
+    "ある",
+    "いる",
+    "なる",
+    "できる",
+    "おる",
+    "くる",
+    "いく",
+    "行く",
+    "来る",
+    "やる",
+    "もらう",
+    "くれる",
+    "いただく",
+    "くださる",
+    "下さる",
+    "思う",
+    "知る",
+    "教える",
+    "わかる",
+    "分かる",
+    "いう",
+    "言う",
+    "れる",
+    "られる",
+    "せる",
+    "させる",
+    "ない",
+    "よい",
+    "いい",
+    "良い",
+    "ほしい",
+    "欲しい",
+    "こと",
+    "もの",
+    "よう",
+    "ため",
+    "とき",
+    "場合",
+    "方",
+    "ところ",
+    "どこ",
+    "いつ",
+    "何",
+    "なに",
+    "これ",
+    "それ",
+    "あれ",
+    "どれ",
 ];
 
 /// Analyses already-normalised text (see [`normalize`]).
@@ -91,7 +139,9 @@ pub fn analyze_normalized(text: &str) -> Result<Vec<Morpheme>, DictionaryError> 
         let worker = slot.get_or_insert_with(|| tokenizer.new_worker());
         worker.reset_sentence(text);
         worker.tokenize();
-        (0..worker.num_tokens()).map(|i| morpheme(&worker.token(i))).collect()
+        (0..worker.num_tokens())
+            .map(|i| morpheme(&worker.token(i)))
+            .collect()
     }))
 }
 
@@ -108,24 +158,39 @@ fn morpheme(token: &vibrato::token::Token<'_, '_>) -> Morpheme {
     let base_field = fields.nth(4).unwrap_or("*");
     let reading_field = fields.next().unwrap_or("*");
 
-    let base = if base_field == "*" || base_field.is_empty() { surface } else { base_field };
+    let base = if base_field == "*" || base_field.is_empty() {
+        surface
+    } else {
+        base_field
+    };
+    // Words written in kana alone meet whatever kana the writer chose (ごみ, ゴミ, ごーみ).
+    let base = if base.chars().all(is_kana) {
+        fold_kana(base)
+    } else {
+        base.to_owned()
+    };
     let reading = if reading_field == "*" || reading_field.is_empty() {
         fold_kana(&to_katakana(surface))
     } else {
         fold_kana(reading_field)
     };
     let pos = match pos1 {
-        "名詞" if !matches!(pos2, "非自立" | "代名詞" | "数" | "特殊" | "接尾") => PartOfSpeech::Noun,
+        "名詞" if !matches!(pos2, "非自立" | "代名詞" | "数" | "特殊" | "接尾") => {
+            PartOfSpeech::Noun
+        }
         "名詞" if pos2 == "接尾" => suffix_class(surface),
         "動詞" if pos2 == "自立" => PartOfSpeech::Verb,
         "形容詞" if pos2 == "自立" => PartOfSpeech::Adjective,
         _ => PartOfSpeech::Function,
     };
     let range = token.range_char();
-    let content = pos != PartOfSpeech::Function && !STOP_WORDS.contains(&base) && is_meaningful(surface);
+    let content = pos != PartOfSpeech::Function
+        && !STOP_WORDS.contains(&base_field)
+        && !STOP_WORDS.contains(&surface)
+        && is_meaningful(surface);
     Morpheme {
         surface: surface.to_owned(),
-        base: base.to_owned(),
+        base,
         reading,
         pos,
         content,
@@ -136,7 +201,11 @@ fn morpheme(token: &vibrato::token::Token<'_, '_>) -> Morpheme {
 
 /// Suffixes such as 書 (証明書), 料 (手数料), 課 are topical when written in kanji; kana suffixes (さん, たち) are not.
 fn suffix_class(surface: &str) -> PartOfSpeech {
-    if surface.chars().all(is_kanji) { PartOfSpeech::Noun } else { PartOfSpeech::Function }
+    if surface.chars().all(is_kanji) {
+        PartOfSpeech::Noun
+    } else {
+        PartOfSpeech::Function
+    }
 }
 
 /// Single kana or punctuation left over by unknown-word handling carry no topic.
@@ -144,7 +213,9 @@ fn is_meaningful(surface: &str) -> bool {
     let mut chars = surface.chars();
     match (chars.next(), chars.next()) {
         (None, _) => false,
-        (Some(c), None) => is_kanji(c) || c.is_alphanumeric() && !c.is_ascii_digit() && !is_hiragana(c),
+        (Some(c), None) => {
+            is_kanji(c) || c.is_alphanumeric() && !c.is_ascii_digit() && !is_hiragana(c)
+        }
         _ => surface.chars().any(char::is_alphanumeric),
     }
 }
@@ -160,7 +231,10 @@ pub fn content_terms(morphemes: &[Morpheme]) -> impl Iterator<Item = &Morpheme> 
 
 /// Character bigrams of folded text, skipping spaces and punctuation, for typos and words the dictionary lacks.
 pub fn char_bigrams(normalized: &str) -> Vec<String> {
-    let folded: Vec<char> = fold_kana(normalized).chars().filter(|c| c.is_alphanumeric()).collect();
+    let folded: Vec<char> = fold_kana(normalized)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect();
     if folded.len() == 1 {
         return vec![folded[0].to_string()];
     }
@@ -209,11 +283,19 @@ pub fn terms(text: &str, kind: TermKind) -> Vec<String> {
     let normalized = normalize(text);
     match kind {
         TermKind::Bigram => char_bigrams(&normalized),
-        TermKind::ReadingBigram => analyze_normalized(&normalized).map(|m| reading_bigrams(&m)).unwrap_or_default(),
+        TermKind::ReadingBigram => analyze_normalized(&normalized)
+            .map(|m| reading_bigrams(&m))
+            .unwrap_or_default(),
         TermKind::Base | TermKind::Reading => analyze_normalized(&normalized)
             .map(|morphemes| {
                 content_terms(&morphemes)
-                    .map(|m| if kind == TermKind::Base { m.base.clone() } else { m.reading.clone() })
+                    .map(|m| {
+                        if kind == TermKind::Base {
+                            m.base.clone()
+                        } else {
+                            m.reading.clone()
+                        }
+                    })
                     .collect()
             })
             .unwrap_or_default(),
@@ -240,7 +322,11 @@ impl Tokenizer for JapaneseTokenizer {
                 position_length: 1,
             })
             .collect();
-        VecTokenStream { tokens, cursor: None }
+        VecTokenStream {
+            tokens,
+            cursor: None,
+            empty: Token::default(),
+        }
     }
 }
 
@@ -248,6 +334,8 @@ impl Tokenizer for JapaneseTokenizer {
 pub struct VecTokenStream {
     tokens: Vec<Token>,
     cursor: Option<usize>,
+    /// Returned if tantivy asks for a token of an empty stream (it should not).
+    empty: Token,
 }
 
 impl TokenStream for VecTokenStream {
@@ -258,12 +346,16 @@ impl TokenStream for VecTokenStream {
     }
 
     fn token(&self) -> &Token {
-        &self.tokens[self.cursor.unwrap_or(0).min(self.tokens.len().saturating_sub(1))]
+        self.cursor
+            .and_then(|c| self.tokens.get(c))
+            .unwrap_or(&self.empty)
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        let last = self.tokens.len().saturating_sub(1);
-        &mut self.tokens[self.cursor.unwrap_or(0).min(last)]
+        match self.cursor {
+            Some(c) if c < self.tokens.len() => &mut self.tokens[c],
+            _ => &mut self.empty,
+        }
     }
 }
 
@@ -282,12 +374,18 @@ mod tests {
 
     #[test]
     fn hiragana_reading_meets_kanji_reading() {
-        assert_eq!(terms("じゅうみんひょう", TermKind::ReadingBigram), terms("住民票", TermKind::ReadingBigram));
+        assert_eq!(
+            terms("じゅうみんひょう", TermKind::ReadingBigram),
+            terms("住民票", TermKind::ReadingBigram)
+        );
     }
 
     #[test]
     fn gomi_in_hiragana_and_katakana_share_a_reading() {
-        assert_eq!(terms("ごみ", TermKind::Reading), terms("ゴミ", TermKind::Reading));
+        assert_eq!(
+            terms("ごみ", TermKind::Reading),
+            terms("ゴミ", TermKind::Reading)
+        );
     }
 
     #[test]

@@ -37,9 +37,16 @@ pub struct Metrics {
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}:{line}: {message}", path.display())]
-    Parse { path: PathBuf, line: usize, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error(transparent)]
     Index(#[from] IndexError),
 }
@@ -79,15 +86,28 @@ fn id_strings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::
     Vec::<serde_json::Value>::deserialize(d).map(|v| v.iter().map(id_text).collect())
 }
 
-fn read_jsonl<T>(path: &Path, mut parse: impl FnMut(&str) -> Result<T, String>) -> Result<Vec<T>, EvalError> {
-    let file = std::fs::File::open(path).map_err(|source| EvalError::Io { path: path.to_path_buf(), source })?;
+fn read_jsonl<T>(
+    path: &Path,
+    mut parse: impl FnMut(&str) -> Result<T, String>,
+) -> Result<Vec<T>, EvalError> {
+    let file = std::fs::File::open(path).map_err(|source| EvalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut items = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|source| EvalError::Io { path: path.to_path_buf(), source })?;
+        let line = line.map_err(|source| EvalError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         if line.trim().is_empty() {
             continue;
         }
-        items.push(parse(&line).map_err(|message| EvalError::Parse { path: path.to_path_buf(), line: n + 1, message })?);
+        items.push(parse(&line).map_err(|message| EvalError::Parse {
+            path: path.to_path_buf(),
+            line: n + 1,
+            message,
+        })?);
     }
     Ok(items)
 }
@@ -96,14 +116,23 @@ fn read_jsonl<T>(path: &Path, mut parse: impl FnMut(&str) -> Result<T, String>) 
 pub fn read_faq_jsonl(path: &Path) -> Result<Faq, EvalError> {
     let entries = read_jsonl(path, |line| {
         let parsed: FaqLine = serde_json::from_str(line).map_err(|e| e.to_string())?;
-        Ok(FaqEntry::minimal(id_text(&parsed.id), parsed.question, parsed.answer))
+        Ok(FaqEntry::minimal(
+            id_text(&parsed.id),
+            parsed.question,
+            parsed.answer,
+        ))
     })?;
-    Ok(Faq { entries, synonyms: Vec::new() })
+    Ok(Faq {
+        entries,
+        synonyms: Vec::new(),
+    })
 }
 
 /// Reads QUERIES.jsonl.
 pub fn read_queries_jsonl(path: &Path) -> Result<Vec<JudgedQuery>, EvalError> {
-    read_jsonl(path, |line| serde_json::from_str(line).map_err(|e| e.to_string()))
+    read_jsonl(path, |line| {
+        serde_json::from_str(line).map_err(|e| e.to_string())
+    })
 }
 
 /// One query's ranking, as `--run` writes it.
@@ -114,7 +143,12 @@ pub struct RunLine {
 }
 
 /// `hub faq eval`: reads both files, builds the index, answers every query, optionally writes the run file.
-pub fn run_eval(faq_path: &Path, queries_path: &Path, k: usize, run_path: Option<&Path>) -> Result<Metrics, EvalError> {
+pub fn run_eval(
+    faq_path: &Path,
+    queries_path: &Path,
+    k: usize,
+    run_path: Option<&Path>,
+) -> Result<Metrics, EvalError> {
     run_eval_with(faq_path, queries_path, k, run_path, Params::default())
 }
 
@@ -137,7 +171,10 @@ pub fn run_eval_with(
 }
 
 fn write_run(path: &Path, runs: &[RunLine]) -> Result<(), EvalError> {
-    let io = |source| EvalError::Io { path: path.to_path_buf(), source };
+    let io = |source| EvalError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
     for run in runs {
         let line = serde_json::to_string(run).map_err(|e| io(std::io::Error::other(e)))?;
@@ -158,26 +195,40 @@ pub fn evaluate(index: &Index, queries: &[JudgedQuery], k: usize) -> (Metrics, V
         let started = Instant::now();
         let hits = index.search(&query.query, RANKING_DEPTH);
         latencies.push(started.elapsed().as_secs_f64() * 1e6);
-        runs.push(RunLine { query_id: query.id.clone(), ranked: hits.into_iter().map(|h| h.id).collect() });
+        runs.push(RunLine {
+            query_id: query.id.clone(),
+            ranked: hits.into_iter().map(|h| h.id).collect(),
+        });
     }
     let rankings: Vec<&[String]> = runs.iter().map(|r| r.ranked.as_slice()).collect();
     (score(queries, &rankings, k, &latencies), runs)
 }
 
 /// The metrics of rankings (each up to [`RANKING_DEPTH`] ids) against judgements.
-pub fn score(queries: &[JudgedQuery], rankings: &[&[String]], k: usize, latencies_us: &[f64]) -> Metrics {
+pub fn score(
+    queries: &[JudgedQuery],
+    rankings: &[&[String]],
+    k: usize,
+    latencies_us: &[f64],
+) -> Metrics {
     let n = queries.len().max(1) as f64;
     let mut sums = [0.0f64; 8];
     for (query, ranking) in queries.iter().zip(rankings) {
         let relevant: HashSet<&str> = relevant_ids(query);
         let ranking = &ranking[..ranking.len().min(RANKING_DEPTH)];
-        let is_relevant: Vec<bool> = ranking.iter().map(|id| relevant.contains(id.as_str())).collect();
+        let is_relevant: Vec<bool> = ranking
+            .iter()
+            .map(|id| relevant.contains(id.as_str()))
+            .collect();
         let hits_in = |depth: usize| is_relevant.iter().take(depth).filter(|&&r| r).count() as f64;
         sums[0] += hits_in(1);
         sums[1] += hits_in(5) / 5.0;
         sums[2] += f64::from(hits_in(1) > 0.0);
         sums[3] += f64::from(hits_in(5) > 0.0);
-        sums[4] += is_relevant.iter().position(|&r| r).map_or(0.0, |p| 1.0 / (p + 1) as f64);
+        sums[4] += is_relevant
+            .iter()
+            .position(|&r| r)
+            .map_or(0.0, |p| 1.0 / (p + 1) as f64);
         if !relevant.is_empty() {
             let mut found = 0.0;
             let mut precision_sum = 0.0;
@@ -232,15 +283,30 @@ fn ndcg_at(query: &JudgedQuery, ranking: &[String], depth: usize) -> f64 {
         }
     };
     let discount = |rank: usize| 1.0 / ((rank + 2) as f64).log2();
-    let dcg: f64 = ranking.iter().take(depth).enumerate().map(|(i, id)| gain(id) * discount(i)).sum();
-    let mut ideal: Vec<f64> = query.grades.values().copied().filter(|&g| g > 0.0).collect();
+    let dcg: f64 = ranking
+        .iter()
+        .take(depth)
+        .enumerate()
+        .map(|(i, id)| gain(id) * discount(i))
+        .sum();
+    let mut ideal: Vec<f64> = query
+        .grades
+        .values()
+        .copied()
+        .filter(|&g| g > 0.0)
+        .collect();
     for id in &query.relevant {
         if !query.grades.contains_key(id) {
             ideal.push(1.0);
         }
     }
     ideal.sort_by(|a, b| b.total_cmp(a));
-    let idcg: f64 = ideal.iter().take(depth).enumerate().map(|(i, g)| g * discount(i)).sum();
+    let idcg: f64 = ideal
+        .iter()
+        .take(depth)
+        .enumerate()
+        .map(|(i, g)| g * discount(i))
+        .sum();
     if idcg > 0.0 { dcg / idcg } else { 0.0 }
 }
 

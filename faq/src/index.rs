@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
+use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::TokenizerManager;
 use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -14,6 +14,7 @@ use crate::analysis::{self, DictionaryError, JapaneseTokenizer, TermKind};
 use crate::model::{Faq, FaqEntry};
 use crate::normalize::{looks_english, normalize};
 use crate::translation::TranslationTable;
+use crate::vectors::{cosine, word_vectors};
 
 /// The index could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +43,8 @@ pub struct Suggestion {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Answer {
-    /// One entry clearly fits.
-    Confident(Suggestion),
+    /// One entry clearly fits (boxed: an entry is large next to the other variants).
+    Confident(Box<Suggestion>),
     /// Some entries may fit: offer them as choices (at most three).
     Candidates(Vec<Suggestion>),
     /// Nothing fits: reply politely and log the question as unanswered.
@@ -67,12 +68,14 @@ pub enum Signal {
     ReadingBigram,
     /// Translation-based language model over question and answer.
     Translation,
+    /// Cosine of IDF-weighted mean word vectors of the query and the entry (both sides).
+    WordVectors,
     /// Pseudo-relevance feedback: BM25 (question and answer) of the words that weigh most in the entries the other
     /// signals rank first (RM1-style expansion), so an entry that shares their vocabulary rises.
     Feedback,
 }
 
-pub const SIGNALS: [Signal; 8] = [
+pub const SIGNALS: [Signal; 9] = [
     Signal::Question,
     Signal::AnswerText,
     Signal::QuestionReading,
@@ -80,6 +83,7 @@ pub const SIGNALS: [Signal; 8] = [
     Signal::AnswerBigram,
     Signal::ReadingBigram,
     Signal::Translation,
+    Signal::WordVectors,
     Signal::Feedback,
 ];
 
@@ -102,6 +106,8 @@ pub struct Params {
     /// Entries the feedback signal learns from, and words it adds.
     pub feedback_entries: usize,
     pub feedback_words: usize,
+    /// Weight of the reading-bigram signal for queries written mostly in kana.
+    pub kana_reading_weight: f32,
     /// Weight of synonym expansions relative to the resident's own words.
     pub synonym_weight: f32,
     /// Answer policy: confident when the best entry covers this share of the query's (IDF-weighted) words...
@@ -117,17 +123,20 @@ impl Default for Params {
         Params {
             k1: 1.2,
             b: 0.75,
-            weights: [1.0, 0.1, 0.1, 1.0, 1.5, 0.25, 3.0, 0.0],
+            weights: [1.0, 4.0, 0.75, 2.0, 0.5, 0.1, 1.0, 8.0, 0.0],
             feedback_entries: 3,
             feedback_words: 10,
             candidates: 100,
             translation_candidates: 20,
-            translation_share: 0.3,
-            smoothing: 0.5,
+            translation_share: 0.2,
+            smoothing: 0.35,
             synonym_weight: 0.6,
+            kana_reading_weight: 8.0,
+            // Calibrated with examples/calibrate.rs (see README.md): on the localgov dev queries a confident answer is
+            // right about 85% of the time; 0.4 sends about half of the off-topic questions to the polite fallback.
             confident_coverage: 0.75,
-            confident_margin: 0.15,
-            min_coverage: 0.3,
+            confident_margin: 0.2,
+            min_coverage: 0.4,
         }
     }
 }
@@ -156,7 +165,11 @@ impl Bm25Field {
         }
         let doc_len: Vec<f32> = docs.iter().map(|d| d.len() as f32).collect();
         let avg_len = (doc_len.iter().sum::<f32>() / doc_len.len().max(1) as f32).max(1.0);
-        Bm25Field { postings, doc_len, avg_len }
+        Bm25Field {
+            postings,
+            doc_len,
+            avg_len,
+        }
     }
 
     fn idf(&self, term: u32) -> f32 {
@@ -166,14 +179,19 @@ impl Bm25Field {
     }
 
     fn contains(&self, term: u32, doc: u32) -> bool {
-        self.postings.get(&term).is_some_and(|p| p.binary_search_by_key(&doc, |&(d, _)| d).is_ok())
+        self.postings
+            .get(&term)
+            .is_some_and(|p| p.binary_search_by_key(&doc, |&(d, _)| d).is_ok())
     }
 
     fn accumulate(&self, term: u32, weight: f32, params: &Params, scores: &mut [f32]) {
-        let Some(postings) = self.postings.get(&term) else { return };
+        let Some(postings) = self.postings.get(&term) else {
+            return;
+        };
         let idf = self.idf(term) * weight;
         for &(doc, tf) in postings {
-            let norm = params.k1 * (1.0 - params.b + params.b * self.doc_len[doc as usize] / self.avg_len);
+            let norm =
+                params.k1 * (1.0 - params.b + params.b * self.doc_len[doc as usize] / self.avg_len);
             scores[doc as usize] += idf * tf * (params.k1 + 1.0) / (tf + norm);
         }
     }
@@ -186,23 +204,29 @@ struct TranslationModel {
     postings: HashMap<u32, Vec<(u32, f32)>>,
     background: HashMap<u32, f32>,
     min_background: f32,
+    /// Each posting's score contribution for `precomputed_smoothing`, so a query needs no logarithms.
+    contributions: HashMap<u32, Vec<f32>>,
+    precomputed_smoothing: f32,
 }
 
 impl TranslationModel {
-    fn build(question: &[Vec<u32>], answer: &[Vec<u32>], translation_share: f32) -> Self {
-        let pairs: Vec<(Vec<u32>, Vec<u32>)> =
-            question.iter().zip(answer).map(|(q, a)| (q.clone(), a.clone())).collect();
-        let table = TranslationTable::train(&pairs);
+    /// `documents` are the term lists an entry is represented by (both sides, or the question side alone).
+    fn build(
+        documents: &[Vec<u32>],
+        table: &TranslationTable,
+        translation_share: f32,
+        smoothing: f32,
+    ) -> Self {
         let mut collection: HashMap<u32, f32> = HashMap::new();
         let mut total = 0.0f32;
         let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
-        for (doc, (q, a)) in question.iter().zip(answer).enumerate() {
-            let len = (q.len() + a.len()) as f32;
+        for (doc, terms) in documents.iter().enumerate() {
+            let len = terms.len() as f32;
             if len == 0.0 {
                 continue;
             }
             let mut own: HashMap<u32, f32> = HashMap::new();
-            for &t in q.iter().chain(a) {
+            for &t in terms {
                 *own.entry(t).or_default() += 1.0;
                 *collection.entry(t).or_default() += 1.0;
                 total += 1.0;
@@ -219,16 +243,58 @@ impl TranslationModel {
             }
         }
         let total = total.max(1.0);
-        let background = collection.into_iter().map(|(t, c)| (t, c / total)).collect();
-        TranslationModel { postings, background, min_background: 0.5 / total }
+        let background = collection
+            .into_iter()
+            .map(|(t, c)| (t, c / total))
+            .collect();
+        let mut model = TranslationModel {
+            postings,
+            background,
+            min_background: 0.5 / total,
+            contributions: HashMap::new(),
+            precomputed_smoothing: smoothing,
+        };
+        model.contributions = model
+            .postings
+            .iter()
+            .map(|(&term, postings)| {
+                let scale = model.scale(term, smoothing);
+                (
+                    term,
+                    postings
+                        .iter()
+                        .map(|&(_, p)| (1.0 + scale * p).ln())
+                        .collect(),
+                )
+            })
+            .collect();
+        model
+    }
+
+    fn scale(&self, term: u32, smoothing: f32) -> f32 {
+        let background = self
+            .background
+            .get(&term)
+            .copied()
+            .unwrap_or(self.min_background);
+        (1.0 - smoothing) / (smoothing * background)
     }
 
     /// Adds `weight · log(1 + (1-λ)·P(w|entry) / (λ·P(w|collection)))`: the query likelihood with Jelinek-Mercer
     /// smoothing, less the part every entry shares, so entries without the word need no work.
     fn accumulate(&self, term: u32, weight: f32, smoothing: f32, scores: &mut [f32]) {
-        let Some(postings) = self.postings.get(&term) else { return };
-        let background = self.background.get(&term).copied().unwrap_or(self.min_background);
-        let scale = (1.0 - smoothing) / (smoothing * background);
+        let Some(postings) = self.postings.get(&term) else {
+            return;
+        };
+        if smoothing == self.precomputed_smoothing
+            && let Some(contributions) = self.contributions.get(&term)
+        {
+            for (&(doc, _), contribution) in postings.iter().zip(contributions) {
+                scores[doc as usize] += weight * contribution;
+            }
+            return;
+        }
+        let scale = self.scale(term, smoothing);
         for &(doc, p) in postings {
             scores[doc as usize] += weight * (1.0 + scale * p).ln();
         }
@@ -258,6 +324,8 @@ struct QueryTerms {
     reading_bigram: Vec<(String, Option<u32>)>,
     /// The query is mostly kana, or has no word the FAQ uses: retrieve by bigrams too.
     needs_bigrams: bool,
+    /// The query is mostly kana: its words are readings, not the FAQ's spelling.
+    mostly_kana: bool,
 }
 
 /// A searchable FAQ. Cheap to share behind an `Arc`; rebuild it when the files change.
@@ -265,8 +333,8 @@ pub struct Index {
     entries: Vec<FaqEntry>,
     by_id: HashMap<String, usize>,
     vocabulary: HashMap<String, u32>,
-    /// base term → other base terms of its synonym groups.
-    synonyms: HashMap<String, Vec<String>>,
+    /// Query expansions from the synonym groups.
+    synonyms: Vec<SynonymRule>,
     question: Bm25Field,
     answer: Bm25Field,
     question_reading: Bm25Field,
@@ -274,6 +342,8 @@ pub struct Index {
     answer_bigram: Bm25Field,
     reading_bigram: Bm25Field,
     translation: TranslationModel,
+    /// Each entry's unit mean word vector (empty when it has none or the vectors are unavailable).
+    entry_vectors: Vec<Vec<f32>>,
     /// Each entry's base terms (question side and answer) with their relative frequency, for feedback.
     entry_terms: Vec<Vec<(u32, f32)>>,
     reader: IndexReader,
@@ -286,7 +356,10 @@ pub struct Index {
 
 impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Index").field("entries", &self.entries.len()).field("params", &self.params).finish()
+        f.debug_struct("Index")
+            .field("entries", &self.entries.len())
+            .field("params", &self.params)
+            .finish()
     }
 }
 
@@ -330,23 +403,57 @@ impl Index {
             let question_text = question_side(entry);
             let question_analysis = analysis::analyze(&question_text)?;
             let answer_analysis = analysis::analyze(&entry.answer)?;
-            question_terms.push(intern(analysis::content_terms(&question_analysis).map(|m| m.base.clone()).collect()));
-            answer_terms.push(intern(analysis::content_terms(&answer_analysis).map(|m| m.base.clone()).collect()));
-            reading_terms
-                .push(intern(analysis::content_terms(&question_analysis).map(|m| m.reading.clone()).collect()));
+            question_terms.push(intern(
+                analysis::content_terms(&question_analysis)
+                    .map(|m| m.base.clone())
+                    .collect(),
+            ));
+            answer_terms.push(intern(
+                analysis::content_terms(&answer_analysis)
+                    .map(|m| m.base.clone())
+                    .collect(),
+            ));
+            reading_terms.push(intern(
+                analysis::content_terms(&question_analysis)
+                    .map(|m| m.reading.clone())
+                    .collect(),
+            ));
             question_bigrams.push(intern(analysis::char_bigrams(&normalize(&question_text))));
             answer_bigrams.push(intern(analysis::char_bigrams(&normalize(&entry.answer))));
             reading_bigrams.push(intern(analysis::reading_bigrams(&question_analysis)));
         }
 
         let (reader, fields, ordinals) = build_tantivy(&entries)?;
-        let synonyms = synonym_map(&faq.synonyms);
-        let translation = TranslationModel::build(&question_terms, &answer_terms, params.translation_share);
-        let entry_terms = question_terms.iter().zip(&answer_terms).map(|(q, a)| relative_frequencies(q, a)).collect();
+        let synonyms = synonym_rules(&faq.synonyms);
+        let pairs: Vec<(Vec<u32>, Vec<u32>)> = question_terms
+            .iter()
+            .zip(&answer_terms)
+            .map(|(q, a)| (q.clone(), a.clone()))
+            .collect();
+        let table = TranslationTable::train(&pairs);
+        let both_sides: Vec<Vec<u32>> = pairs.into_iter().map(|(q, a)| [q, a].concat()).collect();
+        let translation = TranslationModel::build(
+            &both_sides,
+            &table,
+            params.translation_share,
+            params.smoothing,
+        );
+        let entry_vectors = entry_vectors(&both_sides, &vocabulary);
+        let entry_terms = question_terms
+            .iter()
+            .zip(&answer_terms)
+            .map(|(q, a)| relative_frequencies(q, a))
+            .collect();
         Ok(Index {
             entry_terms,
-            by_id: entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect(),
-            has_english: entries.iter().any(|e| e.question_en.is_some() || e.answer_en.is_some()),
+            by_id: entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.id.clone(), i))
+                .collect(),
+            has_english: entries
+                .iter()
+                .any(|e| e.question_en.is_some() || e.answer_en.is_some()),
             entries,
             vocabulary,
             synonyms,
@@ -357,6 +464,7 @@ impl Index {
             answer_bigram: Bm25Field::build(&answer_bigrams),
             reading_bigram: Bm25Field::build(&reading_bigrams),
             translation,
+            entry_vectors,
             reader,
             fields,
             ordinals,
@@ -396,29 +504,49 @@ impl Index {
     pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
         self.ranked(query, limit)
             .into_iter()
-            .map(|scored| Hit { id: self.entries[scored.ordinal].id.clone(), score: scored.score })
+            .map(|scored| Hit {
+                id: self.entries[scored.ordinal].id.clone(),
+                score: scored.score,
+            })
             .collect()
     }
 
     /// The answer policy: one entry when confident, up to three choices when not, or no match.
     pub fn answer(&self, query: &str) -> Answer {
         let ranked = self.ranked(query, 3);
-        let Some(best) = ranked.first() else { return Answer::NoMatch };
-        let suggestion = |s: &Scored| Suggestion { entry: self.entries[s.ordinal].clone(), score: s.score };
+        let Some(best) = ranked.first() else {
+            return Answer::NoMatch;
+        };
+        let suggestion = |s: &Scored| Suggestion {
+            entry: self.entries[s.ordinal].clone(),
+            score: s.score,
+        };
         if best.coverage < self.params.min_coverage {
             return Answer::NoMatch;
         }
-        let margin = ranked.get(1).map_or(1.0, |second| (best.score - second.score) / best.score.max(f32::EPSILON));
-        if best.coverage >= self.params.confident_coverage && margin >= self.params.confident_margin {
-            return Answer::Confident(suggestion(best));
+        let margin = ranked.get(1).map_or(1.0, |second| {
+            (best.score - second.score) / best.score.max(f32::EPSILON)
+        });
+        if best.coverage >= self.params.confident_coverage && margin >= self.params.confident_margin
+        {
+            return Answer::Confident(Box::new(suggestion(best)));
         }
-        Answer::Candidates(ranked.iter().filter(|s| s.coverage >= self.params.min_coverage).map(suggestion).collect())
+        Answer::Candidates(
+            ranked
+                .iter()
+                .filter(|s| s.coverage >= self.params.min_coverage)
+                .map(suggestion)
+                .collect(),
+        )
     }
 
     /// Signal values (each max-normalised over the candidates) of the candidates of a query, for tuning.
     pub fn signals(&self, query: &str) -> Vec<(String, [f32; SIGNALS.len()])> {
         let terms = self.query_terms(&normalize(query));
-        self.candidate_signals(&terms).into_iter().map(|(c, signals)| (self.entries[c].id.clone(), signals)).collect()
+        self.candidate_signals(&terms)
+            .into_iter()
+            .map(|(c, signals)| (self.entries[c].id.clone(), signals))
+            .collect()
     }
 
     fn ranked(&self, query: &str, limit: usize) -> Vec<Scored> {
@@ -433,12 +561,21 @@ impl Index {
             }
         }
         let terms = self.query_terms(&normalized);
+        let mut weights = self.params.weights;
+        if terms.mostly_kana {
+            // Kana typed for kanji: the reading bigrams carry the meaning (the weights were tuned on kanji queries).
+            weights[5] = weights[5].max(self.params.kana_reading_weight);
+        }
         let mut scored: Vec<Scored> = self
             .candidate_signals(&terms)
             .into_iter()
             .map(|(ordinal, signals)| {
-                let score = signals.iter().zip(&self.params.weights).map(|(s, w)| s * w).sum();
-                Scored { ordinal, score, coverage: 0.0 }
+                let score = signals.iter().zip(&weights).map(|(s, w)| s * w).sum();
+                Scored {
+                    ordinal,
+                    score,
+                    coverage: 0.0,
+                }
             })
             .filter(|s| s.score > 0.0)
             .collect();
@@ -463,40 +600,59 @@ impl Index {
         })
     }
 
-    fn candidate_signals_in(&self, terms: &QueryTerms, columns: &mut [Vec<f32>]) -> Vec<(usize, [f32; SIGNALS.len()])> {
+    fn candidate_signals_in(
+        &self,
+        terms: &QueryTerms,
+        columns: &mut [Vec<f32>],
+    ) -> Vec<(usize, [f32; SIGNALS.len()])> {
         let params = &self.params;
         for (_, id, weight, _) in &terms.base {
             let Some(id) = *id else { continue };
-            self.question.accumulate(id, *weight, params, &mut columns[0]);
+            self.question
+                .accumulate(id, *weight, params, &mut columns[0]);
             self.answer.accumulate(id, *weight, params, &mut columns[1]);
-            self.translation.accumulate(id, *weight, params.smoothing, &mut columns[6]);
+            self.translation
+                .accumulate(id, *weight, params.smoothing, &mut columns[6]);
         }
         for (_, id) in &terms.reading {
             if let Some(id) = *id {
-                self.question_reading.accumulate(id, 1.0, params, &mut columns[2]);
+                self.question_reading
+                    .accumulate(id, 1.0, params, &mut columns[2]);
             }
         }
         for (_, id) in &terms.bigram {
             if let Some(id) = *id {
-                self.question_bigram.accumulate(id, 1.0, params, &mut columns[3]);
-                self.answer_bigram.accumulate(id, 1.0, params, &mut columns[4]);
+                self.question_bigram
+                    .accumulate(id, 1.0, params, &mut columns[3]);
+                self.answer_bigram
+                    .accumulate(id, 1.0, params, &mut columns[4]);
             }
         }
         for (_, id) in &terms.reading_bigram {
             if let Some(id) = *id {
-                self.reading_bigram.accumulate(id, 1.0, params, &mut columns[5]);
+                self.reading_bigram
+                    .accumulate(id, 1.0, params, &mut columns[5]);
             }
         }
         let mut candidates = self.tantivy_candidates(terms);
         self.add_translation_candidates(&columns[6], &mut candidates);
-        let mut maxima: Vec<f32> =
-            columns.iter().map(|c| candidates.iter().map(|&d| c[d]).fold(0.0f32, f32::max)).collect();
+        if params.weights[7] > 0.0 {
+            self.vector_similarities(terms, &candidates, &mut columns[7]);
+        }
+        let mut maxima: Vec<f32> = columns
+            .iter()
+            .map(|c| candidates.iter().map(|&d| c[d]).fold(0.0f32, f32::max))
+            .collect();
         let feedback = SIGNALS.len() - 1;
         if params.weights[feedback] > 0.0 && params.feedback_entries > 0 {
             let first_stage = |doc: usize| -> f32 {
-                (0..feedback).filter(|&k| maxima[k] > 0.0).map(|k| params.weights[k] * columns[k][doc] / maxima[k]).sum()
+                (0..feedback)
+                    .filter(|&k| maxima[k] > 0.0)
+                    .map(|k| params.weights[k] * columns[k][doc] / maxima[k])
+                    .sum()
             };
-            let mut ranked: Vec<(f32, usize)> = candidates.iter().map(|&d| (first_stage(d), d)).collect();
+            let mut ranked: Vec<(f32, usize)> =
+                candidates.iter().map(|&d| (first_stage(d), d)).collect();
             ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             let query_words: HashSet<u32> = terms.base.iter().filter_map(|t| t.1).collect();
             let mut expansion: HashMap<u32, f32> = HashMap::new();
@@ -512,10 +668,15 @@ impl Index {
             expansion.truncate(params.feedback_words);
             let strongest = expansion.first().map_or(1.0, |e| e.1.max(f32::EPSILON));
             for (term, weight) in expansion {
-                self.question.accumulate(term, weight / strongest, params, &mut columns[feedback]);
-                self.answer.accumulate(term, weight / strongest, params, &mut columns[feedback]);
+                self.question
+                    .accumulate(term, weight / strongest, params, &mut columns[feedback]);
+                self.answer
+                    .accumulate(term, weight / strongest, params, &mut columns[feedback]);
             }
-            maxima[feedback] = candidates.iter().map(|&d| columns[feedback][d]).fold(0.0f32, f32::max);
+            maxima[feedback] = candidates
+                .iter()
+                .map(|&d| columns[feedback][d])
+                .fold(0.0f32, f32::max);
         }
         candidates
             .into_iter()
@@ -531,13 +692,37 @@ impl Index {
             .collect()
     }
 
+    /// Cosine between the query's mean word vector and each candidate's.
+    fn vector_similarities(&self, terms: &QueryTerms, candidates: &[usize], column: &mut [f32]) {
+        let Some(vectors) = word_vectors() else {
+            return;
+        };
+        let weighted = terms.base.iter().map(|(text, id, weight, _)| {
+            let idf = id.map_or_else(
+                || self.answer.idf(u32::MAX),
+                |id| self.answer.idf(id).max(self.question.idf(id)),
+            );
+            (text.as_str(), weight * idf)
+        });
+        let Some(query) = vectors.mean(weighted) else {
+            return;
+        };
+        for &doc in candidates {
+            if let Some(entry) = self.entry_vectors.get(doc).filter(|v| !v.is_empty()) {
+                column[doc] = cosine(&query, entry).max(0.0);
+            }
+        }
+    }
+
     /// Entries the translation model ranks high but that share no word with the query: the reason it exists.
     fn add_translation_candidates(&self, translation: &[f32], candidates: &mut Vec<usize>) {
         let wanted = self.params.translation_candidates;
         if wanted == 0 || self.params.weights[6] <= 0.0 {
             return;
         }
-        let mut best: Vec<usize> = (0..translation.len()).filter(|&d| translation[d] > 0.0).collect();
+        let mut best: Vec<usize> = (0..translation.len())
+            .filter(|&d| translation[d] > 0.0)
+            .collect();
         if best.len() > wanted {
             best.select_nth_unstable_by(wanted, |&a, &b| translation[b].total_cmp(&translation[a]));
             best.truncate(wanted);
@@ -552,8 +737,14 @@ impl Index {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut add = |field: Field, text: &str, boost: f32| {
             if boost > 0.0 {
-                let query = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), boost))));
+                let query = TermQuery::new(
+                    Term::from_field_text(field, text),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(query), boost)),
+                ));
             }
         };
         let mut seen = HashSet::new();
@@ -563,8 +754,14 @@ impl Index {
                 add(f.answer, text, (w[1] + w[6]).max(0.1) * weight);
             }
         }
+        // Readings retrieve only what base forms cannot: words the FAQ spells differently.
         let mut seen = HashSet::new();
-        for (text, _) in &terms.reading {
+        for ((text, _), _) in terms
+            .reading
+            .iter()
+            .zip(&terms.base)
+            .filter(|(_, base)| base.1.is_none())
+        {
             if seen.insert(text.as_str()) {
                 add(f.question_reading, text, w[2].max(0.05));
             }
@@ -592,53 +789,63 @@ impl Index {
         // Paired with a count, the top-docs collector visits every match with a plain union instead of block-WAND:
         // with a hundred candidates from a small index WAND cannot skip, and its per-step re-sorting of the term
         // scorers made long queries take milliseconds.
-        let collector = (TopDocs::with_limit(self.params.candidates.max(1)).order_by_score(), Count);
+        let collector = (
+            TopDocs::with_limit(self.params.candidates.max(1)).order_by_score(),
+            Count,
+        );
         match searcher.search(&BooleanQuery::new(clauses), &collector) {
             Ok((top, _)) => top
                 .into_iter()
                 .filter_map(|(_, address)| {
-                    self.ordinals.get(address.segment_ord as usize)?.get(address.doc_id as usize).map(|&o| o as usize)
+                    self.ordinals
+                        .get(address.segment_ord as usize)?
+                        .get(address.doc_id as usize)
+                        .map(|&o| o as usize)
                 })
                 .collect(),
             Err(_) => Vec::new(),
         }
     }
 
-    /// IDF-weighted share of the resident's own content words (not synonym expansions) that the entry contains, in
-    /// any form; when the query has no content words (all kana), the share of its reading bigrams.
+    /// IDF-weighted share of the resident's own content words (not synonym expansions) that the entry contains, as
+    /// the word or its reading; for a query typed in kana, at least the share of its reading bigrams the entry has.
     fn coverage(&self, terms: &QueryTerms, doc: u32) -> f32 {
         let mut total = 0.0;
         let mut covered = 0.0;
-        for (_, id, _, expanded) in terms.base.iter().filter(|t| !t.3) {
-            let _ = expanded;
-            let idf = id.map_or(self.question.idf(u32::MAX), |id| self.question.idf(id));
+        // The resident's own words come first in `base`, in step with `reading`; expansions follow.
+        for ((_, id, _, _), (_, reading)) in terms.base.iter().zip(&terms.reading) {
+            let idf = id.map_or_else(|| self.question.idf(u32::MAX), |id| self.question.idf(id));
             total += idf;
-            if let Some(id) = *id
-                && (self.question.contains(id, doc) || self.answer.contains(id, doc))
-            {
+            let has_word = id
+                .is_some_and(|id| self.question.contains(id, doc) || self.answer.contains(id, doc));
+            let has_reading = reading.is_some_and(|r| self.question_reading.contains(r, doc));
+            if has_word || has_reading {
                 covered += idf;
             }
         }
-        if total == 0.0 || covered < total {
-            // Kana spellings and synonyms count through the reading bigrams.
-            let mut bigram_total = 0.0;
-            let mut bigram_covered = 0.0;
-            for (_, id) in &terms.reading_bigram {
-                bigram_total += 1.0;
-                if id.is_some_and(|id| self.reading_bigram.contains(id, doc)) {
-                    bigram_covered += 1.0;
-                }
-            }
-            let base_share = if total > 0.0 { covered / total } else { 0.0 };
-            let bigram_share = if bigram_total > 0.0 { bigram_covered / bigram_total } else { 0.0 };
-            return base_share.max(bigram_share);
+        let word_share = if total > 0.0 { covered / total } else { 0.0 };
+        if !terms.mostly_kana {
+            return word_share;
         }
-        1.0
+        // Kana typed for kanji: the words are mis-segmented, the reading bigrams are what match.
+        let bigrams = terms.reading_bigram.len() as f32;
+        let matched = terms
+            .reading_bigram
+            .iter()
+            .filter(|(_, id)| id.is_some_and(|id| self.reading_bigram.contains(id, doc)))
+            .count() as f32;
+        if bigrams > 0.0 {
+            word_share.max(matched / bigrams)
+        } else {
+            word_share
+        }
     }
 
     fn query_terms(&self, normalized: &str) -> QueryTerms {
         let id = |t: &str| self.vocabulary.get(t).copied();
-        let Ok(morphemes) = analysis::analyze_normalized(normalized) else { return QueryTerms::default() };
+        let Ok(morphemes) = analysis::analyze_normalized(normalized) else {
+            return QueryTerms::default();
+        };
         let mut terms = QueryTerms::default();
         for m in analysis::content_terms(&morphemes) {
             terms.base.push((m.base.clone(), id(&m.base), 1.0, false));
@@ -646,19 +853,37 @@ impl Index {
         }
         let own: HashSet<String> = terms.base.iter().map(|t| t.0.clone()).collect();
         let mut expansions = Vec::new();
-        for word in &own {
-            for synonym in self.synonyms.get(word).into_iter().flatten() {
-                if !own.contains(synonym) {
-                    expansions.push((synonym.clone(), id(synonym), self.params.synonym_weight, true));
+        let mut added: HashSet<&str> = HashSet::new();
+        for rule in self
+            .synonyms
+            .iter()
+            .filter(|r| r.trigger.iter().all(|t| own.contains(t)))
+        {
+            for synonym in &rule.expansion {
+                if !own.contains(synonym) && added.insert(synonym) {
+                    expansions.push((
+                        synonym.clone(),
+                        id(synonym),
+                        self.params.synonym_weight,
+                        true,
+                    ));
                 }
             }
         }
         let no_known_word = terms.base.iter().all(|t| t.1.is_none());
-        terms.needs_bigrams = no_known_word || mostly_kana(normalized);
+        terms.mostly_kana = mostly_kana(normalized);
+        terms.needs_bigrams = no_known_word || terms.mostly_kana;
         terms.base.extend(expansions);
-        terms.bigram = analysis::char_bigrams(normalized).into_iter().map(|t| (id(&t), t)).map(|(i, t)| (t, i)).collect();
-        terms.reading_bigram =
-            analysis::reading_bigrams(&morphemes).into_iter().map(|t| (id(&t), t)).map(|(i, t)| (t, i)).collect();
+        terms.bigram = analysis::char_bigrams(normalized)
+            .into_iter()
+            .map(|t| (id(&t), t))
+            .map(|(i, t)| (t, i))
+            .collect();
+        terms.reading_bigram = analysis::reading_bigrams(&morphemes)
+            .into_iter()
+            .map(|t| (id(&t), t))
+            .map(|(i, t)| (t, i))
+            .collect();
         terms
     }
 
@@ -669,40 +894,67 @@ impl Index {
             .filter(|w| w.len() > 1 && !ENGLISH_STOP_WORDS.contains(w))
             .collect();
         for word in &words {
-            for (field, boost) in [(self.fields.english_question, 2.0), (self.fields.english_answer, 1.0)] {
-                let query = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), boost))));
+            for (field, boost) in [
+                (self.fields.english_question, 2.0),
+                (self.fields.english_answer, 1.0),
+            ] {
+                let query = TermQuery::new(
+                    Term::from_field_text(field, word),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(query), boost)),
+                ));
             }
         }
         if clauses.is_empty() {
             return Vec::new();
         }
         let searcher = self.reader.searcher();
-        let Ok(top) = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit).order_by_score())
-        else {
+        let Ok(top) = searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(limit).order_by_score(),
+        ) else {
             return Vec::new();
         };
         let best = top.first().map_or(1.0, |t| t.0.max(f32::EPSILON));
         top.into_iter()
             .filter_map(|(score, address)| {
-                let ordinal = *self.ordinals.get(address.segment_ord as usize)?.get(address.doc_id as usize)?;
+                let ordinal = *self
+                    .ordinals
+                    .get(address.segment_ord as usize)?
+                    .get(address.doc_id as usize)?;
                 // English has no coverage measure of its own: relative score stands in.
-                Some(Scored { ordinal: ordinal as usize, score, coverage: score / best })
+                Some(Scored {
+                    ordinal: ordinal as usize,
+                    score,
+                    coverage: score / best,
+                })
             })
             .collect()
     }
 }
 
-/// At least 70% of the letters are kana: a resident typing readings rather than kanji.
+/// Written in kana with (almost) no kanji: a resident typing readings, such as 「じゅうみんひょうをとりたい」. Ordinary
+/// Japanese is mostly kana too, but its content words carry kanji.
 fn mostly_kana(text: &str) -> bool {
     let letters = text.chars().filter(|c| c.is_alphanumeric()).count();
-    let kana = text.chars().filter(|&c| matches!(c, 'ぁ'..='ゖ' | 'ァ'..='ヺ' | 'ー')).count();
-    letters > 0 && kana * 10 >= letters * 7
+    let kanji = text
+        .chars()
+        .filter(|&c| crate::normalize::is_kanji(c))
+        .count();
+    let kana = text
+        .chars()
+        .filter(|&c| matches!(c, 'ぁ'..='ゖ' | 'ァ'..='ヺ' | 'ー'))
+        .count();
+    kana > 0 && kanji * 10 < letters
 }
 
 const ENGLISH_STOP_WORDS: &[&str] = &[
-    "the", "a", "an", "to", "of", "in", "on", "for", "and", "or", "is", "are", "do", "does", "can", "how", "what",
-    "where", "when", "i", "my", "me", "it", "be", "get", "want", "please", "with", "at", "by", "from", "about",
+    "the", "a", "an", "to", "of", "in", "on", "for", "and", "or", "is", "are", "do", "does", "can",
+    "how", "what", "where", "when", "i", "my", "me", "it", "be", "get", "want", "please", "with",
+    "at", "by", "from", "about",
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -717,6 +969,34 @@ thread_local! {
     static COLUMNS: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Each entry's IDF-weighted mean word vector.
+fn entry_vectors(documents: &[Vec<u32>], vocabulary: &HashMap<String, u32>) -> Vec<Vec<f32>> {
+    let Some(vectors) = word_vectors() else {
+        return vec![Vec::new(); documents.len()];
+    };
+    let mut words = vec![""; vocabulary.len()];
+    for (word, &id) in vocabulary {
+        words[id as usize] = word.as_str();
+    }
+    let mut document_frequency: HashMap<u32, f32> = HashMap::new();
+    for doc in documents {
+        for &t in doc.iter().collect::<HashSet<_>>() {
+            *document_frequency.entry(t).or_default() += 1.0;
+        }
+    }
+    let n = documents.len() as f32;
+    documents
+        .iter()
+        .map(|doc| {
+            let weighted = doc.iter().map(|t| {
+                let df = document_frequency.get(t).copied().unwrap_or(1.0);
+                (words[*t as usize], (1.0 + (n - df + 0.5) / (df + 0.5)).ln())
+            });
+            vectors.mean(weighted).unwrap_or_default()
+        })
+        .collect()
+}
+
 /// Relative frequency of each term over both sides of an entry.
 fn relative_frequencies(question: &[u32], answer: &[u32]) -> Vec<(u32, f32)> {
     let total = (question.len() + answer.len()).max(1) as f32;
@@ -729,27 +1009,42 @@ fn relative_frequencies(question: &[u32], answer: &[u32]) -> Vec<(u32, f32)> {
     shares
 }
 
-/// base term → the other members' base terms, for every synonym group (members analysed like queries).
-fn synonym_map(groups: &[Vec<String>]) -> HashMap<String, Vec<String>> {
-    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+/// A synonym rule: when the query holds every term of one member of a group, the other members' terms join it.
+#[derive(Debug)]
+struct SynonymRule {
+    trigger: Vec<String>,
+    expansion: Vec<String>,
+}
+
+/// One rule per member of each group (members analysed like queries, so 粗大ごみ triggers on 粗大 + ごみ together).
+fn synonym_rules(groups: &[Vec<String>]) -> Vec<SynonymRule> {
+    let mut rules = Vec::new();
     for group in groups {
-        let members: Vec<Vec<String>> = group.iter().map(|w| analysis::terms(w, TermKind::Base)).collect();
-        for (i, member) in members.iter().enumerate() {
-            // Only single-word members trigger expansion: a multi-word member would fire on any of its parts.
-            let [word] = member.as_slice() else { continue };
-            let others = map.entry(word.clone()).or_default();
-            for (j, other) in members.iter().enumerate() {
-                if i != j {
-                    for term in other {
-                        if term != word && !others.contains(term) {
-                            others.push(term.clone());
-                        }
-                    }
+        let members: Vec<Vec<String>> = group
+            .iter()
+            .map(|w| analysis::terms(w, TermKind::Base))
+            .collect();
+        for (i, trigger) in members.iter().enumerate().filter(|(_, m)| !m.is_empty()) {
+            let mut expansion: Vec<String> = Vec::new();
+            for term in members
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .flat_map(|(_, m)| m)
+            {
+                if !trigger.contains(term) && !expansion.contains(term) {
+                    expansion.push(term.clone());
                 }
+            }
+            if !expansion.is_empty() {
+                rules.push(SynonymRule {
+                    trigger: trigger.clone(),
+                    expansion,
+                });
             }
         }
     }
-    map
+    rules
 }
 
 fn build_tantivy(entries: &[FaqEntry]) -> Result<(IndexReader, Fields, Vec<Vec<u32>>), IndexError> {
@@ -762,7 +1057,9 @@ fn build_tantivy(entries: &[FaqEntry]) -> Result<(IndexReader, Fields, Vec<Vec<u
         )
     };
     let english = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default().set_tokenizer("default").set_index_option(IndexRecordOption::WithFreqs),
+        TextFieldIndexing::default()
+            .set_tokenizer("default")
+            .set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
         ordinal: schema.add_u64_field("ordinal", FAST),
@@ -795,18 +1092,30 @@ fn build_tantivy(entries: &[FaqEntry]) -> Result<(IndexReader, Fields, Vec<Vec<u
         writer.add_document(doc)?;
     }
     writer.commit()?;
-    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?;
     let searcher = reader.searcher();
     let mut ordinals = Vec::new();
     for segment in searcher.segment_readers() {
         let column = segment.fast_fields().u64("ordinal")?;
-        ordinals.push((0..segment.max_doc()).map(|doc| column.first(doc).unwrap_or(0) as u32).collect());
+        ordinals.push(
+            (0..segment.max_doc())
+                .map(|doc| column.first(doc).unwrap_or(0) as u32)
+                .collect(),
+        );
     }
     Ok((reader, fields, ordinals))
 }
 
 fn register_tokenizers(manager: &TokenizerManager) {
-    for kind in [TermKind::Base, TermKind::Reading, TermKind::Bigram, TermKind::ReadingBigram] {
+    for kind in [
+        TermKind::Base,
+        TermKind::Reading,
+        TermKind::Bigram,
+        TermKind::ReadingBigram,
+    ] {
         manager.register(kind.tokenizer_name(), JapaneseTokenizer(kind));
     }
 }

@@ -18,6 +18,7 @@ mod index;
 mod model;
 mod normalize;
 mod translation;
+pub mod vectors;
 
 pub use analysis::DictionaryError;
 pub use index::{Answer, Hit, Index, IndexError, Params, SIGNALS, Signal, Suggestion};

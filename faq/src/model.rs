@@ -27,7 +27,11 @@ pub struct FaqEntry {
 
 impl FaqEntry {
     /// An entry with only the fields an evaluation set has.
-    pub fn minimal(id: impl Into<String>, question: impl Into<String>, answer: impl Into<String>) -> Self {
+    pub fn minimal(
+        id: impl Into<String>,
+        question: impl Into<String>,
+        answer: impl Into<String>,
+    ) -> Self {
         FaqEntry {
             id: id.into(),
             question: question.into(),
@@ -55,13 +59,27 @@ pub struct Faq {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: {message}", path.display())]
     Syntax { path: PathBuf, message: String },
     #[error("{}:{line}: entry {id}: {message}", path.display())]
-    Entry { path: PathBuf, line: usize, id: String, message: String },
+    Entry {
+        path: PathBuf,
+        line: usize,
+        id: String,
+        message: String,
+    },
     #[error("{}:{line}: duplicate id {id:?} (first defined at {}:{first_line})", path.display(), first_path.display())]
-    DuplicateId { path: PathBuf, line: usize, id: String, first_path: PathBuf, first_line: usize },
+    DuplicateId {
+        path: PathBuf,
+        line: usize,
+        id: String,
+        first_path: PathBuf,
+        first_line: usize,
+    },
 }
 
 /// The file name that holds synonym groups rather than entries.
@@ -98,7 +116,10 @@ struct SynonymFile {
 
 /// Loads every `*.toml` file of a directory (not its subdirectories), in file-name order.
 pub fn load_dir(dir: &Path) -> Result<Faq, LoadError> {
-    let io_error = |source| LoadError::Io { path: dir.to_path_buf(), source };
+    let io_error = |source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io_error)?
         .map(|entry| entry.map(|e| e.path()))
@@ -110,10 +131,14 @@ pub fn load_dir(dir: &Path) -> Result<Faq, LoadError> {
     let mut faq = Faq::default();
     let mut first_seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
     for path in files {
-        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
         if path.file_name().is_some_and(|n| n == SYNONYMS_FILE) {
             let parsed: SynonymFile = toml::from_str(&text).map_err(|e| syntax(&path, &e))?;
-            faq.synonyms.extend(parsed.groups.into_iter().filter(|g| g.len() > 1));
+            faq.synonyms
+                .extend(parsed.groups.into_iter().filter(|g| g.len() > 1));
             continue;
         }
         for (entry, line) in parse_entries(&path, &text)? {
@@ -147,7 +172,12 @@ pub fn parse_entries(path: &Path, text: &str) -> Result<Vec<(FaqEntry, usize)>, 
 
 fn entry_from_raw(raw: RawEntry, path: &Path, line: usize) -> Result<FaqEntry, LoadError> {
     let id = raw.id.clone().unwrap_or_else(|| "(no id)".to_owned());
-    let fail = |message: String| LoadError::Entry { path: path.to_path_buf(), line, id: id.clone(), message };
+    let fail = |message: String| LoadError::Entry {
+        path: path.to_path_buf(),
+        line,
+        id: id.clone(),
+        message,
+    };
     let required = |value: Option<String>, key: &str| -> Result<String, LoadError> {
         match value {
             Some(v) if !v.trim().is_empty() => Ok(v),
@@ -170,12 +200,19 @@ fn entry_from_raw(raw: RawEntry, path: &Path, line: usize) -> Result<FaqEntry, L
 }
 
 fn syntax(path: &Path, error: &toml::de::Error) -> LoadError {
-    LoadError::Syntax { path: path.to_path_buf(), message: error.to_string().trim_end().to_owned() }
+    LoadError::Syntax {
+        path: path.to_path_buf(),
+        message: error.to_string().trim_end().to_owned(),
+    }
 }
 
 /// 1-based line of a byte offset.
 fn line_of(text: &str, byte: usize) -> usize {
-    text.as_bytes()[..byte.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..byte.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -210,14 +247,28 @@ link = "https://example.jp/gomi"
     fn loads_entries_and_synonyms() {
         let dir = tempfile::tempdir().expect("tempdir");
         write(dir.path(), "a.toml", GOOD);
-        write(dir.path(), SYNONYMS_FILE, "groups = [[\"ごみ\", \"ゴミ\", \"廃棄物\"], [\"単独\"]]\n");
+        write(
+            dir.path(),
+            SYNONYMS_FILE,
+            "groups = [[\"ごみ\", \"ゴミ\", \"廃棄物\"], [\"単独\"]]\n",
+        );
         write(dir.path(), "notes.txt", "not toml");
         let faq = load_dir(dir.path()).expect("loads");
         assert_eq!(faq.entries.len(), 2);
         assert_eq!(faq.entries[0].alternatives, ["住民票はどこでもらえますか"]);
-        assert_eq!(faq.entries[1].link.as_deref(), Some("https://example.jp/gomi"));
+        assert_eq!(
+            faq.entries[1].link.as_deref(),
+            Some("https://example.jp/gomi")
+        );
         assert!(faq.entries[1].keywords.is_empty());
-        assert_eq!(faq.synonyms, vec![vec!["ごみ".to_owned(), "ゴミ".to_owned(), "廃棄物".to_owned()]]);
+        assert_eq!(
+            faq.synonyms,
+            vec![vec![
+                "ごみ".to_owned(),
+                "ゴミ".to_owned(),
+                "廃棄物".to_owned()
+            ]]
+        );
     }
 
     #[test]
@@ -225,9 +276,14 @@ link = "https://example.jp/gomi"
         let dir = tempfile::tempdir().expect("tempdir");
         let broken = GOOD.replace("department = \"環境課\"\n", "");
         write(dir.path(), "kurashi.toml", &broken);
-        let message = load_dir(dir.path()).expect_err("missing department").to_string();
+        let message = load_dir(dir.path())
+            .expect_err("missing department")
+            .to_string();
         assert!(message.contains("kurashi.toml:12"), "{message}");
-        assert!(message.contains("gomi-1") && message.contains("department"), "{message}");
+        assert!(
+            message.contains("gomi-1") && message.contains("department"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -236,20 +292,34 @@ link = "https://example.jp/gomi"
         write(dir.path(), "a.toml", GOOD);
         write(dir.path(), "b.toml", GOOD);
         let message = load_dir(dir.path()).expect_err("duplicate").to_string();
-        assert!(message.contains("b.toml:2") && message.contains("a.toml:2"), "{message}");
+        assert!(
+            message.contains("b.toml:2") && message.contains("a.toml:2"),
+            "{message}"
+        );
         assert!(message.contains("juminhyo-1"), "{message}");
     }
 
     #[test]
     fn syntax_and_unknown_key_errors_name_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), "bad.toml", "[[entry]]\nid = \"x\"\nquestion = \n");
+        write(
+            dir.path(),
+            "bad.toml",
+            "[[entry]]\nid = \"x\"\nquestion = \n",
+        );
         let message = load_dir(dir.path()).expect_err("syntax").to_string();
         assert!(message.contains("bad.toml"), "{message}");
 
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), "typo.toml", &GOOD.replace("keywords =", "keyword ="));
+        write(
+            dir.path(),
+            "typo.toml",
+            &GOOD.replace("keywords =", "keyword ="),
+        );
         let message = load_dir(dir.path()).expect_err("unknown key").to_string();
-        assert!(message.contains("typo.toml") && message.contains("keyword"), "{message}");
+        assert!(
+            message.contains("typo.toml") && message.contains("keyword"),
+            "{message}"
+        );
     }
 }

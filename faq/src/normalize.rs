@@ -12,7 +12,11 @@ pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut previous: Option<char> = None;
     for c in text.nfkc().flat_map(char::to_lowercase) {
-        let c = if is_long_vowel_variant(c) && previous.is_some_and(is_kana) { 'ー' } else { c };
+        let c = if is_long_vowel_variant(c) && previous.is_some_and(is_kana) {
+            'ー'
+        } else {
+            c
+        };
         if c.is_whitespace() {
             if previous.is_some_and(|p| p != ' ') {
                 out.push(' ');
@@ -68,7 +72,7 @@ fn large_kana(c: char) -> char {
     }
 }
 
-fn is_kana(c: char) -> bool {
+pub(crate) fn is_kana(c: char) -> bool {
     matches!(c, 'ぁ'..='ゖ' | 'ァ'..='ヺ' | 'ー')
 }
 
@@ -76,7 +80,19 @@ fn is_kana(c: char) -> bool {
 fn is_long_vowel_variant(c: char) -> bool {
     matches!(
         c,
-        '-' | '‐' | '‑' | '‒' | '–' | '—' | '―' | '−' | '〜' | '~' | '～' | 'ｰ' | '─' | '━'
+        '-' | '‐'
+            | '‑'
+            | '‒'
+            | '–'
+            | '—'
+            | '―'
+            | '−'
+            | '〜'
+            | '~'
+            | '～'
+            | 'ｰ'
+            | '─'
+            | '━'
     )
 }
 

@@ -31,7 +31,10 @@ impl TranslationTable {
         let by_source = pooled
             .into_iter()
             .map(|(source, targets)| {
-                let mut kept: Vec<(u32, f32)> = targets.into_iter().filter(|&(_, p)| p >= MIN_PROBABILITY).collect();
+                let mut kept: Vec<(u32, f32)> = targets
+                    .into_iter()
+                    .filter(|&(_, p)| p >= MIN_PROBABILITY)
+                    .collect();
                 kept.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                 kept.truncate(MAX_TARGETS);
                 (source, kept)
@@ -95,10 +98,17 @@ fn ibm_model1<'a>(pairs: impl Iterator<Item = (&'a [u32], &'a [u32])>) -> HashMa
         }
         for (slot, p) in probability.iter_mut().enumerate() {
             let total = totals.get(&slot_source[slot]).copied().unwrap_or(0.0);
-            *p = if total > 0.0 { counts[slot] / total } else { 0.0 };
+            *p = if total > 0.0 {
+                counts[slot] / total
+            } else {
+                0.0
+            };
         }
     }
-    slot_of.into_iter().map(|(key, slot)| (key, probability[slot])).collect()
+    slot_of
+        .into_iter()
+        .map(|(key, slot)| (key, probability[slot]))
+        .collect()
 }
 
 fn dedup(terms: &[u32]) -> Vec<u32> {

@@ -20,13 +20,19 @@ fn top(query: &str) -> Option<String> {
 
 #[test]
 fn kana_typed_for_kanji_finds_juminhyo() {
-    assert_eq!(top("じゅうみんひょうをとりたい").as_deref(), Some("juminhyo-copy"));
+    assert_eq!(
+        top("じゅうみんひょうをとりたい").as_deref(),
+        Some("juminhyo-copy")
+    );
     assert_eq!(top("ｼﾞｭｳﾐﾝﾋｮｳ").as_deref(), Some("juminhyo-copy"));
 }
 
 #[test]
 fn kanji_query_finds_juminhyo() {
-    assert_eq!(top("住民票を取りたいのですが").as_deref(), Some("juminhyo-copy"));
+    assert_eq!(
+        top("住民票を取りたいのですが").as_deref(),
+        Some("juminhyo-copy")
+    );
     assert_eq!(top("戸籍謄本がほしい").as_deref(), Some("koseki-copy"));
 }
 
@@ -34,13 +40,19 @@ fn kanji_query_finds_juminhyo() {
 fn hiragana_gomi_matches_katakana_gomi() {
     let hits = index().search("ごみ", 10);
     let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
-    assert!(ids.contains(&"gomi-days") && ids.contains(&"sodai-gomi"), "{ids:?}");
+    assert!(
+        ids.contains(&"gomi-days") && ids.contains(&"sodai-gomi"),
+        "{ids:?}"
+    );
     assert_eq!(top("そだいごみ").as_deref(), Some("sodai-gomi"));
 }
 
 #[test]
 fn full_width_and_long_vowel_variants_match() {
-    assert_eq!(top("マイナンバ－カ－ドを作りたい").as_deref(), Some("mynumber-card"));
+    assert_eq!(
+        top("マイナンバ－カ－ドを作りたい").as_deref(),
+        Some("mynumber-card")
+    );
     assert_eq!(top("ﾏｲﾅﾝﾊﾞｰｶｰﾄﾞ").as_deref(), Some("mynumber-card"));
 }
 
@@ -52,8 +64,14 @@ fn synonyms_and_alternatives_count() {
 
 #[test]
 fn english_questions_search_english_fields() {
-    assert_eq!(top("Where is an evacuation shelter?").as_deref(), Some("hinanjo"));
-    assert_eq!(top("residence certificate copy").as_deref(), Some("juminhyo-copy"));
+    assert_eq!(
+        top("Where is an evacuation shelter?").as_deref(),
+        Some("hinanjo")
+    );
+    assert_eq!(
+        top("residence certificate copy").as_deref(),
+        Some("juminhyo-copy")
+    );
 }
 
 #[test]
@@ -62,7 +80,10 @@ fn answer_policy() {
         Answer::Confident(best) => assert_eq!(best.entry.id, "juminhyo-copy"),
         other => panic!("expected a confident answer, got {other:?}"),
     }
-    assert_eq!(index().answer("今日のプロ野球の試合結果を教えて"), Answer::NoMatch);
+    assert_eq!(
+        index().answer("今日のプロ野球の試合結果を教えて"),
+        Answer::NoMatch
+    );
     assert_eq!(index().answer(""), Answer::NoMatch);
     assert_eq!(index().answer("、。！？"), Answer::NoMatch);
     match index().answer("証明書") {
@@ -74,7 +95,10 @@ fn answer_policy() {
 
 #[test]
 fn entries_are_found_by_id() {
-    assert_eq!(index().entry("tennyu").map(|e| e.department.as_str()), Some("総合窓口課"));
+    assert_eq!(
+        index().entry("tennyu").map(|e| e.department.as_str()),
+        Some("総合窓口課")
+    );
     assert!(index().entry("missing").is_none());
     assert_eq!(index().len(), 7);
 }
@@ -84,4 +108,33 @@ fn empty_faq_builds_and_answers_nothing() {
     let index = Index::build(&faq::Faq::default()).expect("empty index");
     assert!(index.search("住民票", 5).is_empty());
     assert_eq!(index.answer("住民票"), Answer::NoMatch);
+}
+
+#[test]
+fn index_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Index>();
+    let shared = std::sync::Arc::new(Index::build(&faq::Faq::default()).expect("empty index"));
+    let handle = std::thread::spawn({
+        let shared = shared.clone();
+        move || shared.search("ごみ", 3).len()
+    });
+    assert_eq!(handle.join().expect("thread"), 0);
+}
+
+#[test]
+fn odd_input_does_not_panic() {
+    for query in [
+        "",
+        " ",
+        "\u{0}",
+        "🙂🙂🙂",
+        "ｱ",
+        "a",
+        "0930-25-1111",
+        &"長".repeat(5000),
+    ] {
+        let _ = index().search(query, 10);
+        let _ = index().answer(query);
+    }
 }

