@@ -8,8 +8,9 @@
 //! rows it was answered with. [`WebchatHub::broadcast`] pushes `{"type": "notice"|"emergency", …}` to every
 //! open page, which shows it as a banner.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -30,6 +31,33 @@ pub const MAX_QUESTION_CHARS: usize = 500;
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 /// Messages waiting for a slow page before broadcasts to it are dropped.
 const OUTBOX_DEPTH: usize = 32;
+/// Most messages one page may send in [`PACE_WINDOW`] (a person types far fewer; a script is slowed down).
+pub const PACE_LIMIT: usize = 30;
+pub const PACE_WINDOW: Duration = Duration::from_secs(60);
+
+/// A sliding-window limit on one socket's messages.
+#[derive(Debug, Default)]
+struct Pace {
+    recent: VecDeque<Instant>,
+}
+
+impl Pace {
+    /// `true` when a message at `now` is within the limit (and counts it).
+    fn allow(&mut self, now: Instant) -> bool {
+        while self
+            .recent
+            .front()
+            .is_some_and(|first| now.duration_since(*first) >= PACE_WINDOW)
+        {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= PACE_LIMIT {
+            return false;
+        }
+        self.recent.push_back(now);
+        true
+    }
+}
 
 const PAGE: &str = include_str!("page.html");
 
@@ -174,10 +202,17 @@ struct Conversation {
     chat: ChatService,
     lang: Lang,
     answered: HashSet<i64>,
+    pace: Pace,
 }
 
 impl Conversation {
     async fn handle(&mut self, text: &str) -> String {
+        if !self.pace.allow(Instant::now()) {
+            tracing::warn!("web chat message refused: too many in a minute");
+            return error_json(
+                "短い時間に多くのメッセージが送られました。少し時間をおいてからお試しください。",
+            );
+        }
         let message: ClientMessage = match serde_json::from_str(text) {
             Ok(message) => message,
             Err(error) => return error_json(&format!("not a chat message: {error}")),
@@ -261,6 +296,7 @@ async fn run(chat: ChatService, hub: WebchatHub, mut socket: WebSocket, lang: La
             chat,
             lang,
             answered: HashSet::new(),
+            pace: Pace::default(),
         };
         loop {
             tokio::select! {
@@ -312,6 +348,17 @@ mod tests {
         assert!(received.contains("\"notice\""), "{received}");
         hub.unregister(first);
         assert_eq!(hub.broadcast(json!({"type": "notice"})), 0);
+    }
+
+    #[test]
+    fn pace_limits_a_socket_per_window() {
+        let mut pace = Pace::default();
+        let start = Instant::now();
+        for _ in 0..PACE_LIMIT {
+            assert!(pace.allow(start));
+        }
+        assert!(!pace.allow(start + Duration::from_secs(1)));
+        assert!(pace.allow(start + PACE_WINDOW));
     }
 
     #[test]
