@@ -63,6 +63,12 @@ try {
     feedback = await thanks.textContent();
   }
 
+  // An emergency pushed to every open page shows as a banner (the test pushes one once this page is connected).
+  const banner = page.locator(".banner.emergency").first();
+  await banner.waitFor({ timeout: 20000 });
+  const bannerText = await banner.textContent();
+  const bannerRole = await banner.getAttribute("role");
+
   const accessibility = await page.evaluate(() => ({
     lang: document.documentElement.lang,
     live: document.getElementById("log").getAttribute("aria-live"),
@@ -71,7 +77,7 @@ try {
   }));
 
   await page.screenshot({ path: screenshot, fullPage: true });
-  console.log(JSON.stringify({ ...shown, feedback, accessibility, problems }));
+  console.log(JSON.stringify({ ...shown, feedback, banner: { text: bannerText, role: bannerRole }, accessibility, problems }));
 } finally {
   await browser.close();
 }

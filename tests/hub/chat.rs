@@ -681,7 +681,7 @@ async fn web_chat_answers_in_a_real_browser() {
     let url = app.url("/chat");
     let script = browser_dir.join("chat.mjs");
     let shot = screenshot.clone();
-    let output = tokio::task::spawn_blocking(move || {
+    let browser = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
             .arg(&script)
             .arg(&url)
@@ -689,10 +689,24 @@ async fn web_chat_answers_in_a_real_browser() {
             .arg(&shot)
             .env("CHROMIUM", &chromium)
             .output()
-    })
-    .await
-    .expect("the browser run finished")
-    .expect("node starts");
+    });
+    // Once the page is connected (beside the test's own socket), push an emergency to every open page.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.hub.state.webchat.open_count() < 2
+        && Instant::now() < deadline
+        && !browser.is_finished()
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reached = app.hub.state.webchat.broadcast(json!({
+        "type": "emergency",
+        "title": "避難指示（今元地区）",
+        "body": {"ja": "今元地区に避難指示が出ました。近くの避難所へ避難してください。"}
+    }));
+    let output = browser
+        .await
+        .expect("the browser run finished")
+        .expect("node starts");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -725,6 +739,10 @@ async fn web_chat_answers_in_a_real_browser() {
         "wider than a phone: {shown}"
     );
     assert_eq!(shown["problems"], json!([]), "the page had errors: {shown}");
+    assert_eq!(reached, 2, "the emergency did not reach both open pages");
+    let banner = shown["banner"]["text"].as_str().unwrap_or_default();
+    assert!(banner.contains("避難指示（今元地区）"), "{shown}");
+    assert_eq!(shown["banner"]["role"], "alert");
     assert!(
         screenshot.exists(),
         "no screenshot at {}",
