@@ -124,7 +124,7 @@ fn env_key(key: &str) -> String {
 fn split_list(value: &str) -> Vec<String> {
     value
         .split([',', '、'])
-        .map(|item| crate::text::normalize_label(item))
+        .map(crate::text::normalize_label)
         .filter(|item| !item.is_empty())
         .collect()
 }

@@ -109,7 +109,7 @@ pub struct District(String);
 impl District {
     pub fn parse(text: &str, districts: &[String]) -> Result<Self, String> {
         let label = normalize_label(text);
-        if districts.iter().any(|known| *known == label) {
+        if districts.contains(&label) {
             Ok(District(label))
         } else {
             Err(format!(
@@ -729,7 +729,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut ResidentInput)>)> = vec![
+        type Change = Box<dyn Fn(&mut ResidentInput)>;
+        let cases: Vec<(&str, Change)> = vec![
             (
                 "birth_date",
                 Box::new(|i| i.birth_date = Some("2099-01-01".into())),
