@@ -335,11 +335,14 @@ fn changed(from: &str, to: &str) -> String {
     EVACUATION_ORDER.replacen(from, to, 1)
 }
 
+/// Whether an error is the one a case expects.
+type IsExpected = fn(&CapErrorKind) -> bool;
+
 #[test]
 fn each_error_names_its_element() {
     let references =
         "<scope>Public</scope><references>a@b,x1,2026-11-26T03:12:00+09:00</references>";
-    let cases: Vec<(String, &str, fn(&CapErrorKind) -> bool)> = vec![
+    let cases: Vec<(String, &str, IsExpected)> = vec![
         (
             changed("<identifier>yukuhashi-20261126-0001</identifier>", ""),
             "/alert/identifier",
