@@ -229,6 +229,8 @@ struct Element {
     foreign: bool,
     children: Vec<Element>,
     text: String,
+    /// How many CAP children of each [`REPEATABLE`] name it holds so far (for their paths' indexes).
+    repeated: [usize; REPEATABLE.len()],
 }
 
 /// CAP elements that may repeat: their paths carry an index, `info[2]`.
@@ -247,16 +249,12 @@ const REPEATABLE: &[&str] = &[
 
 fn child_path(parent: Option<&Element>, name: &str) -> String {
     let base = parent.map_or(String::new(), |p| p.path.clone());
-    if REPEATABLE.contains(&name) {
-        let index = parent.map_or(0, |p| {
-            p.children
-                .iter()
-                .filter(|c| !c.foreign && c.name == name)
-                .count()
-        }) + 1;
-        format!("{base}/{name}[{index}]")
-    } else {
-        format!("{base}/{name}")
+    match REPEATABLE.iter().position(|repeatable| *repeatable == name) {
+        Some(slot) => {
+            let index = parent.map_or(0, |p| p.repeated[slot]) + 1;
+            format!("{base}/{name}[{index}]")
+        }
+        None => format!("{base}/{name}"),
     }
 }
 
@@ -346,6 +344,7 @@ fn build_tree(source: &str) -> Result<Element, CapError> {
                     foreign,
                     children: Vec::new(),
                     text: String::new(),
+                    repeated: [0; REPEATABLE.len()],
                 };
                 if is_empty {
                     close(&mut stack, &mut root, element);
@@ -422,7 +421,14 @@ fn build_tree(source: &str) -> Result<Element, CapError> {
 
 fn close(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
     match stack.last_mut() {
-        Some(parent) => parent.children.push(element),
+        Some(parent) => {
+            if !element.foreign
+                && let Some(slot) = REPEATABLE.iter().position(|name| *name == element.name)
+            {
+                parent.repeated[slot] += 1;
+            }
+            parent.children.push(element)
+        }
         None => *root = Some(element),
     }
 }

@@ -645,6 +645,11 @@ fn each_error_names_its_element() {
             "document",
             |k| *k == CapErrorKind::TooDeep,
         ),
+        (
+            changed("<web>", &"<parameter/>".repeat(super::cap::MAX_ELEMENTS)),
+            "document",
+            |k| *k == CapErrorKind::TooManyElements,
+        ),
         (String::new(), "document", |k| *k == CapErrorKind::NoRoot),
     ];
     for (document, element, is_expected) in cases {
