@@ -482,7 +482,7 @@ fn field_error(field: impl Into<String>, message: impl Into<String>) -> FieldErr
     }
 }
 
-/// Trims and checks one title or body; `what` is "title" or "body" for the message.
+/// Trims one title or body and checks it is there and within `limit` characters.
 fn checked_text(field: &str, text: &str, limit: usize) -> Result<String, FieldError> {
     let text = text.trim();
     if text.is_empty() {
