@@ -1,4 +1,5 @@
 //! Black-box tests: each starts a hub on port 0 against a fresh database and talks to it over HTTP.
 
+mod emergency;
 mod foundation;
 mod support;
