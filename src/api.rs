@@ -322,11 +322,23 @@ async fn audit_log(
     Ok(Json(audit::recent(&state.db, limit).await?))
 }
 
-/// The emergency trigger: the role check is in place; the broadcast itself is the emergency feature's.
-async fn trigger_emergency(staff: Staff) -> Result<Response, ApiError> {
+/// The emergency trigger: role check and full validation of the JSON or CAP 1.2 request are in place; the
+/// broadcast itself (fan-out on the priority lane) is not built yet, so a valid alert is refused with 501 rather
+/// than accepted and silently not sent.
+async fn trigger_emergency(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     staff.require(&[Role::Disaster])?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    let _alert =
+        crate::emergency::parse_emergency_request(content_type, &body, &state.config.districts)?;
     Err(ApiError::new(
         StatusCode::NOT_IMPLEMENTED,
-        "emergency broadcasts are not available in this version yet",
+        "the alert is valid, but emergency broadcasts are not available in this version yet",
     ))
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod db;
+pub mod emergency;
 pub mod error;
 pub mod import;
 pub mod residents;

@@ -727,11 +727,10 @@ mod tests {
         );
     }
 
-    type Breakage = Box<dyn Fn(&mut ResidentInput)>;
-
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(&str, Breakage)> = vec![
+        type Change = Box<dyn Fn(&mut ResidentInput)>;
+        let cases: Vec<(&str, Change)> = vec![
             (
                 "birth_date",
                 Box::new(|i| i.birth_date = Some("2099-01-01".into())),

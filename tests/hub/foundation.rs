@@ -48,6 +48,8 @@ async fn health_metrics_and_openapi_answer() {
 async fn residents_round_trip_update_and_forget() {
     for backend in BACKENDS {
         let app = spawn_app(backend).await;
+        assert_eq!(app.backend, backend);
+        assert!(!app.database_url.is_empty());
         let (status, created) = app
             .post_json("/api/residents", Some(ADMIN_TOKEN), &resident("R-100"))
             .await;
@@ -185,8 +187,8 @@ async fn tokens_and_roles() {
 async fn bad_resident_input_is_refused_with_its_field_and_nothing_is_written() {
     for backend in BACKENDS {
         let app = spawn_app(backend).await;
-        type Breakage = Box<dyn Fn(&mut serde_json::Value)>;
-        let cases: Vec<(&str, Breakage)> = vec![
+        type Change = Box<dyn Fn(&mut serde_json::Value)>;
+        let cases: Vec<(&str, Change)> = vec![
             ("colour", Box::new(|r| r["colour"] = json!("blue"))),
             (
                 "birth_date",
