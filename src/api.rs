@@ -68,6 +68,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/audit", get(audit_log))
         .route("/api/emergencies", post(trigger_emergency))
+        // outbound: notices, segment preview, unsubscribe links, VAPID key
+        .merge(crate::notices::api::routes())
+        .merge(crate::outbox::unsubscribe::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
@@ -99,7 +102,9 @@ async fn metrics() -> Response {
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::notices::api::OutboundDoc::openapi());
+    Json(doc)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -66,6 +66,8 @@ pub struct Config {
     pub interests: Vec<String>,
     /// Most connections the database pool opens.
     pub database_max_connections: u32,
+    /// Emails per second to the SMTP server (`HUB_MAIL_RATE`, default 50).
+    pub mail_rate_per_sec: u32,
 }
 
 /// The file's shape: every key optional, unknown keys rejected so a typo is not silently ignored.
@@ -87,6 +89,7 @@ struct FileConfig {
     districts: Option<Vec<String>>,
     interests: Option<Vec<String>>,
     database_max_connections: Option<u32>,
+    mail_rate: Option<u32>,
 }
 
 /// A value with where it came from, so errors can say "HUB_LISTEN (from the environment)".
@@ -269,6 +272,19 @@ impl Config {
             None => file.database_max_connections.unwrap_or(8),
         };
 
+        let mail_rate_per_sec = match env.get("HUB_MAIL_RATE") {
+            Some(value) => value
+                .parse::<u32>()
+                .ok()
+                .filter(|rate| *rate > 0)
+                .ok_or_else(|| ConfigError::Value {
+                    key: "HUB_MAIL_RATE",
+                    origin: "environment variable HUB_MAIL_RATE".into(),
+                    message: format!("`{value}` is not a positive number of emails per second"),
+                })?,
+            None => file.mail_rate.unwrap_or(50).max(1),
+        };
+
         let faq_dir = source
             .string("faq_dir", &file.faq_dir)
             .map(PathBuf::from)
@@ -290,6 +306,7 @@ impl Config {
             districts,
             interests,
             database_max_connections: database_max_connections.max(1),
+            mail_rate_per_sec,
         })
     }
 }

@@ -33,16 +33,32 @@ pub enum DbError {
 }
 
 /// Migrations are compiled into the binary so `hub` runs from anywhere.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    // outbound: notices, outbox, batches
+    (
+        3,
+        "outbound",
+        include_str!("../migrations/sqlite/0003_outbound.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    // outbound: notices, outbox, batches
+    (
+        3,
+        "outbound",
+        include_str!("../migrations/postgres/0003_outbound.sql"),
+    ),
+];
 
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {

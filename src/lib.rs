@@ -8,6 +8,9 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod import;
+pub mod notices;
+pub mod outbox;
+pub mod render;
 pub mod residents;
 pub mod telemetry;
 pub mod text;
@@ -34,6 +37,8 @@ pub enum StartError {
     Database(#[from] db::DbError),
     #[error("cannot create the first administrator token: {0}")]
     Bootstrap(sqlx::Error),
+    #[error("cannot start the dispatcher: {0}")]
+    Outbound(#[from] outbox::dispatcher::DispatchError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -62,6 +67,8 @@ pub struct RunningHub {
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// Scheduler and dispatcher workers (outbound).
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningHub {
@@ -69,6 +76,10 @@ impl RunningHub {
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        // Outbound workers finish what they have in flight and record it; unclaimed rows stay pending.
+        for task in self.background {
+            let _ = task.await;
+        }
     }
 }
 
@@ -79,6 +90,19 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         source,
     })?;
     let (shutdown, mut stopped) = watch::channel(false);
+    // outbound: the scheduler fires notices, the dispatcher sends the outbox
+    let dispatcher = outbox::dispatcher::Dispatcher::new(
+        state.db.clone(),
+        &state.config,
+        outbox::dispatcher::DispatchSettings::default(),
+    )
+    .await?;
+    let mut background = Arc::new(dispatcher).spawn(shutdown.subscribe());
+    background.push(notices::scheduler::spawn(
+        state.db.clone(),
+        state.config.clone(),
+        shutdown.subscribe(),
+    ));
     let router = api::router(state.clone());
     let task = tokio::spawn(async move {
         let serve = axum::serve(
@@ -98,6 +122,7 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         state,
         shutdown,
         task,
+        background,
     })
 }
 
