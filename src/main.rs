@@ -162,7 +162,9 @@ async fn bench(command: BenchCommand) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let report = match command {
         BenchCommand::Segments { residents, seed } => {
-            let report = tokio::task::spawn_blocking(move || segments::bench::bench(residents, seed)).await?;
+            let report =
+                tokio::task::spawn_blocking(move || segments::bench::bench(residents, seed))
+                    .await?;
             serde_json::to_value(report)?
         }
         BenchCommand::Channels { smtp_url } => {

@@ -189,7 +189,11 @@ pub fn render(
         ChannelKind::Email => {
             let (subject, text, html) = match &templates.email {
                 Some(t) => (t.subject.as_str(), t.text.as_str(), t.html.as_str()),
-                None => (DEFAULT_EMAIL_SUBJECT, DEFAULT_EMAIL_TEXT, DEFAULT_EMAIL_HTML),
+                None => (
+                    DEFAULT_EMAIL_SUBJECT,
+                    DEFAULT_EMAIL_TEXT,
+                    DEFAULT_EMAIL_HTML,
+                ),
             };
             let subject = render_part(channel, &part("subject", subject, false), data)?;
             if subject.contains(['\r', '\n']) {
@@ -290,7 +294,12 @@ mod tests {
             None,
         )
         .expect("renders");
-        let Rendered::Email { subject, text, html } = rendered else {
+        let Rendered::Email {
+            subject,
+            text,
+            html,
+        } = rendered
+        else {
             panic!("an email");
         };
         assert_eq!(subject, "【行橋市】防災訓練 <土曜>");

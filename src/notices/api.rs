@@ -109,12 +109,16 @@ async fn preview_segment(
     let rule = segments::Rule::parse_with(&request.rule, &options)
         .map_err(|error| rule_error("rule", &error))?;
     let date = match request.date.as_deref() {
-        Some(text) => NaiveDate::from_str(text.trim())
-            .map_err(|_| api(ApiError::bad_request("date", "write the date as YYYY-MM-DD")))?,
+        Some(text) => NaiveDate::from_str(text.trim()).map_err(|_| {
+            api(ApiError::bad_request(
+                "date",
+                "write the date as YYYY-MM-DD",
+            ))
+        })?,
         None => segments::tokyo_date(Utc::now()),
     };
     let mut conn = state.db.pool.acquire().await.map_err(api)?;
-    let audience = audience::load(&mut *conn).await.map_err(api)?;
+    let audience = audience::load(&mut conn).await.map_err(api)?;
     drop(conn);
     let segment = audience.evaluate(&rule, date);
     let summary = audience.snapshot.summarize(&segment, date);
@@ -277,9 +281,7 @@ async fn view(state: &AppState, id: i64) -> Result<NoticeView, Response> {
         .await
         .map_err(api)?
         .ok_or_else(|| api(ApiError::not_found(format!("no notice {id}"))))?;
-    let mut counts = outbox::counts(&state.db, "notice", id)
-        .await
-        .map_err(api)?;
+    let mut counts = outbox::counts(&state.db, "notice", id).await.map_err(api)?;
     for channel in &notice.channels {
         if *channel != ChannelKind::Webchat {
             counts.entry(channel.as_str().to_owned()).or_default();
@@ -355,14 +357,12 @@ async fn list_notices(
         .fetch_all(&state.db.pool)
         .await
         .map_err(api)?;
-    rows.iter()
-        .map(|row| {
-            StoredNotice::from_row(row)
-                .map(|n| to_view(n, BTreeMap::new(), DeliveryCounts::default()))
-                .map_err(api)
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Json)
+    let mut notices = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let notice = StoredNotice::from_row(row).map_err(api)?;
+        notices.push(to_view(notice, BTreeMap::new(), DeliveryCounts::default()));
+    }
+    Ok(Json(notices))
 }
 
 #[derive(Debug, Deserialize)]
@@ -400,8 +400,8 @@ async fn preview_notice(
         .await
         .map_err(api)?
         .ok_or_else(|| api(ApiError::not_found(format!("no notice {id}"))))?;
-    let rule = segments::Rule::parse(&notice.segment)
-        .map_err(|error| rule_error("segment", &error))?;
+    let rule =
+        segments::Rule::parse(&notice.segment).map_err(|error| rule_error("segment", &error))?;
     preview_for(
         &state,
         id,
@@ -518,10 +518,7 @@ async fn preview_for(
         })?,
     };
     let language = choose_language(&language, body);
-    let text = body
-        .get(&language)
-        .map(String::as_str)
-        .unwrap_or_default();
+    let text = body.get(&language).map(String::as_str).unwrap_or_default();
     let data = TemplateData {
         title,
         body: text,
@@ -530,9 +527,8 @@ async fn preview_for(
         notice_id,
     };
     let push_url = format!("{}/", state.config.public_url);
-    let rendered = render::render(templates, channel, &data, Some(&push_url)).map_err(|error| {
-        api(ApiError::bad_request(error.field(), error.to_string()))
-    })?;
+    let rendered = render::render(templates, channel, &data, Some(&push_url))
+        .map_err(|error| api(ApiError::bad_request(error.field(), error.to_string())))?;
     Ok(RenderedPreview {
         resident: external_id.to_owned(),
         in_segment,

@@ -152,8 +152,11 @@ mod tests {
 
     #[test]
     fn language_falls_back_to_japanese() {
-        let body: BTreeMap<String, String> =
-            [("ja".to_owned(), "x".to_owned()), ("en".to_owned(), "y".to_owned())].into();
+        let body: BTreeMap<String, String> = [
+            ("ja".to_owned(), "x".to_owned()),
+            ("en".to_owned(), "y".to_owned()),
+        ]
+        .into();
         assert_eq!(choose_language("en", &body), "en");
         assert_eq!(choose_language("vi", &body), "ja");
     }

@@ -139,7 +139,12 @@ pub fn parse_send_at(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(local) = NaiveDateTime::parse_from_str(text, format) {
             return Tokyo
                 .from_local_datetime(&local)
@@ -230,7 +235,8 @@ impl NoticeInput {
         let cron = match self.cron.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => {
-                let schedule = CronSchedule::parse(text).map_err(|m| NoticeError::field("cron", m))?;
+                let schedule =
+                    CronSchedule::parse(text).map_err(|m| NoticeError::field("cron", m))?;
                 if schedule.next_after(now).is_none() {
                     return Err(NoticeError::field(
                         "cron",

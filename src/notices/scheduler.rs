@@ -104,7 +104,7 @@ pub async fn fire_due(
     let span = tracing::info_span!("notice_firing", notice = notice.id, firing);
 
     let (status, next_fire) = next_state(&notice, now);
-    let outcome = fan_out(&mut *tx, config, &notice, firing, now)
+    let outcome = fan_out(&mut tx, config, &notice, firing, now)
         .instrument(span)
         .await;
     let fired = match outcome {
@@ -239,7 +239,8 @@ async fn fan_out(
         priority: PRIORITY_NOTICE,
     };
     let content_ids = outbox::store_contents(tx, source, &contents).await?;
-    let deliveries = outbox::insert_deliveries(tx, source, &content_ids, &rows, now.timestamp_millis()).await?;
+    let deliveries =
+        outbox::insert_deliveries(tx, source, &content_ids, &rows, now.timestamp_millis()).await?;
     Ok(Fired {
         notice_id: notice.id,
         firing,

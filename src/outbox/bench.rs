@@ -188,10 +188,7 @@ pub async fn fanout(options: &FanoutOptions) -> anyhow::Result<FanoutReport> {
         residents::upsert_many(
             &state.db,
             chunk,
-            &[
-                residents::ChannelKind::Line,
-                residents::ChannelKind::Email,
-            ],
+            &[residents::ChannelKind::Line, residents::ChannelKind::Email],
         )
         .await?;
     }
@@ -280,8 +277,7 @@ pub async fn fanout(options: &FanoutOptions) -> anyhow::Result<FanoutReport> {
     let raw_email = figure("email").map(|c| c.raw_requests_per_sec.unwrap_or(c.messages_per_sec));
     let raw_ms = match (raw_line, raw_email) {
         (Some(line_rate), Some(email_rate)) => Some(
-            (line_deliveries as f64 / line_rate).max(email_deliveries as f64 / email_rate)
-                * 1000.0,
+            (line_deliveries as f64 / line_rate).max(email_deliveries as f64 / email_rate) * 1000.0,
         ),
         _ => None,
     };

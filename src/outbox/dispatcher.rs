@@ -104,10 +104,8 @@ pub async fn vapid_key(db: &Db, config: &Config) -> Result<VapidKey, DispatchErr
             message: error.to_string(),
         });
     }
-    let stored = super::setting_or_create(db, VAPID_SETTING, || {
-        VapidKey::generate().to_base64url()
-    })
-    .await?;
+    let stored =
+        super::setting_or_create(db, VAPID_SETTING, || VapidKey::generate().to_base64url()).await?;
     VapidKey::from_base64url(&stored).map_err(|error| DispatchError::Vapid {
         origin: "the settings table",
         message: error.to_string(),
@@ -117,11 +115,12 @@ pub async fn vapid_key(db: &Db, config: &Config) -> Result<VapidKey, DispatchErr
 impl Sinks {
     /// LINE without `HUB_LINE_CHANNEL_TOKEN` and email without `HUB_SMTP_URL` + `HUB_MAIL_FROM` are record-only.
     pub async fn from_config(db: &Db, config: &Config) -> Result<Self, DispatchError> {
-        let http = channels::http::client(Duration::from_secs(10))
-            .map_err(|source| DispatchError::Channel {
+        let http = channels::http::client(Duration::from_secs(10)).map_err(|source| {
+            DispatchError::Channel {
                 channel: "http",
                 source,
-            })?;
+            }
+        })?;
         let line = LineClient::with_http(
             LineConfig::new(config.line_channel_token.clone())
                 .with_api_base(config.line_api_base.clone()),
@@ -152,12 +151,13 @@ impl Sinks {
             .vapid_subject
             .clone()
             .unwrap_or_else(|| "mailto:webmaster@localhost".to_owned());
-        let push = PushSink::with_http(PushConfig::new(&vapid, subject), http).map_err(|source| {
-            DispatchError::Channel {
-                channel: "push",
-                source,
-            }
-        })?;
+        let push =
+            PushSink::with_http(PushConfig::new(&vapid, subject), http).map_err(|source| {
+                DispatchError::Channel {
+                    channel: "push",
+                    source,
+                }
+            })?;
         Ok(Sinks { line, email, push })
     }
 }
@@ -339,10 +339,11 @@ impl Dispatcher {
         {
             return Ok(found.clone());
         }
-        let text: String = sqlx::query_scalar("SELECT content FROM delivery_contents WHERE id = $1")
-            .bind(content_id)
-            .fetch_one(&self.db.pool)
-            .await?;
+        let text: String =
+            sqlx::query_scalar("SELECT content FROM delivery_contents WHERE id = $1")
+                .bind(content_id)
+                .fetch_one(&self.db.pool)
+                .await?;
         let rendered: Rendered =
             serde_json::from_str(&text).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
         let rendered = Arc::new(rendered);
@@ -412,7 +413,14 @@ impl Dispatcher {
         let key = delivery_key(row.id);
         let content = self.content(row.content_id).await?;
         let outcome = match (channel, content.as_ref()) {
-            (ChannelKind::Email, Rendered::Email { subject, text, html }) => {
+            (
+                ChannelKind::Email,
+                Rendered::Email {
+                    subject,
+                    text,
+                    html,
+                },
+            ) => {
                 let url = self.signer.url(row.resident_id, &row.address);
                 let message = EmailMessage {
                     subject: subject.clone(),
@@ -455,7 +463,9 @@ impl Dispatcher {
                     .record_single(
                         channel,
                         &row,
-                        Recording::failed("invalid_message: the stored content is for another channel"),
+                        Recording::failed(
+                            "invalid_message: the stored content is for another channel",
+                        ),
                     )
                     .await;
             }
@@ -549,7 +559,12 @@ impl Dispatcher {
         }
         let results: Vec<Result<(), sqlx::Error>> = futures_util::stream::iter(batches)
             .map(|batch| {
-                let span = tracing::info_span!("delivery_batch", channel = "line", batch = batch.id, size = batch.recipients.len());
+                let span = tracing::info_span!(
+                    "delivery_batch",
+                    channel = "line",
+                    batch = batch.id,
+                    size = batch.recipients.len()
+                );
                 self.send_line_batch(batch).instrument(span)
             })
             .buffer_unordered(self.settings.line_concurrency.max(1))
@@ -583,8 +598,8 @@ impl Dispatcher {
         for row in rows {
             let id: i64 = row.try_get("id")?;
             let key: String = row.try_get("retry_key")?;
-            let retry_key = Uuid::parse_str(&key)
-                .map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+            let retry_key =
+                Uuid::parse_str(&key).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
             let recipients = sqlx::query(
                 "SELECT id, address FROM deliveries WHERE batch_id = $1 AND status = 'pending' ORDER BY id",
             )
@@ -751,7 +766,8 @@ impl Dispatcher {
             outcome = outcome_label(&outcome),
             "LINE batch sent"
         );
-        let recording = Recording::from_outcome(&outcome, batch.attempts, self.settings.max_attempts);
+        let recording =
+            Recording::from_outcome(&outcome, batch.attempts, self.settings.max_attempts);
         let done = recording.status != DeliveryStatus::Pending;
         self.record_line_batch(&batch, recording, done).await
     }

@@ -242,10 +242,11 @@ pub async fn setting_or_create(
     key: &str,
     generate: impl FnOnce() -> String,
 ) -> Result<String, sqlx::Error> {
-    if let Some(value) = sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
-        .bind(key)
-        .fetch_optional(&db.pool)
-        .await?
+    if let Some(value) =
+        sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&db.pool)
+            .await?
     {
         return Ok(value);
     }

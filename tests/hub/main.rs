@@ -1,5 +1,5 @@
 //! Black-box tests: each starts a hub on port 0 against a fresh database and talks to it over HTTP.
 
 mod foundation;
-mod support;
 mod notices;
+mod support;

@@ -97,13 +97,11 @@ fn read_maildir(maildir: &Path) -> Vec<Mail> {
             // Unfold continuation lines.
             let headers = text[..header_end].replace("\n ", " ").replace("\n\t", " ");
             let get = |name: &str| {
-                headers
-                    .lines()
-                    .find_map(|line| {
-                        let (key, value) = line.split_once(':')?;
-                        key.eq_ignore_ascii_case(name)
-                            .then(|| value.trim().to_owned())
-                    })
+                headers.lines().find_map(|line| {
+                    let (key, value) = line.split_once(':')?;
+                    key.eq_ignore_ascii_case(name)
+                        .then(|| value.trim().to_owned())
+                })
             };
             mails.push(Mail {
                 to: get("To").unwrap_or_default(),
@@ -183,8 +181,9 @@ fn people(count: usize, seed: u64) -> Vec<Person> {
     (0..count)
         .map(|i| {
             let year = 1925 + rng.below(95) as i32;
-            let birth = NaiveDate::from_ymd_opt(year, 1 + rng.below(12) as u32, 1 + rng.below(28) as u32)
-                .expect("a date");
+            let birth =
+                NaiveDate::from_ymd_opt(year, 1 + rng.below(12) as u32, 1 + rng.below(28) as u32)
+                    .expect("a date");
             let interests: Vec<&'static str> = INTERESTS
                 .iter()
                 .copied()
@@ -214,7 +213,9 @@ fn people(count: usize, seed: u64) -> Vec<Person> {
 }
 
 fn csv_of(people: &[Person]) -> String {
-    let mut csv = String::from("external_id,birth_date,district,language,interests,line_user_id,email,preferred\n");
+    let mut csv = String::from(
+        "external_id,birth_date,district,language,interests,line_user_id,email,preferred\n",
+    );
     for p in people {
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{}\n",
@@ -247,15 +248,25 @@ async fn import(app: &TestApp, people: &[Person]) {
 }
 
 /// Residents with a Web Push subscription go in through the JSON API (CSV has no push column).
-async fn add_push_people(app: &TestApp, standin: &PushStandIn, people: &mut Vec<Person>, count: usize) {
+async fn add_push_people(
+    app: &TestApp,
+    standin: &PushStandIn,
+    people: &mut Vec<Person>,
+    count: usize,
+) {
     for i in 0..count {
         let subscription = serde_json::to_value(standin.new_subscription()).expect("json");
         let person = Person {
             external_id: format!("P{i:04}"),
-            birth: NaiveDate::from_ymd_opt(1950 + (i as i32 % 60), 1 + (i as u32 % 12), 10).expect("date"),
+            birth: NaiveDate::from_ymd_opt(1950 + (i as i32 % 60), 1 + (i as u32 % 12), 10)
+                .expect("date"),
             district: DISTRICTS[i % DISTRICTS.len()],
             language: ["ja", "en", "vi"][i % 3],
-            interests: if i % 2 == 0 { vec!["防災"] } else { vec!["ごみ"] },
+            interests: if i % 2 == 0 {
+                vec!["防災"]
+            } else {
+                vec!["ごみ"]
+            },
             line: None,
             email: (i % 4 == 0).then(|| format!("p{i:04}@example.org")),
             push: Some(subscription.clone()),
@@ -318,7 +329,9 @@ async fn world(backend: Backend, residents: usize) -> World {
     let (status, key) = app.get("/push/vapid-public-key", None).await;
     assert_eq!(status, 200, "{key}");
     let public_key = key["public_key"].as_str().expect("a key").to_owned();
-    let push = PushStandIn::start(Some(public_key)).await.expect("push stand-in");
+    let push = PushStandIn::start(Some(public_key))
+        .await
+        .expect("push stand-in");
     let mut people = people(residents, 7);
     import(&app, &people).await;
     add_push_people(&app, &push, &mut people, 40).await;
@@ -461,13 +474,34 @@ fn assert_exactly(
     arrived: &BTreeMap<String, Vec<(&'static str, String)>>,
     what: &str,
 ) {
-    let missing: Vec<&String> = expected.keys().filter(|k| !arrived.contains_key(*k)).collect();
-    let extra: Vec<&String> = arrived.keys().filter(|k| !expected.contains_key(*k)).collect();
-    assert!(missing.is_empty(), "{what}: {} residents got nothing, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
-    assert!(extra.is_empty(), "{what}: {} residents outside the segment got it, e.g. {:?}", extra.len(), &extra[..extra.len().min(5)]);
+    let missing: Vec<&String> = expected
+        .keys()
+        .filter(|k| !arrived.contains_key(*k))
+        .collect();
+    let extra: Vec<&String> = arrived
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{what}: {} residents got nothing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(
+        extra.is_empty(),
+        "{what}: {} residents outside the segment got it, e.g. {:?}",
+        extra.len(),
+        &extra[..extra.len().min(5)]
+    );
     for (resident, got) in arrived {
         let want = &expected[resident];
-        assert_eq!(got.len(), 1, "{what}: {resident} got {} messages: {got:?}", got.len());
+        assert_eq!(
+            got.len(),
+            1,
+            "{what}: {resident} got {} messages: {got:?}",
+            got.len()
+        );
         assert_eq!(
             (got[0].0, got[0].1.as_str()),
             (want.0, want.1.as_str()),
@@ -514,7 +548,12 @@ async fn segment_preview_counts_match_an_independent_computation() {
                 .await;
             assert_eq!(status, 200, "{rule}: {preview}");
             let want = people.iter().filter(|p| matches(p)).count() as u64;
-            assert_eq!(preview["count"].as_u64(), Some(want), "{backend:?} {rule}: {preview}");
+            assert_eq!(
+                preview["count"].as_u64(),
+                Some(want),
+                "{:?} {rule}: {preview}",
+                app.backend
+            );
             let by_district: u64 = preview["summary"]["by_district"]
                 .as_object()
                 .expect("districts")
@@ -529,14 +568,28 @@ async fn segment_preview_counts_match_an_independent_computation() {
         }
         // A broken rule: 400 with the column.
         let (status, error) = app
-            .post_json("/api/segments/preview", Some(&pr), &json!({"rule": "age >= and district = \"泉\""}))
+            .post_json(
+                "/api/segments/preview",
+                Some(&pr),
+                &json!({"rule": "age >= and district = \"泉\""}),
+            )
             .await;
         assert_eq!(status, 400, "{error}");
         assert_eq!(error["column"], 8, "{error}");
         assert_eq!(error["field"], "rule");
-        assert!(error["error"].as_str().unwrap_or_default().starts_with("column 8:"), "{error}");
+        assert!(
+            error["error"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("column 8:"),
+            "{error}"
+        );
         let (status, error) = app
-            .post_json("/api/notices", Some(&pr), &notice_body("x", "district = \"今本\"", &["line"], None))
+            .post_json(
+                "/api/notices",
+                Some(&pr),
+                &notice_body("x", "district = \"今本\"", &["line"], None),
+            )
             .await;
         assert_eq!(status, 400, "{error}");
         assert_eq!(error["field"], "segment");
@@ -544,11 +597,19 @@ async fn segment_preview_counts_match_an_independent_computation() {
         // Roles: a viewer previews but cannot create notices; no token is 401.
         let viewer = app.token("viewer").await;
         let (status, _) = app
-            .post_json("/api/segments/preview", Some(&viewer), &json!({"rule": "age > 30"}))
+            .post_json(
+                "/api/segments/preview",
+                Some(&viewer),
+                &json!({"rule": "age > 30"}),
+            )
             .await;
         assert_eq!(status, 200);
         let (status, _) = app
-            .post_json("/api/notices", Some(&viewer), &notice_body("x", "", &["line"], None))
+            .post_json(
+                "/api/notices",
+                Some(&viewer),
+                &notice_body("x", "", &["line"], None),
+            )
             .await;
         assert_eq!(status, 403);
         let (status, _) = app
@@ -573,7 +634,12 @@ async fn notices_now_and_scheduled_reach_exactly_their_residents_once() {
             .post_json(
                 "/api/notices",
                 Some(&pr),
-                &notice_body("Drill-now", r#"age >= 65 or interests has "防災""#, &channels, None),
+                &notice_body(
+                    "Drill-now",
+                    r#"age >= 65 or interests has "防災""#,
+                    &channels,
+                    None,
+                ),
             )
             .await;
         assert_eq!(status, 201, "{created}");
@@ -596,7 +662,9 @@ async fn notices_now_and_scheduled_reach_exactly_their_residents_once() {
             .await;
         assert_eq!(status, 201, "{created}");
         let later_id = created["id"].as_i64().expect("id");
-        let (_, early) = app.get(&format!("/api/notices/{later_id}"), Some(&pr)).await;
+        let (_, early) = app
+            .get(&format!("/api/notices/{later_id}"), Some(&pr))
+            .await;
         assert_eq!(early["status"], "scheduled", "{early}");
 
         let done_now = wait_done(app, &pr, now_id, Duration::from_secs(90)).await;
@@ -623,28 +691,50 @@ async fn notices_now_and_scheduled_reach_exactly_their_residents_once() {
         for channel in channels {
             let n = want_now.values().filter(|(c, _)| *c == channel).count() as i64;
             assert!(n > 0, "the test population reaches {channel}");
-            assert_eq!(done_now["counts"][channel]["sent"].as_i64(), Some(n), "{done_now}");
+            assert_eq!(
+                done_now["counts"][channel]["sent"].as_i64(),
+                Some(n),
+                "{done_now}"
+            );
             assert_eq!(done_now["counts"][channel]["targeted"].as_i64(), Some(n));
         }
         assert_eq!(done_now["totals"]["failed"], 0);
-        assert_eq!(done_later["totals"]["sent"].as_i64(), Some(want_later.len() as i64));
+        assert_eq!(
+            done_later["totals"]["sent"].as_i64(),
+            Some(want_later.len() as i64)
+        );
 
         // The scheduled notice: not before its time on any channel.
         let not_before = send_at - chrono::Duration::milliseconds(5);
         for request in world.line.accepted() {
-            if request.messages[0]["text"].as_str().unwrap_or_default().contains("Drill-later") {
-                assert!(request.at >= not_before, "LINE got it at {} before {send_at}", request.at);
+            if request.messages[0]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Drill-later")
+            {
+                assert!(
+                    request.at >= not_before,
+                    "LINE got it at {} before {send_at}",
+                    request.at
+                );
             }
         }
         let not_before_system: std::time::SystemTime = not_before.into();
         let mails = read_maildir(&world.smtp.maildir);
         for mail in mails.iter().filter(|m| m.subject.contains("Drill-later")) {
-            assert!(mail.written >= not_before_system, "an email before its time");
+            assert!(
+                mail.written >= not_before_system,
+                "an email before its time"
+            );
         }
         // Email: a Message-ID per delivery, and a one-click unsubscribe link.
         let ids: BTreeSet<&str> = mails.iter().map(|m| m.message_id.as_str()).collect();
         assert_eq!(ids.len(), mails.len(), "Message-IDs are unique");
-        assert!(mails.iter().all(|m| m.list_unsubscribe.as_deref().is_some_and(|l| l.contains("/unsubscribe/"))));
+        assert!(mails.iter().all(|m| {
+            m.list_unsubscribe
+                .as_deref()
+                .is_some_and(|l| l.contains("/unsubscribe/"))
+        }));
         world.line.assert_no_violations();
         world.push.assert_no_violations();
 
@@ -669,16 +759,28 @@ async fn line_failing_five_percent_still_delivers_each_once() {
         let pr = app.token("pr").await;
         // Small batches make many requests: everyone with LINE, one language each → several multicasts.
         let (status, created) = app
-            .post_json("/api/notices", Some(&pr), &notice_body("Flaky", "", &["line"], None))
+            .post_json(
+                "/api/notices",
+                Some(&pr),
+                &notice_body("Flaky", "", &["line"], None),
+            )
             .await;
         assert_eq!(status, 201, "{created}");
         let id = created["id"].as_i64().expect("id");
         let done = wait_done(app, &pr, id, Duration::from_secs(120)).await;
         let want = expected(&world.people, |_| true, &["line"], &["ja", "en", "zh"]);
-        assert_exactly(&want, &arrived(&world, "Flaky"), &format!("{backend:?} flaky LINE"));
+        assert_exactly(
+            &want,
+            &arrived(&world, "Flaky"),
+            &format!("{backend:?} flaky LINE"),
+        );
         let stats = world.line.stats();
         assert!(stats.injected_500 > 0, "faults were injected: {stats:?}");
-        assert_eq!(done["counts"]["line"]["sent"].as_i64(), Some(want.len() as i64), "{done}");
+        assert_eq!(
+            done["counts"]["line"]["sent"].as_i64(),
+            Some(want.len() as i64),
+            "{done}"
+        );
         world.line.assert_no_violations();
         world.app.hub.stop().await;
     }
@@ -696,7 +798,10 @@ async fn two_hubs_on_one_postgres_deliver_a_notice_once() {
         ("HUB_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ("HUB_LINE_CHANNEL_TOKEN", world.line.token()),
         ("HUB_LINE_API_BASE", world.line.base_url()),
-        ("HUB_SMTP_URL", format!("smtp://127.0.0.1:{}", world.smtp.port)),
+        (
+            "HUB_SMTP_URL",
+            format!("smtp://127.0.0.1:{}", world.smtp.port),
+        ),
         ("HUB_MAIL_FROM", "info@city.yukuhashi.example".to_owned()),
         ("HUB_MAIL_RATE", "2000".to_owned()),
     ] {
@@ -713,13 +818,23 @@ async fn two_hubs_on_one_postgres_deliver_a_notice_once() {
             .post_json(
                 "/api/notices",
                 Some(&pr),
-                &notice_body(&format!("Twin-{i}"), "", &["line", "email", "push"], Some(send_at.clone())),
+                &notice_body(
+                    &format!("Twin-{i}"),
+                    "",
+                    &["line", "email", "push"],
+                    Some(send_at.clone()),
+                ),
             )
             .await;
         assert_eq!(status, 201, "{created}");
         ids.push(created["id"].as_i64().expect("id"));
     }
-    let want = expected(&world.people, |_| true, &["line", "email", "push"], &["ja", "en", "zh"]);
+    let want = expected(
+        &world.people,
+        |_| true,
+        &["line", "email", "push"],
+        &["ja", "en", "zh"],
+    );
     for (i, id) in ids.iter().enumerate() {
         let done = wait_done(app, &pr, *id, Duration::from_secs(120)).await;
         assert_eq!(done["fire_count"], 1, "fired once: {done}");
@@ -750,7 +865,12 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
 
         // Scheduled far ahead: preview, edit, cancel.
         let later = (Utc::now() + chrono::Duration::days(2)).to_rfc3339();
-        let mut body = notice_body("<b>Edit & me</b>", "", &["email", "line"], Some(later.clone()));
+        let mut body = notice_body(
+            "<b>Edit & me</b>",
+            "",
+            &["email", "line"],
+            Some(later.clone()),
+        );
         body["templates"] = json!(null);
         let (status, created) = app.post_json("/api/notices", Some(&pr), &body).await;
         assert_eq!(status, 201, "{created}");
@@ -761,14 +881,31 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
             .find(|p| p.email.is_some() && p.language == "en")
             .expect("an English reader with email");
         let (status, preview) = app
-            .get(&format!("/api/notices/{id}/preview?resident={}&channel=email", emailer.external_id), Some(&pr))
+            .get(
+                &format!(
+                    "/api/notices/{id}/preview?resident={}&channel=email",
+                    emailer.external_id
+                ),
+                Some(&pr),
+            )
             .await;
         assert_eq!(status, 200, "{preview}");
         assert_eq!(preview["language"], "en");
-        assert_eq!(preview["rendered"]["subject"], "【Yukuhashi City】<b>Edit & me</b>");
+        assert_eq!(
+            preview["rendered"]["subject"],
+            "【Yukuhashi City】<b>Edit & me</b>"
+        );
         let html = preview["rendered"]["html"].as_str().expect("html");
-        assert!(html.contains("&lt;b&gt;Edit &amp; me&lt;/b&gt;"), "escaped: {html}");
-        assert!(preview["rendered"]["text"].as_str().unwrap_or_default().contains("drill on Saturday"));
+        assert!(
+            html.contains("&lt;b&gt;Edit &amp; me&lt;/b&gt;"),
+            "escaped: {html}"
+        );
+        assert!(
+            preview["rendered"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("drill on Saturday")
+        );
 
         body["title"] = json!("Edited");
         body["ignore_quiet_hours"] = json!(false);
@@ -785,23 +922,45 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
 
         // Quiet hours: a notice for 22:30 JST waits until 8:00 the next morning.
         let tomorrow = today_in_tokyo() + chrono::Duration::days(1);
-        let mut quiet = notice_body("Quiet", "", &["line"], Some(format!("{tomorrow}T22:30:00+09:00")));
+        let mut quiet = notice_body(
+            "Quiet",
+            "",
+            &["line"],
+            Some(format!("{tomorrow}T22:30:00+09:00")),
+        );
         quiet["ignore_quiet_hours"] = json!(false);
         let (status, created) = app.post_json("/api/notices", Some(&pr), &quiet).await;
         assert_eq!(status, 201, "{created}");
         let after = tomorrow + chrono::Duration::days(1);
-        assert_eq!(created["next_fire_at"], format!("{after}T08:00:00+09:00"), "{created}");
+        assert_eq!(
+            created["next_fire_at"],
+            format!("{after}T08:00:00+09:00"),
+            "{created}"
+        );
 
         // Send one now to email readers, then unsubscribe with the link from the email.
         let (status, created) = app
-            .post_json("/api/notices", Some(&pr), &notice_body("Unsub", "", &["email"], None))
+            .post_json(
+                "/api/notices",
+                Some(&pr),
+                &notice_body("Unsub", "", &["email"], None),
+            )
             .await;
         assert_eq!(status, 201);
-        wait_done(app, &pr, created["id"].as_i64().expect("id"), Duration::from_secs(60)).await;
+        wait_done(
+            app,
+            &pr,
+            created["id"].as_i64().expect("id"),
+            Duration::from_secs(60),
+        )
+        .await;
         let mails = read_maildir(&world.smtp.maildir);
         let mail = mails
             .iter()
-            .find(|m| m.subject.contains("Unsub") && m.to.contains(emailer.email.as_deref().unwrap_or("-")))
+            .find(|m| {
+                m.subject.contains("Unsub")
+                    && m.to.contains(emailer.email.as_deref().unwrap_or("-"))
+            })
             .expect("the English reader's email");
         let link = mail
             .list_unsubscribe
@@ -809,7 +968,10 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
             .expect("List-Unsubscribe")
             .trim_matches(['<', '>'])
             .to_owned();
-        let path = link.split_once("/unsubscribe/").map(|(_, t)| format!("/unsubscribe/{t}")).expect("a link");
+        let path = link
+            .split_once("/unsubscribe/")
+            .map(|(_, t)| format!("/unsubscribe/{t}"))
+            .expect("a link");
         let page = app.client.get(app.url(&path)).send().await.expect("page");
         assert_eq!(page.status().as_u16(), 200);
         let forged = app
@@ -820,8 +982,17 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
             .await
             .expect("post");
         assert_eq!(forged.status().as_u16(), 404, "a forged token does nothing");
-        let (_, resident) = app.get(&format!("/api/residents/{}", emailer.external_id), Some(ADMIN_TOKEN)).await;
-        assert_eq!(resident["inactive_channels"], json!([]), "GET does not unsubscribe");
+        let (_, resident) = app
+            .get(
+                &format!("/api/residents/{}", emailer.external_id),
+                Some(ADMIN_TOKEN),
+            )
+            .await;
+        assert_eq!(
+            resident["inactive_channels"],
+            json!([]),
+            "GET does not unsubscribe"
+        );
         let one_click = app
             .client
             .post(app.url(&path))
@@ -831,12 +1002,29 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
             .await
             .expect("post");
         assert_eq!(one_click.status().as_u16(), 200);
-        let (_, resident) = app.get(&format!("/api/residents/{}", emailer.external_id), Some(ADMIN_TOKEN)).await;
-        assert_eq!(resident["inactive_channels"], json!(["email"]), "{resident}");
+        let (_, resident) = app
+            .get(
+                &format!("/api/residents/{}", emailer.external_id),
+                Some(ADMIN_TOKEN),
+            )
+            .await;
+        assert_eq!(
+            resident["inactive_channels"],
+            json!(["email"]),
+            "{resident}"
+        );
 
         // A push subscription the service calls gone is marked inactive.
-        let gone = world.people.iter().find(|p| p.push.is_some()).expect("a push reader");
-        let endpoint = gone.push.as_ref().and_then(|s| s["endpoint"].as_str()).expect("endpoint");
+        let gone = world
+            .people
+            .iter()
+            .find(|p| p.push.is_some())
+            .expect("a push reader");
+        let endpoint = gone
+            .push
+            .as_ref()
+            .and_then(|s| s["endpoint"].as_str())
+            .expect("endpoint");
         world.push.set_gone(endpoint);
         let (status, created) = app
             .post_json(
@@ -846,9 +1034,20 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
             )
             .await;
         assert_eq!(status, 201);
-        let done = wait_done(app, &pr, created["id"].as_i64().expect("id"), Duration::from_secs(60)).await;
+        let done = wait_done(
+            app,
+            &pr,
+            created["id"].as_i64().expect("id"),
+            Duration::from_secs(60),
+        )
+        .await;
         assert_eq!(done["counts"]["push"]["failed"], 1, "{done}");
-        let (_, resident) = app.get(&format!("/api/residents/{}", gone.external_id), Some(ADMIN_TOKEN)).await;
+        let (_, resident) = app
+            .get(
+                &format!("/api/residents/{}", gone.external_id),
+                Some(ADMIN_TOKEN),
+            )
+            .await;
         assert_eq!(resident["inactive_channels"], json!(["push"]), "{resident}");
         world.app.hub.stop().await;
     }
@@ -862,12 +1061,26 @@ async fn without_credentials_deliveries_are_recorded() {
         import(&app, &people).await;
         let pr = app.token("pr").await;
         let (status, created) = app
-            .post_json("/api/notices", Some(&pr), &notice_body("Record", "", &["line", "email"], None))
+            .post_json(
+                "/api/notices",
+                Some(&pr),
+                &notice_body("Record", "", &["line", "email"], None),
+            )
             .await;
         assert_eq!(status, 201, "{created}");
-        let done = wait_done(&app, &pr, created["id"].as_i64().expect("id"), Duration::from_secs(60)).await;
+        let done = wait_done(
+            &app,
+            &pr,
+            created["id"].as_i64().expect("id"),
+            Duration::from_secs(60),
+        )
+        .await;
         let want = expected(&people, |_| true, &["line", "email"], &["ja"]);
-        assert_eq!(done["totals"]["recorded"].as_i64(), Some(want.len() as i64), "{done}");
+        assert_eq!(
+            done["totals"]["recorded"].as_i64(),
+            Some(want.len() as i64),
+            "{done}"
+        );
         assert_eq!(done["totals"]["sent"], 0);
         app.hub.stop().await;
     }
@@ -884,5 +1097,8 @@ async fn put_json(app: &TestApp, path: &str, token: &str, body: &Value) -> (u16,
         .expect("request sent");
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
