@@ -68,6 +68,9 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Emails per second to the SMTP server (`HUB_MAIL_RATE`, default 50).
     pub mail_rate_per_sec: u32,
+    /// How long a dispatcher claim holds delivery rows before another worker may take them
+    /// (`HUB_DISPATCH_LEASE_SECS`, default 300): the time a crashed process's rows wait.
+    pub dispatch_lease_secs: u64,
 }
 
 /// The file's shape: every key optional, unknown keys rejected so a typo is not silently ignored.
@@ -90,6 +93,7 @@ struct FileConfig {
     interests: Option<Vec<String>>,
     database_max_connections: Option<u32>,
     mail_rate: Option<u32>,
+    dispatch_lease_secs: Option<u64>,
 }
 
 /// A value with where it came from, so errors can say "HUB_LISTEN (from the environment)".
@@ -285,6 +289,19 @@ impl Config {
             None => file.mail_rate.unwrap_or(50).max(1),
         };
 
+        let dispatch_lease_secs = match env.get("HUB_DISPATCH_LEASE_SECS") {
+            Some(value) => value
+                .parse::<u64>()
+                .ok()
+                .filter(|secs| *secs > 0)
+                .ok_or_else(|| ConfigError::Value {
+                    key: "HUB_DISPATCH_LEASE_SECS",
+                    origin: "environment variable HUB_DISPATCH_LEASE_SECS".into(),
+                    message: format!("`{value}` is not a positive number of seconds"),
+                })?,
+            None => file.dispatch_lease_secs.unwrap_or(300).max(1),
+        };
+
         let faq_dir = source
             .string("faq_dir", &file.faq_dir)
             .map(PathBuf::from)
@@ -307,6 +324,7 @@ impl Config {
             interests,
             database_max_connections: database_max_connections.max(1),
             mail_rate_per_sec,
+            dispatch_lease_secs,
         })
     }
 }

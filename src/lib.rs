@@ -72,6 +72,16 @@ pub struct RunningHub {
 }
 
 impl RunningHub {
+    /// Stops at once, as a crash would: nothing in flight finishes or is recorded. Claimed deliveries wait for
+    /// their lease to run out and are then taken by another process (tests of recovery use this).
+    pub fn abort(self) {
+        let _ = self.shutdown.send(true);
+        self.task.abort();
+        for task in self.background {
+            task.abort();
+        }
+    }
+
     /// Stops accepting requests, lets in-flight work finish, and waits for it.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
@@ -94,7 +104,10 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
     let dispatcher = outbox::dispatcher::Dispatcher::new(
         state.db.clone(),
         &state.config,
-        outbox::dispatcher::DispatchSettings::default(),
+        outbox::dispatcher::DispatchSettings {
+            lease: std::time::Duration::from_secs(state.config.dispatch_lease_secs),
+            ..outbox::dispatcher::DispatchSettings::default()
+        },
     )
     .await?;
     let mut background = Arc::new(dispatcher).spawn(shutdown.subscribe());

@@ -1102,3 +1102,109 @@ async fn put_json(app: &TestApp, path: &str, token: &str, body: &Value) -> (u16,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
 }
+
+/// A crash while LINE holds a request it accepted: the batch and its key are stored, so after the lease runs
+/// out a new hub sends the same batch with the same `X-Line-Retry-Key`, LINE answers 409, and the rows are
+/// counted sent — nobody gets the message twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_a_crash_an_unanswered_line_batch_is_resent_with_its_key_and_nobody_gets_it_twice() {
+    for backend in BACKENDS {
+        let line = LineMock::start().await.expect("LINE mock");
+        let line_base = line.base_url();
+        let line_token = line.token();
+        let settings = [
+            ("HUB_LINE_CHANNEL_TOKEN", line_token.as_str()),
+            ("HUB_LINE_API_BASE", line_base.as_str()),
+            ("HUB_DISPATCH_LEASE_SECS", "3"),
+        ];
+        let app = spawn_app_with(backend, &settings).await;
+        let people = people(1200, 21);
+        import(&app, &people).await;
+        // LINE accepts every request and then holds the answer.
+        line.set_faults(Faults {
+            p_timeout: 1.0,
+            timeout_sleep: Duration::from_secs(30),
+            ..Faults::default()
+        });
+        let (status, created) = app
+            .post_json(
+                "/api/notices",
+                Some(ADMIN_TOKEN),
+                &notice_body("Crash", "", &["line"], None),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_i64().expect("id");
+        let started = Instant::now();
+        while line.stats().accepted == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no LINE request"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The crash: everything stops at once, nothing in flight is recorded.
+        let database_url = app.database_url.clone();
+        let client = app.client.clone();
+        app.hub.abort();
+        let accepted_before = line.stats().accepted;
+        assert!(accepted_before > 0);
+
+        // A new hub on the same database, LINE answering normally again.
+        line.set_faults(Faults::none());
+        let mut env = BTreeMap::new();
+        env.insert("HUB_LISTEN".to_owned(), "127.0.0.1:0".to_owned());
+        env.insert("HUB_DATABASE_URL".to_owned(), database_url);
+        env.insert("HUB_ADMIN_TOKEN".to_owned(), ADMIN_TOKEN.to_owned());
+        for (key, value) in settings {
+            env.insert(key.to_owned(), value.to_owned());
+        }
+        let second = hub::spawn(hub::Config::from_parts(None, &env).expect("config"))
+            .await
+            .expect("second hub");
+        let second_base = format!("http://{}", second.addr);
+        let started = Instant::now();
+        let done = loop {
+            let notice: Value = client
+                .get(format!("{second_base}/api/notices/{id}"))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
+            if notice["fire_count"] == 1 && notice["totals"]["pending"] == 0 {
+                break notice;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "not done after the restart: {notice}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let want = expected(&people, |_| true, &["line"], &["ja", "en", "zh"]);
+        assert_eq!(
+            done["counts"]["line"]["sent"].as_i64(),
+            Some(want.len() as i64),
+            "{done}"
+        );
+        let per_user = line.deliveries_per_user();
+        for person in people.iter().filter(|p| want.contains_key(&p.external_id)) {
+            let user = person.line.as_deref().expect("a LINE user");
+            assert_eq!(
+                per_user.get(user),
+                Some(&1),
+                "{backend:?}: {user} deliveries"
+            );
+        }
+        assert!(
+            line.stats().conflicts > 0,
+            "the resent batches were answered 409 (already accepted): {:?}",
+            line.stats()
+        );
+        line.assert_no_violations();
+        second.stop().await;
+    }
+}
