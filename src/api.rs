@@ -83,6 +83,9 @@ pub fn router(state: AppState) -> Router {
         .route("/chat/ws", get(crate::chat::webchat::socket))
         .route("/api/faq/misses", get(crate::chat::misses::misses))
         .route("/api/faq/status", get(crate::chat::misses::status))
+        // outbound: notices, segment preview, unsubscribe links, VAPID key
+        .merge(crate::notices::api::routes())
+        .merge(crate::outbox::unsubscribe::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
@@ -114,7 +117,9 @@ async fn metrics() -> Response {
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::notices::api::OutboundDoc::openapi());
+    Json(doc)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -66,6 +66,11 @@ pub struct Config {
     pub interests: Vec<String>,
     /// Most connections the database pool opens.
     pub database_max_connections: u32,
+    /// Emails per second to the SMTP server (`HUB_MAIL_RATE`, default 50).
+    pub mail_rate_per_sec: u32,
+    /// How long a dispatcher claim holds delivery rows before another worker may take them
+    /// (`HUB_DISPATCH_LEASE_SECS`, default 300): the time a crashed process's rows wait.
+    pub dispatch_lease_secs: u64,
 }
 
 /// The file's shape: every key optional, unknown keys rejected so a typo is not silently ignored.
@@ -87,6 +92,8 @@ struct FileConfig {
     districts: Option<Vec<String>>,
     interests: Option<Vec<String>>,
     database_max_connections: Option<u32>,
+    mail_rate: Option<u32>,
+    dispatch_lease_secs: Option<u64>,
 }
 
 /// A value with where it came from, so errors can say "HUB_LISTEN (from the environment)".
@@ -269,6 +276,32 @@ impl Config {
             None => file.database_max_connections.unwrap_or(8),
         };
 
+        let mail_rate_per_sec = match env.get("HUB_MAIL_RATE") {
+            Some(value) => value
+                .parse::<u32>()
+                .ok()
+                .filter(|rate| *rate > 0)
+                .ok_or_else(|| ConfigError::Value {
+                    key: "HUB_MAIL_RATE",
+                    origin: "environment variable HUB_MAIL_RATE".into(),
+                    message: format!("`{value}` is not a positive number of emails per second"),
+                })?,
+            None => file.mail_rate.unwrap_or(50).max(1),
+        };
+
+        let dispatch_lease_secs = match env.get("HUB_DISPATCH_LEASE_SECS") {
+            Some(value) => value
+                .parse::<u64>()
+                .ok()
+                .filter(|secs| *secs > 0)
+                .ok_or_else(|| ConfigError::Value {
+                    key: "HUB_DISPATCH_LEASE_SECS",
+                    origin: "environment variable HUB_DISPATCH_LEASE_SECS".into(),
+                    message: format!("`{value}` is not a positive number of seconds"),
+                })?,
+            None => file.dispatch_lease_secs.unwrap_or(300).max(1),
+        };
+
         let faq_dir = source
             .string("faq_dir", &file.faq_dir)
             .map(PathBuf::from)
@@ -290,6 +323,8 @@ impl Config {
             districts,
             interests,
             database_max_connections: database_max_connections.max(1),
+            mail_rate_per_sec,
+            dispatch_lease_secs,
         })
     }
 }

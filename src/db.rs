@@ -44,6 +44,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "chat",
         include_str!("../migrations/sqlite/0002_chat.sql"),
     ),
+    // outbound: notices, outbox, batches
+    (
+        3,
+        "outbound",
+        include_str!("../migrations/sqlite/0003_outbound.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -55,6 +61,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "chat",
         include_str!("../migrations/postgres/0002_chat.sql"),
+    ),
+    // outbound: notices, outbox, batches
+    (
+        3,
+        "outbound",
+        include_str!("../migrations/postgres/0003_outbound.sql"),
     ),
 ];
 

@@ -10,6 +10,9 @@ pub mod db;
 pub mod emergency;
 pub mod error;
 pub mod import;
+pub mod notices;
+pub mod outbox;
+pub mod render;
 pub mod residents;
 pub mod telemetry;
 pub mod text;
@@ -43,6 +46,8 @@ pub enum StartError {
     Faq(#[from] chat::FaqServiceError),
     #[error("cannot start the chat: {0}")]
     Chat(String),
+    #[error("cannot start the dispatcher: {0}")]
+    Outbound(#[from] outbox::dispatcher::DispatchError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -87,13 +92,29 @@ pub struct RunningHub {
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// Scheduler and dispatcher workers (outbound).
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningHub {
+    /// Stops at once, as a crash would: nothing in flight finishes or is recorded. Claimed deliveries wait for
+    /// their lease to run out and are then taken by another process (tests of recovery use this).
+    pub fn abort(self) {
+        let _ = self.shutdown.send(true);
+        self.task.abort();
+        for task in self.background {
+            task.abort();
+        }
+    }
+
     /// Stops accepting requests, lets in-flight work finish, and waits for it.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        // Outbound workers finish what they have in flight and record it; unclaimed rows stay pending.
+        for task in self.background {
+            let _ = task.await;
+        }
     }
 }
 
@@ -104,6 +125,22 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         source,
     })?;
     let (shutdown, mut stopped) = watch::channel(false);
+    // outbound: the scheduler fires notices, the dispatcher sends the outbox
+    let dispatcher = outbox::dispatcher::Dispatcher::new(
+        state.db.clone(),
+        &state.config,
+        outbox::dispatcher::DispatchSettings {
+            lease: std::time::Duration::from_secs(state.config.dispatch_lease_secs),
+            ..outbox::dispatcher::DispatchSettings::default()
+        },
+    )
+    .await?;
+    let mut background = Arc::new(dispatcher).spawn(shutdown.subscribe());
+    background.push(notices::scheduler::spawn(
+        state.db.clone(),
+        state.config.clone(),
+        shutdown.subscribe(),
+    ));
     let router = api::router(state.clone());
     let task = tokio::spawn(async move {
         let serve = axum::serve(
@@ -123,6 +160,7 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         state,
         shutdown,
         task,
+        background,
     })
 }
 

@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: FaqCommand,
     },
+    /// Benchmarks; each prints one JSON object on stdout.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -64,6 +69,34 @@ enum FaqCommand {
         /// Also write each query's ranking (up to 100 ids) here, one `{"query_id", "ranked"}` a line.
         #[arg(long, value_name = "RUN.jsonl")]
         run: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Segment evaluation over synthetic residents: build time, memory, compound rules (bitmaps vs row by row).
+    Segments {
+        #[arg(long, default_value_t = 1_000_000)]
+        residents: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Channels against loopback stand-ins, with the stand-ins' raw capacity in the same run.
+    Channels {
+        /// An SMTP server to include email (e.g. smtp://127.0.0.1:2525); without it an in-process SMTP sink is used.
+        #[arg(long)]
+        smtp_url: Option<String>,
+    },
+    /// A notice to N residents across LINE and email stand-ins through the whole hub.
+    Fanout {
+        #[arg(long, default_value_t = 100_000)]
+        residents: usize,
+        /// Database to run on (default: a temporary SQLite file); a PostgreSQL database must be empty.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Share of residents on LINE; the others get email.
+        #[arg(long, default_value_t = 0.6)]
+        line_share: f64,
     },
 }
 
@@ -121,6 +154,7 @@ fn main() -> ExitCode {
                 command: ResidentsCommand::Import { file, encoding },
             } => import_residents(config, file, &encoding).await,
             Command::Faq { .. } => Ok(()),
+            Command::Bench { command } => bench(command).await,
         }
     });
     match result {
@@ -196,6 +230,43 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+async fn bench(command: BenchCommand) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let report = match command {
+        BenchCommand::Segments { residents, seed } => {
+            let report =
+                tokio::task::spawn_blocking(move || segments::bench::bench(residents, seed))
+                    .await?;
+            serde_json::to_value(report)?
+        }
+        BenchCommand::Channels { smtp_url } => {
+            let sink = match smtp_url {
+                Some(_) => None,
+                None => Some(hub::outbox::bench::SmtpSink::start().await?),
+            };
+            let options = channels::bench::BenchOptions {
+                smtp_url: smtp_url.or_else(|| sink.as_ref().map(|s| s.url())),
+                ..channels::bench::BenchOptions::default()
+            };
+            serde_json::to_value(channels::bench::bench(&options).await)?
+        }
+        BenchCommand::Fanout {
+            residents,
+            database_url,
+            line_share,
+        } => {
+            let options = hub::outbox::bench::FanoutOptions {
+                residents,
+                database_url,
+                line_share: line_share.clamp(0.0, 1.0),
+            };
+            serde_json::to_value(hub::outbox::bench::fanout(&options).await?)?
+        }
+    };
+    println!("{report}");
+    Ok(())
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {

@@ -670,6 +670,11 @@ pub async fn forget(db: &Db, external_id: &str) -> Result<bool, sqlx::Error> {
 
 /// What forgetting a resident removes or anonymises, in order; later features add their tables here.
 const FORGET_STATEMENTS: &[&str] = &[
+    // Delivery records stay for the notices' counts, without the address; what was still to send is dropped.
+    "UPDATE deliveries SET address = '', address_detail = NULL, \
+     status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END, \
+     error = CASE WHEN status = 'pending' THEN 'resident asked to be forgotten' ELSE error END \
+     WHERE resident_id = $1",
     "DELETE FROM resident_addresses WHERE resident_id = $1",
     "DELETE FROM residents WHERE id = $1",
 ];

@@ -3,4 +3,5 @@
 mod chat;
 mod emergency;
 mod foundation;
+mod notices;
 mod support;

@@ -1,0 +1,251 @@
+//! The scheduler: fires due notices, once each even with several `hub serve` processes on one PostgreSQL.
+//!
+//! Firing is one transaction: claim the due notice row (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so another
+//! process skips it; SQLite has one writer), build the residents' snapshot, evaluate the segment, render the
+//! contents, write the delivery rows (`ON CONFLICT DO NOTHING` on the unique key, so a repeated firing of the
+//! same occurrence adds nothing), and move the notice to its next occurrence or mark it fired. A crash before
+//! the commit leaves the notice due and nothing written.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use super::audience::{self, choose_channel, choose_language};
+use super::{CronSchedule, NOTICE_COLUMNS, StoredNotice, after_quiet_hours};
+use crate::config::Config;
+use crate::db::Db;
+use crate::outbox::{self, NewDelivery, PRIORITY_NOTICE, Source, WAKE_DISPATCHER, skip_locked};
+use crate::render::{self, Rendered, TemplateData, city_name};
+use crate::residents::ChannelKind;
+
+/// Wakes the scheduler when a notice is created or edited (it also polls).
+pub(crate) static WAKE_SCHEDULER: LazyLock<Notify> = LazyLock::new(Notify::new);
+
+const POLL: Duration = Duration::from_millis(250);
+
+#[derive(Debug, thiserror::Error)]
+pub enum FireError {
+    #[error("database error while firing a notice: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// What one firing did.
+#[derive(Debug, Clone)]
+pub struct Fired {
+    pub notice_id: i64,
+    pub firing: i64,
+    /// Residents in the segment.
+    pub matched: u64,
+    /// Delivery rows written (residents in the segment reachable on one of the notice's channels).
+    pub deliveries: u64,
+    pub by_channel: BTreeMap<ChannelKind, u64>,
+}
+
+pub fn spawn(db: Db, config: Arc<Config>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match fire_due(&db, &config, Utc::now()).await {
+                Ok(Some(fired)) => {
+                    tracing::info!(
+                        notice = fired.notice_id,
+                        firing = fired.firing,
+                        matched = fired.matched,
+                        deliveries = fired.deliveries,
+                        "notice fired"
+                    );
+                    WAKE_DISPATCHER.notify_waiters();
+                    continue;
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "scheduler round failed; trying again"),
+            }
+            tokio::select! {
+                () = WAKE_SCHEDULER.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+                changed = shutdown.changed() => if changed.is_err() { break },
+            }
+        }
+        tracing::info!("scheduler stopped");
+    })
+}
+
+/// Fires one due notice, if there is one.
+pub async fn fire_due(
+    db: &Db,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<Option<Fired>, FireError> {
+    let now_ms = now.timestamp_millis();
+    let mut tx = db.pool.begin().await?;
+    let sql = format!(
+        "UPDATE notices SET updated_at_ms = $1 WHERE id IN (SELECT id FROM notices WHERE status = 'scheduled' \
+         AND next_fire_ms <= $1 ORDER BY next_fire_ms, id LIMIT 1{}) RETURNING {NOTICE_COLUMNS}",
+        skip_locked(db)
+    );
+    let Some(row) = sqlx::query(AssertSqlSafe(sql))
+        .bind(now_ms)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let notice = StoredNotice::from_row(&row)?;
+    let firing = notice.next_fire_ms.unwrap_or(now_ms);
+    let span = tracing::info_span!("notice_firing", notice = notice.id, firing);
+
+    let (status, next_fire) = next_state(&notice, now);
+    let outcome = fan_out(&mut tx, config, &notice, firing, now)
+        .instrument(span)
+        .await;
+    let fired = match outcome {
+        Ok(fired) => fired,
+        Err(FanOutError::Render(error)) => {
+            // Checked when saved; a template that still fails stops this notice with its reason.
+            sqlx::query(
+                "UPDATE notices SET status = 'failed', next_fire_ms = NULL, error = $1 WHERE id = $2",
+            )
+            .bind(error.to_string())
+            .bind(notice.id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::error!(notice = notice.id, %error, "notice cannot be rendered");
+            return Ok(None);
+        }
+        Err(FanOutError::Database(error)) => return Err(error.into()),
+    };
+    sqlx::query(
+        "UPDATE notices SET status = $1, next_fire_ms = $2, fire_count = fire_count + 1, last_fired_at_ms = $3, \
+         error = NULL, updated_at_ms = $3 WHERE id = $4",
+    )
+    .bind(status)
+    .bind(next_fire)
+    .bind(now_ms)
+    .bind(notice.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(fired))
+}
+
+/// After a firing: a recurring notice moves to its next occurrence (out of quiet hours); others are done.
+fn next_state(notice: &StoredNotice, now: DateTime<Utc>) -> (&'static str, Option<i64>) {
+    let next = notice
+        .cron
+        .as_deref()
+        .and_then(|text| CronSchedule::parse(text).ok())
+        .and_then(|cron| cron.next_after(now))
+        .map(|at| {
+            if notice.ignore_quiet_hours {
+                at
+            } else {
+                after_quiet_hours(at)
+            }
+        });
+    match next {
+        Some(at) => ("scheduled", Some(at.timestamp_millis())),
+        None => ("fired", None),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum FanOutError {
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+async fn fan_out(
+    tx: &mut sqlx::AnyConnection,
+    config: &Config,
+    notice: &StoredNotice,
+    firing: i64,
+    now: DateTime<Utc>,
+) -> Result<Fired, FanOutError> {
+    let rule = match segments::Rule::parse(&notice.segment) {
+        Ok(rule) => rule,
+        Err(error) => {
+            return Err(FanOutError::Render(render::RenderError {
+                channel: ChannelKind::Line,
+                language: "ja".into(),
+                part: "segment",
+                message: error.to_string(),
+            }));
+        }
+    };
+    let audience = audience::load(tx).await?;
+    let segment = audience.evaluate(&rule, segments::tokyo_date(now));
+    let mut rows = Vec::with_capacity(segment.len() as usize);
+    let mut by_channel: BTreeMap<ChannelKind, u64> = BTreeMap::new();
+    for key in &segment {
+        let Some(resident) = audience.residents.get(&key) else {
+            continue;
+        };
+        let Some(channel) = choose_channel(&resident.preferred, &notice.channels, |c| {
+            resident.addresses.contains_key(&c)
+        }) else {
+            continue;
+        };
+        let Some((address, detail)) = resident.addresses.get(&channel) else {
+            continue;
+        };
+        *by_channel.entry(channel).or_default() += 1;
+        rows.push(NewDelivery {
+            resident_id: resident.id,
+            channel,
+            address: address.clone(),
+            address_detail: detail.clone(),
+            language: choose_language(&resident.language, &notice.body),
+        });
+    }
+    let mut contents: BTreeMap<(ChannelKind, String), Rendered> = BTreeMap::new();
+    let push_url = format!("{}/", config.public_url);
+    for row in &rows {
+        let key = (row.channel, row.language.clone());
+        if contents.contains_key(&key) {
+            continue;
+        }
+        let body = notice
+            .body
+            .get(&row.language)
+            .or_else(|| notice.body.get("ja"))
+            .map(String::as_str)
+            .unwrap_or_default();
+        let data = TemplateData {
+            title: &notice.title,
+            body,
+            city: city_name(&row.language),
+            language: &row.language,
+            notice_id: notice.id,
+        };
+        let rendered = render::render(&notice.templates, row.channel, &data, Some(&push_url))?;
+        contents.insert(key, rendered);
+    }
+    let source = Source {
+        kind: "notice",
+        id: notice.id,
+        firing,
+        priority: PRIORITY_NOTICE,
+    };
+    let content_ids = outbox::store_contents(tx, source, &contents).await?;
+    let deliveries =
+        outbox::insert_deliveries(tx, source, &content_ids, &rows, now.timestamp_millis()).await?;
+    Ok(Fired {
+        notice_id: notice.id,
+        firing,
+        matched: segment.len(),
+        deliveries,
+        by_channel,
+    })
+}

@@ -1,0 +1,849 @@
+//! The dispatcher: one worker per channel claims due delivery rows and sends them through the `channels` crate.
+//!
+//! - **Claiming** is one statement: `UPDATE deliveries SET lease… WHERE id IN (SELECT … ORDER BY priority DESC,
+//!   due_at_ms LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …` on PostgreSQL (several processes take disjoint rows);
+//!   on SQLite the same `UPDATE … RETURNING` without the lock clause is atomic (one writer). A lease that runs out
+//!   (a crashed worker) makes the row claimable again.
+//! - **LINE** rows are grouped into multicasts of up to 500 recipients with the same rendered content (hence the
+//!   same language). The batch, its recipients and its `X-Line-Retry-Key` are committed in the transaction that
+//!   claims the rows, before any request; a batch that must be retried (or was interrupted) is sent again with the
+//!   same recipients and key, so LINE answers 409 for one it already accepted.
+//! - **Email and push** go one row per request; the idempotency key (Message-ID, push Topic) is derived from the
+//!   row id.
+//! - Each outcome is written as soon as it is known: sent (provider id), retry (due again later), failed
+//!   (reason; a push subscription the service calls gone is marked inactive), recorded (record-only mode).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use channels::email::{EmailConfig, EmailMessage, EmailSink};
+use channels::line::{LineClient, LineConfig, LineMessage, LineUserId};
+use channels::push::{PushConfig, PushMessage, PushSink, Subscription, VapidKey};
+use channels::{FailureKind, Outcome, RateLimit, Request, Sink};
+use futures_util::StreamExt;
+use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::unsubscribe::Signer;
+use super::{DeliveryStatus, WAKE_DISPATCHER, skip_locked};
+use crate::config::Config;
+use crate::db::{Db, now_ms, value_list};
+use crate::render::Rendered;
+use crate::residents::{ChannelKind, PushKeys};
+
+/// Namespace of the idempotency keys derived from delivery rows.
+const KEY_NAMESPACE: Uuid = Uuid::from_u128(0x5f0c_4f4e_9a0e_4a57_8e1d_7b1a_59c3_d2e1);
+
+/// The key of a one-recipient delivery (email Message-ID, push Topic): the same for every attempt.
+pub fn delivery_key(delivery_id: i64) -> Uuid {
+    Uuid::new_v5(&KEY_NAMESPACE, format!("delivery:{delivery_id}").as_bytes())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("cannot set up the {channel} channel: {source}")]
+    Channel {
+        channel: &'static str,
+        source: channels::ChannelError,
+    },
+    #[error("the VAPID key ({origin}) is not valid: {message}")]
+    Vapid {
+        origin: &'static str,
+        message: String,
+    },
+    #[error("cannot read or store dispatcher settings: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// How the workers pace themselves.
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    /// How long a claim holds rows; longer than one provider call with all its retries.
+    pub lease: Duration,
+    /// Attempts (claims) before a delivery that keeps being retried is marked failed.
+    pub max_attempts: i64,
+    /// How often an idle worker looks for due rows (it is also woken when rows are written).
+    pub poll: Duration,
+    /// Email/push requests in flight per worker.
+    pub concurrency: usize,
+    /// LINE batches in flight per worker.
+    pub line_concurrency: usize,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        DispatchSettings {
+            lease: Duration::from_secs(300),
+            max_attempts: 10,
+            poll: Duration::from_millis(250),
+            concurrency: 16,
+            line_concurrency: 8,
+        }
+    }
+}
+
+/// The provider sinks, built from the configuration.
+#[derive(Clone, Debug)]
+pub struct Sinks {
+    pub line: LineClient,
+    pub email: EmailSink,
+    pub push: PushSink,
+}
+
+const VAPID_SETTING: &str = "vapid_private_key";
+
+/// The VAPID key: from the configuration, else the one stored at the first start (generated then).
+pub async fn vapid_key(db: &Db, config: &Config) -> Result<VapidKey, DispatchError> {
+    if let Some(key) = &config.vapid_private_key {
+        return VapidKey::from_base64url(key).map_err(|error| DispatchError::Vapid {
+            origin: "HUB_VAPID_PRIVATE_KEY",
+            message: error.to_string(),
+        });
+    }
+    let stored =
+        super::setting_or_create(db, VAPID_SETTING, || VapidKey::generate().to_base64url()).await?;
+    VapidKey::from_base64url(&stored).map_err(|error| DispatchError::Vapid {
+        origin: "the settings table",
+        message: error.to_string(),
+    })
+}
+
+impl Sinks {
+    /// LINE without `HUB_LINE_CHANNEL_TOKEN` and email without `HUB_SMTP_URL` + `HUB_MAIL_FROM` are record-only.
+    pub async fn from_config(db: &Db, config: &Config) -> Result<Self, DispatchError> {
+        let http = channels::http::client(Duration::from_secs(10)).map_err(|source| {
+            DispatchError::Channel {
+                channel: "http",
+                source,
+            }
+        })?;
+        let line = LineClient::with_http(
+            LineConfig::new(config.line_channel_token.clone())
+                .with_api_base(config.line_api_base.clone()),
+            http.clone(),
+        )
+        .map_err(|source| DispatchError::Channel {
+            channel: "line",
+            source,
+        })?;
+        let smtp_url = match (&config.smtp_url, &config.mail_from) {
+            (Some(url), Some(_)) => Some(url.clone()),
+            _ => None,
+        };
+        let from = config
+            .mail_from
+            .clone()
+            .unwrap_or_else(|| "Yukuhashi City <noreply@localhost>".to_owned());
+        let email = EmailSink::new(EmailConfig {
+            rate: RateLimit::per_second(config.mail_rate_per_sec.max(1)),
+            ..EmailConfig::new(smtp_url, from)
+        })
+        .map_err(|source| DispatchError::Channel {
+            channel: "email",
+            source,
+        })?;
+        let vapid = vapid_key(db, config).await?;
+        let subject = config
+            .vapid_subject
+            .clone()
+            .unwrap_or_else(|| "mailto:webmaster@localhost".to_owned());
+        let push =
+            PushSink::with_http(PushConfig::new(&vapid, subject), http).map_err(|source| {
+                DispatchError::Channel {
+                    channel: "push",
+                    source,
+                }
+            })?;
+        Ok(Sinks { line, email, push })
+    }
+}
+
+/// The workers' shared state.
+pub struct Dispatcher {
+    db: Db,
+    sinks: Sinks,
+    signer: Signer,
+    owner: String,
+    settings: DispatchSettings,
+    contents: Mutex<HashMap<i64, Arc<Rendered>>>,
+}
+
+/// A claimed one-recipient row.
+struct Claimed {
+    id: i64,
+    resident_id: i64,
+    address: String,
+    address_detail: Option<String>,
+    content_id: i64,
+    attempts: i64,
+}
+
+/// A claimed LINE batch.
+struct LineBatch {
+    id: i64,
+    retry_key: Uuid,
+    content_id: i64,
+    attempts: i64,
+    /// (delivery id, LINE user id), in id order: the same every time the batch is sent.
+    recipients: Vec<(i64, String)>,
+}
+
+/// What to write for an outcome.
+struct Recording {
+    status: DeliveryStatus,
+    provider_id: Option<String>,
+    error: Option<String>,
+    /// For a retry: when the row is due again.
+    retry_at_ms: Option<i64>,
+}
+
+impl Recording {
+    fn from_outcome(outcome: &Outcome, attempts: i64, max_attempts: i64) -> Recording {
+        match outcome {
+            Outcome::Sent { provider_id } => Recording {
+                status: DeliveryStatus::Sent,
+                provider_id: Some(provider_id.clone()),
+                error: None,
+                retry_at_ms: None,
+            },
+            Outcome::Recorded => Recording {
+                status: DeliveryStatus::Recorded,
+                provider_id: None,
+                error: None,
+                retry_at_ms: None,
+            },
+            Outcome::Failed { reason } => Recording {
+                status: DeliveryStatus::Failed,
+                provider_id: None,
+                error: Some(reason.to_string()),
+                retry_at_ms: None,
+            },
+            Outcome::Retry { reason, .. } if attempts >= max_attempts => Recording {
+                status: DeliveryStatus::Failed,
+                provider_id: None,
+                error: Some(format!("gave up after {attempts} attempts: {reason}")),
+                retry_at_ms: None,
+            },
+            Outcome::Retry { after, reason } => Recording {
+                status: DeliveryStatus::Pending,
+                provider_id: None,
+                error: Some(reason.clone()),
+                retry_at_ms: Some(
+                    now_ms() + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 4),
+                ),
+            },
+        }
+    }
+
+    fn failed(reason: impl Into<String>) -> Recording {
+        Recording {
+            status: DeliveryStatus::Failed,
+            provider_id: None,
+            error: Some(reason.into()),
+            retry_at_ms: None,
+        }
+    }
+}
+
+fn outcome_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Sent { .. } => "sent",
+        Outcome::Recorded => "recorded",
+        Outcome::Failed { .. } => "failed",
+        Outcome::Retry { .. } => "retry",
+    }
+}
+
+impl Dispatcher {
+    pub async fn new(
+        db: Db,
+        config: &Config,
+        settings: DispatchSettings,
+    ) -> Result<Self, DispatchError> {
+        let sinks = Sinks::from_config(&db, config).await?;
+        let signer = Signer::load(&db, &config.public_url).await?;
+        Ok(Dispatcher {
+            db,
+            sinks,
+            signer,
+            owner: Uuid::new_v4().to_string(),
+            settings,
+            contents: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn sinks(&self) -> &Sinks {
+        &self.sinks
+    }
+
+    /// Starts one worker per channel. They stop after their current round once `shutdown` turns true: what
+    /// is in flight finishes and is recorded, what is not claimed stays pending.
+    pub fn spawn(self: Arc<Self>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        [ChannelKind::Line, ChannelKind::Email, ChannelKind::Push]
+            .into_iter()
+            .map(|channel| {
+                let dispatcher = self.clone();
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move { dispatcher.work(channel, shutdown).await })
+            })
+            .collect()
+    }
+
+    async fn work(&self, channel: ChannelKind, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(%channel, owner = %self.owner, "dispatcher worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let worked = match self.round(channel).await {
+                Ok(n) => n,
+                Err(error) => {
+                    tracing::warn!(%channel, %error, "dispatcher round failed; trying again");
+                    0
+                }
+            };
+            if worked == 0 {
+                tokio::select! {
+                    () = WAKE_DISPATCHER.notified() => {}
+                    () = tokio::time::sleep(self.settings.poll) => {}
+                    changed = shutdown.changed() => if changed.is_err() { break },
+                }
+            }
+        }
+        tracing::info!(%channel, "dispatcher worker stopped");
+    }
+
+    /// One round: claim, send, record. Returns how many deliveries it handled.
+    pub async fn round(&self, channel: ChannelKind) -> Result<usize, sqlx::Error> {
+        match channel {
+            ChannelKind::Line => self.line_round().await,
+            ChannelKind::Email | ChannelKind::Push => self.single_round(channel).await,
+            ChannelKind::Webchat => Ok(0),
+        }
+    }
+
+    fn lease_until(&self, now: i64) -> i64 {
+        now + i64::try_from(self.settings.lease.as_millis()).unwrap_or(300_000)
+    }
+
+    async fn content(&self, content_id: i64) -> Result<Arc<Rendered>, sqlx::Error> {
+        if let Some(found) = self
+            .contents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&content_id)
+        {
+            return Ok(found.clone());
+        }
+        let text: String =
+            sqlx::query_scalar("SELECT content FROM delivery_contents WHERE id = $1")
+                .bind(content_id)
+                .fetch_one(&self.db.pool)
+                .await?;
+        let rendered: Rendered =
+            serde_json::from_str(&text).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+        let rendered = Arc::new(rendered);
+        let mut cache = self.contents.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(content_id, rendered.clone());
+        Ok(rendered)
+    }
+
+    // ---- email and push: one row, one request ----
+
+    async fn single_round(&self, channel: ChannelKind) -> Result<usize, sqlx::Error> {
+        let limit = (self.settings.concurrency * 4) as i64;
+        let now = now_ms();
+        let sql = format!(
+            "UPDATE deliveries SET lease_until_ms = $1, lease_owner = $2, attempts = attempts + 1, \
+             updated_at_ms = $3 WHERE id IN (SELECT id FROM deliveries WHERE channel = $4 AND status = 'pending' \
+             AND due_at_ms <= $3 AND lease_until_ms < $3 ORDER BY priority DESC, due_at_ms, id LIMIT $5{}) \
+             RETURNING id, resident_id, address, address_detail, content_id, attempts",
+            skip_locked(&self.db)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.lease_until(now))
+            .bind(&self.owner)
+            .bind(now)
+            .bind(channel.as_str())
+            .bind(limit)
+            .fetch_all(&self.db.pool)
+            .await?;
+        let claimed = rows
+            .iter()
+            .map(|row| {
+                Ok(Claimed {
+                    id: row.try_get("id")?,
+                    resident_id: row.try_get("resident_id")?,
+                    address: row.try_get("address")?,
+                    address_detail: row.try_get("address_detail")?,
+                    content_id: row.try_get("content_id")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let count = claimed.len();
+        if count == 0 {
+            return Ok(0);
+        }
+        let span = tracing::info_span!("delivery_batch", %channel, size = count);
+        async {
+            let results: Vec<Result<(), sqlx::Error>> = futures_util::stream::iter(claimed)
+                .map(|row| self.send_single(channel, row))
+                .buffer_unordered(self.settings.concurrency.max(1))
+                .collect()
+                .await;
+            for result in results {
+                result?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+        .instrument(span)
+        .await?;
+        Ok(count)
+    }
+
+    async fn send_single(&self, channel: ChannelKind, row: Claimed) -> Result<(), sqlx::Error> {
+        let key = delivery_key(row.id);
+        let content = self.content(row.content_id).await?;
+        let outcome = match (channel, content.as_ref()) {
+            (
+                ChannelKind::Email,
+                Rendered::Email {
+                    subject,
+                    text,
+                    html,
+                },
+            ) => {
+                let url = self.signer.url(row.resident_id, &row.address);
+                let message = EmailMessage {
+                    subject: subject.clone(),
+                    text: format!("{text}\n\n配信停止 / Unsubscribe: {url}"),
+                    html: Some(with_unsubscribe_link(html, &url)),
+                    list_unsubscribe: Some(url),
+                };
+                self.sinks
+                    .email
+                    .send(&Request::single(key, row.address.clone(), message))
+                    .await
+            }
+            (ChannelKind::Push, Rendered::Push { title, body, url }) => {
+                let keys: Option<PushKeys> = row
+                    .address_detail
+                    .as_deref()
+                    .and_then(|detail| serde_json::from_str(detail).ok());
+                let Some(keys) = keys else {
+                    return self
+                        .record_single(
+                            channel,
+                            &row,
+                            Recording::failed("invalid_recipient: the subscription has no keys"),
+                        )
+                        .await;
+                };
+                let subscription = Subscription {
+                    endpoint: row.address.clone(),
+                    p256dh: keys.p256dh,
+                    auth: keys.auth,
+                };
+                let message = PushMessage::notification(title, body, url.as_deref());
+                self.sinks
+                    .push
+                    .send(&Request::single(key, subscription, message))
+                    .await
+            }
+            _ => {
+                return self
+                    .record_single(
+                        channel,
+                        &row,
+                        Recording::failed(
+                            "invalid_message: the stored content is for another channel",
+                        ),
+                    )
+                    .await;
+            }
+        };
+        let Some(outcome) = outcome.into_iter().next() else {
+            return self
+                .record_single(
+                    channel,
+                    &row,
+                    Recording::failed("rejected: the channel gave no outcome"),
+                )
+                .await;
+        };
+        metrics::counter!("hub_deliveries_total", "channel" => channel.as_str(), "outcome" => outcome_label(&outcome))
+            .increment(1);
+        if channel == ChannelKind::Push && outcome.failure_kind() == Some(FailureKind::Gone) {
+            self.retrying("mark a gone subscription inactive", || {
+                sqlx::query(
+                    "UPDATE resident_addresses SET active = 0 WHERE resident_id = $1 AND channel = 'push' \
+                     AND address = $2",
+                )
+                .bind(row.resident_id)
+                .bind(row.address.clone())
+                .execute(&self.db.pool)
+            })
+            .await?;
+        }
+        let recording = Recording::from_outcome(&outcome, row.attempts, self.settings.max_attempts);
+        self.record_single(channel, &row, recording).await
+    }
+
+    async fn record_single(
+        &self,
+        channel: ChannelKind,
+        row: &Claimed,
+        recording: Recording,
+    ) -> Result<(), sqlx::Error> {
+        tracing::debug!(%channel, delivery = row.id, status = recording.status.as_str(), "delivery outcome");
+        self.retrying("record a delivery outcome", || {
+            let now = now_ms();
+            sqlx::query(
+                "UPDATE deliveries SET status = $1, provider_id = COALESCE($2, provider_id), error = $3, \
+                 due_at_ms = COALESCE($4, due_at_ms), lease_until_ms = 0, updated_at_ms = $5 WHERE id = $6",
+            )
+            .bind(recording.status.as_str())
+            .bind(recording.provider_id.clone())
+            .bind(recording.error.clone())
+            .bind(recording.retry_at_ms)
+            .bind(now)
+            .bind(row.id)
+            .execute(&self.db.pool)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Runs a write until it succeeds (a busy SQLite, a dropped connection): an outcome that is known must not be
+    /// lost, or the row would be sent again when its lease runs out.
+    async fn retrying<F, Fut, T>(&self, what: &str, mut write: F) -> Result<T, sqlx::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match write().await {
+                Ok(value) => return Ok(value),
+                Err(error) if attempt < 40 => {
+                    attempt += 1;
+                    tracing::warn!(%error, attempt, "{what} failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    // ---- LINE: stored batches of up to 500 ----
+
+    async fn line_round(&self) -> Result<usize, sqlx::Error> {
+        let wanted = self.settings.line_concurrency.max(1) * 2;
+        let mut batches = self.claim_line_batches(wanted).await?;
+        if batches.len() < wanted {
+            let rows = ((wanted - batches.len()) * channels::line::limits::MULTICAST_MAX_RECIPIENTS)
+                as i64;
+            batches.extend(self.form_line_batches(rows).await?);
+        }
+        let count: usize = batches.iter().map(|b| b.recipients.len()).sum();
+        if batches.is_empty() {
+            return Ok(0);
+        }
+        let results: Vec<Result<(), sqlx::Error>> = futures_util::stream::iter(batches)
+            .map(|batch| {
+                let span = tracing::info_span!(
+                    "delivery_batch",
+                    channel = "line",
+                    batch = batch.id,
+                    size = batch.recipients.len()
+                );
+                self.send_line_batch(batch).instrument(span)
+            })
+            .buffer_unordered(self.settings.line_concurrency.max(1))
+            .collect()
+            .await;
+        for result in results {
+            result?;
+        }
+        Ok(count.max(1))
+    }
+
+    /// Batches stored earlier that are due (a retry, or one whose worker stopped): the same recipients, the
+    /// same key.
+    async fn claim_line_batches(&self, limit: usize) -> Result<Vec<LineBatch>, sqlx::Error> {
+        let now = now_ms();
+        let sql = format!(
+            "UPDATE delivery_batches SET lease_until_ms = $1, lease_owner = $2, attempts = attempts + 1, \
+             updated_at_ms = $3 WHERE id IN (SELECT id FROM delivery_batches WHERE channel = 'line' \
+             AND status = 'open' AND due_at_ms <= $3 AND lease_until_ms < $3 \
+             ORDER BY priority DESC, due_at_ms, id LIMIT $4{}) RETURNING id, retry_key, content_id, attempts",
+            skip_locked(&self.db)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.lease_until(now))
+            .bind(&self.owner)
+            .bind(now)
+            .bind(limit as i64)
+            .fetch_all(&self.db.pool)
+            .await?;
+        let mut batches = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            let key: String = row.try_get("retry_key")?;
+            let retry_key =
+                Uuid::parse_str(&key).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+            let recipients = sqlx::query(
+                "SELECT id, address FROM deliveries WHERE batch_id = $1 AND status = 'pending' ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&self.db.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("address")?)))
+            .collect::<Result<Vec<(i64, String)>, sqlx::Error>>()?;
+            batches.push(LineBatch {
+                id,
+                retry_key,
+                content_id: row.try_get("content_id")?,
+                attempts: row.try_get("attempts")?,
+                recipients,
+            });
+        }
+        Ok(batches)
+    }
+
+    /// Claims due LINE rows that have no batch yet, groups them by content (one language, one message) into
+    /// batches of up to 500, and stores each batch and its retry key, all in one transaction.
+    async fn form_line_batches(&self, limit: i64) -> Result<Vec<LineBatch>, sqlx::Error> {
+        let now = now_ms();
+        let lease_until = self.lease_until(now);
+        let mut tx = self.db.pool.begin().await?;
+        let sql = format!(
+            "UPDATE deliveries SET lease_until_ms = $1, lease_owner = $2, updated_at_ms = $3 \
+             WHERE id IN (SELECT id FROM deliveries WHERE channel = 'line' AND status = 'pending' \
+             AND batch_id IS NULL AND due_at_ms <= $3 AND lease_until_ms < $3 \
+             ORDER BY priority DESC, due_at_ms, id LIMIT $4{}) RETURNING id, address, content_id, priority",
+            skip_locked(&self.db)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(lease_until)
+            .bind(&self.owner)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        if rows.is_empty() {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
+        let mut groups: BTreeMap<(i64, i64), Vec<(i64, String)>> = BTreeMap::new();
+        for row in &rows {
+            let priority: i64 = row.try_get("priority")?;
+            let content_id: i64 = row.try_get("content_id")?;
+            groups
+                .entry((-priority, content_id))
+                .or_default()
+                .push((row.try_get("id")?, row.try_get("address")?));
+        }
+        let mut batches = Vec::new();
+        for ((negative_priority, content_id), mut members) in groups {
+            members.sort_unstable_by_key(|(id, _)| *id);
+            for chunk in members.chunks(channels::line::limits::MULTICAST_MAX_RECIPIENTS) {
+                let retry_key = Uuid::new_v4();
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO delivery_batches (channel, retry_key, content_id, priority, size, status, \
+                     attempts, due_at_ms, lease_until_ms, lease_owner, created_at_ms, updated_at_ms) \
+                     VALUES ('line', $1, $2, $3, $4, 'open', 1, $5, $6, $7, $5, $5) RETURNING id",
+                )
+                .bind(retry_key.to_string())
+                .bind(content_id)
+                .bind(-negative_priority)
+                .bind(chunk.len() as i64)
+                .bind(now)
+                .bind(lease_until)
+                .bind(&self.owner)
+                .fetch_one(&mut *tx)
+                .await?;
+                let sql = format!(
+                    "UPDATE deliveries SET batch_id = $1, attempts = attempts + 1 WHERE id IN ({})",
+                    value_list(chunk.len(), 2)
+                );
+                let mut update = sqlx::query(AssertSqlSafe(sql)).bind(id);
+                for (delivery, _) in chunk {
+                    update = update.bind(*delivery);
+                }
+                update.execute(&mut *tx).await?;
+                batches.push(LineBatch {
+                    id,
+                    retry_key,
+                    content_id,
+                    attempts: 1,
+                    recipients: chunk.to_vec(),
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(batches)
+    }
+
+    async fn send_line_batch(&self, batch: LineBatch) -> Result<(), sqlx::Error> {
+        if batch.recipients.is_empty() {
+            return self
+                .record_line_batch(&batch, Recording::failed("no recipients left"), true)
+                .await;
+        }
+        let content = self.content(batch.content_id).await?;
+        let Rendered::Line { text } = content.as_ref() else {
+            return self
+                .record_line_batch(
+                    &batch,
+                    Recording::failed("invalid_message: the stored content is not a LINE message"),
+                    true,
+                )
+                .await;
+        };
+        let message = match LineMessage::text(text.clone()) {
+            Ok(message) => vec![message],
+            Err(error) => {
+                return self
+                    .record_line_batch(
+                        &batch,
+                        Recording::failed(format!("invalid_message: {error}")),
+                        true,
+                    )
+                    .await;
+            }
+        };
+        let mut recipients = Vec::with_capacity(batch.recipients.len());
+        for (delivery, address) in &batch.recipients {
+            match LineUserId::parse(address) {
+                Ok(user) => recipients.push(user),
+                Err(error) => {
+                    self.retrying("record an invalid LINE recipient", || {
+                        sqlx::query(
+                            "UPDATE deliveries SET status = 'failed', error = $1, lease_until_ms = 0, \
+                             updated_at_ms = $2 WHERE id = $3",
+                        )
+                        .bind(format!("invalid_recipient: {error}"))
+                        .bind(now_ms())
+                        .bind(*delivery)
+                        .execute(&self.db.pool)
+                    })
+                    .await?;
+                }
+            }
+        }
+        if recipients.is_empty() {
+            return self
+                .record_line_batch(&batch, Recording::failed("no valid recipients"), true)
+                .await;
+        }
+        let request = Request::new(batch.retry_key, recipients, message);
+        let outcome = self.sinks.line.send(&request).await.into_iter().next();
+        let Some(outcome) = outcome else {
+            return self
+                .record_line_batch(
+                    &batch,
+                    Recording::failed("rejected: no outcome from LINE"),
+                    true,
+                )
+                .await;
+        };
+        metrics::counter!("hub_deliveries_total", "channel" => "line", "outcome" => outcome_label(&outcome))
+            .increment(request.recipients.len() as u64);
+        tracing::info!(
+            batch = batch.id,
+            retry_key = %batch.retry_key,
+            size = request.recipients.len(),
+            outcome = outcome_label(&outcome),
+            "LINE batch sent"
+        );
+        let recording =
+            Recording::from_outcome(&outcome, batch.attempts, self.settings.max_attempts);
+        let done = recording.status != DeliveryStatus::Pending;
+        self.record_line_batch(&batch, recording, done).await
+    }
+
+    async fn record_line_batch(
+        &self,
+        batch: &LineBatch,
+        recording: Recording,
+        done: bool,
+    ) -> Result<(), sqlx::Error> {
+        self.retrying("record a LINE batch outcome", || async {
+            let now = now_ms();
+            let mut tx = self.db.pool.begin().await?;
+            sqlx::query(
+                "UPDATE deliveries SET status = $1, provider_id = COALESCE($2, provider_id), error = $3, \
+                 lease_until_ms = 0, updated_at_ms = $4 WHERE batch_id = $5 AND status = 'pending'",
+            )
+            .bind(recording.status.as_str())
+            .bind(recording.provider_id.clone())
+            .bind(recording.error.clone())
+            .bind(now)
+            .bind(batch.id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE delivery_batches SET status = $1, due_at_ms = COALESCE($2, due_at_ms), \
+                 lease_until_ms = 0, updated_at_ms = $3 WHERE id = $4",
+            )
+            .bind(if done { "done" } else { "open" })
+            .bind(recording.retry_at_ms)
+            .bind(now)
+            .bind(batch.id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        })
+        .await
+    }
+}
+
+/// Adds the unsubscribe link at the end of an HTML body.
+fn with_unsubscribe_link(html: &str, url: &str) -> String {
+    let link = format!("<p><a href=\"{url}\">配信停止 / Unsubscribe</a></p>");
+    match html.rfind("</body>") {
+        Some(at) => format!("{}{link}{}", &html[..at], &html[at..]),
+        None => format!("{html}{link}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stable_per_row() {
+        assert_eq!(delivery_key(7), delivery_key(7));
+        assert_ne!(delivery_key(7), delivery_key(8));
+    }
+
+    #[test]
+    fn retry_becomes_failure_after_the_last_attempt() {
+        let retry = Outcome::Retry {
+            after: Duration::from_secs(2),
+            reason: "LINE multicast: 500".into(),
+        };
+        let again = Recording::from_outcome(&retry, 3, 10);
+        assert_eq!(again.status, DeliveryStatus::Pending);
+        assert!(again.retry_at_ms.is_some_and(|at| at > now_ms()));
+        let given_up = Recording::from_outcome(&retry, 10, 10);
+        assert_eq!(given_up.status, DeliveryStatus::Failed);
+        assert!(given_up.error.is_some_and(|e| e.contains("gave up")));
+    }
+
+    #[test]
+    fn unsubscribe_link_goes_inside_the_body() {
+        let html = with_unsubscribe_link("<html><body><p>x</p></body></html>", "http://h/u/1.ab");
+        assert!(html.ends_with("配信停止 / Unsubscribe</a></p></body></html>"));
+    }
+}
