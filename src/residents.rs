@@ -432,7 +432,7 @@ pub async fn upsert_many(
     residents: &[Resident],
     replace_channels: &[ChannelKind],
 ) -> Result<Vec<i64>, StoreError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let now = now_ms();
     let mut ids = Vec::with_capacity(residents.len());
     for chunk in residents.chunks(ROWS_PER_STATEMENT) {
@@ -650,7 +650,7 @@ pub async fn find(db: &Db, external_id: &str) -> Result<Option<ResidentView>, sq
 
 /// Forgets a resident: profile and addresses go at once. Returns whether there was one.
 pub async fn forget(db: &Db, external_id: &str) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: Option<i64> = sqlx::query_scalar("SELECT id FROM residents WHERE external_id = $1")
         .bind(external_id)
         .fetch_optional(&mut *tx)

@@ -85,7 +85,7 @@ pub async fn fire_due(
     now: DateTime<Utc>,
 ) -> Result<Option<Fired>, FireError> {
     let now_ms = now.timestamp_millis();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let sql = format!(
         "UPDATE notices SET updated_at_ms = $1 WHERE id IN (SELECT id FROM notices WHERE status = 'scheduled' \
          AND next_fire_ms <= $1 ORDER BY next_fire_ms, id LIMIT 1{}) RETURNING {NOTICE_COLUMNS}",

@@ -625,7 +625,7 @@ impl Dispatcher {
     async fn form_line_batches(&self, limit: i64) -> Result<Vec<LineBatch>, sqlx::Error> {
         let now = now_ms();
         let lease_until = self.lease_until(now);
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let sql = format!(
             "UPDATE deliveries SET lease_until_ms = $1, lease_owner = $2, updated_at_ms = $3 \
              WHERE id IN (SELECT id FROM deliveries WHERE channel = 'line' AND status = 'pending' \
@@ -780,7 +780,7 @@ impl Dispatcher {
     ) -> Result<(), sqlx::Error> {
         self.retrying("record a LINE batch outcome", || async {
             let now = now_ms();
-            let mut tx = self.db.pool.begin().await?;
+            let mut tx = self.db.begin_write().await?;
             sqlx::query(
                 "UPDATE deliveries SET status = $1, provider_id = COALESCE($2, provider_id), error = $3, \
                  lease_until_ms = 0, updated_at_ms = $4 WHERE batch_id = $5 AND status = 'pending'",
