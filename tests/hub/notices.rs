@@ -2,6 +2,7 @@
 //! computation, notices delivered through the spec-validating LINE mock, a real SMTP server (aiosmtpd) and the
 //! Web Push stand-in — exactly the right residents, on the right channel, in the right language, once each.
 
+use sqlx::Connection;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -1083,6 +1084,40 @@ async fn without_credentials_deliveries_are_recorded() {
             "{done}"
         );
         assert_eq!(done["totals"]["sent"], 0);
+
+        // A resident who asks to be forgotten: the notice's counts stay, their address leaves the delivery rows.
+        let forgotten = people
+            .iter()
+            .find(|person| person.email.is_some())
+            .expect("someone with email");
+        let email = forgotten.email.clone().expect("email");
+        assert_eq!(
+            app.delete(
+                &format!("/api/residents/{}", forgotten.external_id),
+                Some(ADMIN_TOKEN)
+            )
+            .await,
+            204
+        );
+        let (_, after) = app
+            .get(
+                &format!("/api/notices/{}", created["id"].as_i64().expect("id")),
+                Some(&pr),
+            )
+            .await;
+        assert_eq!(after["totals"], done["totals"], "{after}");
+        let mut connection = sqlx::AnyConnection::connect(&app.database_url)
+            .await
+            .expect("connect");
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE address = $1")
+            .bind(&email)
+            .fetch_one(&mut connection)
+            .await
+            .expect("count");
+        assert_eq!(
+            left, 0,
+            "the forgotten resident's address is still in deliveries"
+        );
         app.hub.stop().await;
     }
 }
