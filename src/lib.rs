@@ -139,6 +139,7 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
     background.push(notices::scheduler::spawn(
         state.db.clone(),
         state.config.clone(),
+        state.webchat.clone(),
         shutdown.subscribe(),
     ));
     let router = api::router(state.clone());

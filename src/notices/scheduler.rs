@@ -45,9 +45,17 @@ pub struct Fired {
     /// Delivery rows written (residents in the segment reachable on one of the notice's channels).
     pub deliveries: u64,
     pub by_channel: BTreeMap<ChannelKind, u64>,
+    /// For a notice that uses the web chat: the message for every open chat page (in Japanese: the pages are
+    /// anonymous), sent once the firing is committed.
+    pub webchat: Option<serde_json::Value>,
 }
 
-pub fn spawn(db: Db, config: Arc<Config>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+pub fn spawn(
+    db: Db,
+    config: Arc<Config>,
+    webchat: crate::chat::WebchatHub,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             if *shutdown.borrow() {
@@ -63,6 +71,14 @@ pub fn spawn(db: Db, config: Arc<Config>, mut shutdown: watch::Receiver<bool>) -
                         "notice fired"
                     );
                     WAKE_DISPATCHER.notify_waiters();
+                    if let Some(message) = fired.webchat {
+                        let pages = webchat.broadcast(message);
+                        tracing::info!(
+                            notice = fired.notice_id,
+                            pages,
+                            "notice shown on open web chat pages"
+                        );
+                    }
                     continue;
                 }
                 Ok(None) => {}
@@ -241,11 +257,37 @@ async fn fan_out(
     let content_ids = outbox::store_contents(tx, source, &contents).await?;
     let deliveries =
         outbox::insert_deliveries(tx, source, &content_ids, &rows, now.timestamp_millis()).await?;
+    let webchat = if notice.channels.contains(&ChannelKind::Webchat) {
+        let body = notice
+            .body
+            .get("ja")
+            .map(String::as_str)
+            .unwrap_or_default();
+        let data = TemplateData {
+            title: &notice.title,
+            body,
+            city: city_name("ja"),
+            language: "ja",
+            notice_id: notice.id,
+        };
+        match render::render(&notice.templates, ChannelKind::Webchat, &data, None)? {
+            render::Rendered::Webchat { text } => Some(serde_json::json!({
+                "type": "notice",
+                "id": notice.id,
+                "title": notice.title,
+                "body": text,
+            })),
+            _ => None,
+        }
+    } else {
+        None
+    };
     Ok(Fired {
         notice_id: notice.id,
         firing,
         matched: segment.len(),
         deliveries,
         by_channel,
+        webchat,
     })
 }

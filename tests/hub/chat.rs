@@ -974,3 +974,40 @@ async fn candidates_are_offered_and_a_choice_is_answered_on_line_and_the_web() {
         app.hub.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_webchat_notice_appears_on_every_open_chat_page() {
+    let app = spawn_app_with(crate::support::Backend::Sqlite, &[]).await;
+    let mut first = open_chat(&app).await;
+    let mut second = open_chat(&app).await;
+    let pr = app.token("pr").await;
+    let (status, created) = app
+        .post_json(
+            "/api/notices",
+            Some(&pr),
+            &json!({
+                "title": "断水のお知らせ",
+                "body": {"ja": "明日9時から12時まで今元地区で断水します。", "en": "Water outage tomorrow."},
+                "segment": "",
+                "channels": ["webchat"],
+                "send_at": null,
+                "cron": null,
+                "ignore_quiet_hours": true
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    for socket in [&mut first, &mut second] {
+        let message = next_json(socket).await;
+        assert_eq!(message["type"], "notice", "{message}");
+        assert_eq!(message["title"], "断水のお知らせ");
+        assert!(
+            message["body"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("断水します"),
+            "{message}"
+        );
+    }
+    app.hub.stop().await;
+}
