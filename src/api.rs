@@ -86,6 +86,9 @@ pub fn router(state: AppState) -> Router {
         // outbound: notices, segment preview, unsubscribe links, VAPID key
         .merge(crate::notices::api::routes())
         .merge(crate::outbox::unsubscribe::routes())
+        // surveys: staff API and the residents' web form
+        .merge(crate::surveys::api::routes())
+        .merge(crate::surveys::web::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
@@ -119,6 +122,7 @@ async fn metrics() -> Response {
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::notices::api::OutboundDoc::openapi());
+    doc.merge(crate::surveys::api::SurveysDoc::openapi());
     Json(doc)
 }
 

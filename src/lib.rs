@@ -14,6 +14,7 @@ pub mod notices;
 pub mod outbox;
 pub mod render;
 pub mod residents;
+pub mod surveys;
 pub mod telemetry;
 pub mod text;
 
@@ -140,6 +141,10 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         state.db.clone(),
         state.config.clone(),
         state.webchat.clone(),
+        shutdown.subscribe(),
+    ));
+    background.push(surveys::spawn_sweeper(
+        state.db.clone(),
         shutdown.subscribe(),
     ));
     let router = api::router(state.clone());

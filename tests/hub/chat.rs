@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{ADMIN_TOKEN, BACKENDS, TestApp, spawn_app_with};
 
-const SECRET: &str = "test-line-channel-secret";
+pub(crate) const SECRET: &str = "test-line-channel-secret";
 const USER: &str = "U4af4980629abcdef4af4980629abcdef";
 const QUESTION: &str = "じゅうみんひょうをとりたい";
 
@@ -37,7 +37,7 @@ fn common(event_id: &str, redelivery: bool) -> Value {
     })
 }
 
-fn with(mut base: Value, extra: Value) -> Value {
+pub(crate) fn with(mut base: Value, extra: Value) -> Value {
     if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
         for (key, value) in extra {
             base.insert(key.clone(), value.clone());
@@ -61,14 +61,14 @@ fn postback_event(event_id: &str, reply_token: &str, data: &str) -> Value {
     )
 }
 
-fn body(events: Vec<Value>) -> Vec<u8> {
+pub(crate) fn body(events: Vec<Value>) -> Vec<u8> {
     serde_json::to_vec(
         &json!({"destination": "U00000000000000000000000000000000", "events": events}),
     )
     .expect("json")
 }
 
-async fn post_webhook(app: &TestApp, body: &[u8], signature: Option<&str>) -> u16 {
+pub(crate) async fn post_webhook(app: &TestApp, body: &[u8], signature: Option<&str>) -> u16 {
     let mut request = app
         .client
         .post(app.url("/line/webhook"))
@@ -120,7 +120,7 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
     row.try_get::<i64, _>("n").expect("a number")
 }
 
-fn postback_data(message: &Value, label: &str) -> String {
+pub(crate) fn postback_data(message: &Value, label: &str) -> String {
     message["quickReply"]["items"]
         .as_array()
         .and_then(|items| {

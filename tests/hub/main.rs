@@ -5,3 +5,4 @@ mod emergency;
 mod foundation;
 mod notices;
 mod support;
+mod surveys;

@@ -22,10 +22,10 @@ const INTERESTS: [&str; 5] = ["防災", "介護", "子育て", "ごみ", "健康
 
 // ---------- a real SMTP server ----------
 
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
-    port: u16,
-    maildir: PathBuf,
+    pub(crate) port: u16,
+    pub(crate) maildir: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -36,7 +36,7 @@ impl Drop for SmtpServer {
     }
 }
 
-fn start_smtp() -> SmtpServer {
+pub(crate) fn start_smtp() -> SmtpServer {
     let python = std::env::var("HUB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let dir = tempfile::tempdir().expect("temp dir");
     let maildir = dir.path().join("mail");
