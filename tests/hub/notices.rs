@@ -667,7 +667,11 @@ async fn notices_now_and_scheduled_reach_exactly_their_residents_once() {
         let (_, early) = app
             .get(&format!("/api/notices/{later_id}"), Some(&pr))
             .await;
-        assert_eq!(early["status"], "scheduled", "{early}");
+        // Unless this machine was so loaded that its time has come already, it waits.
+        assert!(
+            early["status"] == "scheduled" || Utc::now() >= send_at,
+            "{early}"
+        );
 
         let done_now = wait_done(app, &pr, now_id, Duration::from_secs(90)).await;
         let done_later = wait_done(app, &pr, later_id, Duration::from_secs(90)).await;
