@@ -143,6 +143,15 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         state.webchat.clone(),
         shutdown.subscribe(),
     ));
+    if state.db.backend == db::Backend::Postgres {
+        // Several processes may share this database: banners reach the pages open on each of them.
+        background.extend(chat::relay::spawn(
+            state.db.clone(),
+            state.config.database_url.clone(),
+            state.webchat.clone(),
+            shutdown.subscribe(),
+        ));
+    }
     background.push(surveys::spawn_sweeper(
         state.db.clone(),
         shutdown.subscribe(),

@@ -1011,3 +1011,44 @@ async fn a_webchat_notice_appears_on_every_open_chat_page() {
     }
     app.hub.stop().await;
 }
+
+#[tokio::test]
+async fn on_postgres_a_banner_reaches_pages_open_on_every_hub_process_once() {
+    let app = spawn_app_with(crate::support::Backend::Postgres, &[]).await;
+    // A second `hub serve` on the same database, as a city runs in production.
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("HUB_LISTEN".to_owned(), "127.0.0.1:0".to_owned());
+    env.insert("HUB_DATABASE_URL".to_owned(), app.database_url.clone());
+    env.insert("HUB_ADMIN_TOKEN".to_owned(), ADMIN_TOKEN.to_owned());
+    let config = hub::Config::from_parts(None, &env).expect("config");
+    let second = hub::spawn(config).await.expect("second hub");
+    let mut on_first = open_chat(&app).await;
+    let (mut on_second, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/chat/ws", second.addr))
+            .await
+            .expect("web chat socket on the second hub");
+    // Give both relays a moment to LISTEN before the banner goes out.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pr = app.token("pr").await;
+    let (status, created) = app
+        .post_json(
+            "/api/notices",
+            Some(&pr),
+            &json!({"title": "防災訓練", "body": {"ja": "11時に防災訓練のサイレンが鳴ります。"},
+                    "channels": ["webchat"], "ignore_quiet_hours": true}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    for socket in [&mut on_first, &mut on_second] {
+        let message = next_json(socket).await;
+        assert_eq!(message["type"], "notice", "{message}");
+        assert_eq!(message["title"], "防災訓練");
+    }
+    // Exactly once on each page: nothing more arrives.
+    for socket in [&mut on_first, &mut on_second] {
+        let more = tokio::time::timeout(Duration::from_millis(800), socket.next()).await;
+        assert!(more.is_err(), "a second banner arrived: {more:?}");
+    }
+    second.stop().await;
+    app.hub.stop().await;
+}
