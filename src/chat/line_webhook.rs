@@ -191,10 +191,17 @@ async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEvent
             ..
         } => {
             let question: String = text.chars().take(1000).collect();
-            let reply = chat
-                .ask(Channel::Line, sender.as_deref(), &question, lang)
-                .await?;
-            reply_messages(chat, &reply, lang)?
+            // 「無事です」/「助けが必要」 after an emergency is a safety answer (emergency::safety), not a question.
+            if let Some(thanks) =
+                crate::emergency::safety::line_text(chat, user.as_ref(), &question, lang).await?
+            {
+                vec![LineMessage::text(thanks)?]
+            } else {
+                let reply = chat
+                    .ask(Channel::Line, sender.as_deref(), &question, lang)
+                    .await?;
+                reply_messages(chat, &reply, lang)?
+            }
         }
         EventKind::Message { .. } => vec![LineMessage::text(match lang {
             Lang::Ja => "ご質問は文字で送ってください。例:「住民票を取りたい」",
@@ -214,6 +221,18 @@ async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEvent
                 tracing::info!(known = updated > 0, "LINE user unfollowed");
             }
             Vec::new()
+        }
+        EventKind::Postback { postback, .. }
+            if postback
+                .data
+                .starts_with(crate::emergency::safety::POSTBACK_PREFIX) =>
+        {
+            crate::emergency::safety::line_postback(chat, &postback.data, user.as_ref(), lang)
+                .await?
+                .map(LineMessage::text)
+                .transpose()?
+                .into_iter()
+                .collect()
         }
         EventKind::Postback { postback, .. } => {
             postback_messages(chat, &postback.data, sender.as_deref(), lang).await?
