@@ -306,22 +306,22 @@ impl Config {
             None => file.dispatch_lease_secs.unwrap_or(300).max(1),
         };
 
-        let emergency_test_recipients: Vec<String> =
-            match env.get("HUB_EMERGENCY_TEST_RECIPIENTS") {
-                Some(value) => value
-                    .split(',')
-                    .map(|id| id.trim().to_owned())
-                    .filter(|id| !id.is_empty())
-                    .collect(),
-                None => file
-                    .emergency_test_recipients
-                    .clone()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|id| id.trim().to_owned())
-                    .filter(|id| !id.is_empty())
-                    .collect(),
-            };
+        let emergency_test_recipients: Vec<String> = match env.get("HUB_EMERGENCY_TEST_RECIPIENTS")
+        {
+            Some(value) => value
+                .split(',')
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .collect(),
+            None => file
+                .emergency_test_recipients
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .collect(),
+        };
 
         let faq_dir = source
             .string("faq_dir", &file.faq_dir)

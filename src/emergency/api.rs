@@ -92,8 +92,7 @@ pub async fn trigger(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok());
-    let alert =
-        super::parse_emergency_request(content_type, &body, &state.config.districts)?;
+    let alert = super::parse_emergency_request(content_type, &body, &state.config.districts)?;
     let inserted = store::insert(&state.db, &alert, &staff.name).await?;
     // The fan-out starts now, in the background (this process's worker; any hub's worker would take it over).
     state.emergency_wake.notify_one();
@@ -211,7 +210,9 @@ fn rfc3339(ms: i64) -> String {
 fn area_parts(area: &Option<Area>) -> (bool, Vec<String>) {
     match area {
         Some(Area::WholeCity) => (true, Vec::new()),
-        Some(Area::Districts(list)) => (false, list.iter().map(|d| d.as_str().to_owned()).collect()),
+        Some(Area::Districts(list)) => {
+            (false, list.iter().map(|d| d.as_str().to_owned()).collect())
+        }
         None => (false, Vec::new()),
     }
 }
@@ -252,11 +253,13 @@ pub async fn compute(db: &Db, id: i64) -> Result<Option<Progress>, sqlx::Error> 
         .await?;
         if let Some(first) = first {
             let ms = (first - emergency.created_at_ms).max(0);
-            sqlx::query("UPDATE emergencies SET first_sent_ms = COALESCE(first_sent_ms, $1) WHERE id = $2")
-                .bind(ms)
-                .bind(id)
-                .execute(&db.pool)
-                .await?;
+            sqlx::query(
+                "UPDATE emergencies SET first_sent_ms = COALESCE(first_sent_ms, $1) WHERE id = $2",
+            )
+            .bind(ms)
+            .bind(id)
+            .execute(&db.pool)
+            .await?;
             first_sent_ms = Some(ms);
         }
     }

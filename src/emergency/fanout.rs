@@ -159,7 +159,11 @@ async fn show_banners(state: &AppState, cursor: &mut Option<i64>) -> Result<(), 
             continue;
         }
         let pages = state.webchat.broadcast(content::banner(&emergency));
-        tracing::info!(emergency = id, pages, "emergency shown on open web chat pages");
+        tracing::info!(
+            emergency = id,
+            pages,
+            "emergency shown on open web chat pages"
+        );
         sqlx::query("UPDATE emergencies SET webchat_pages = webchat_pages + $1 WHERE id = $2")
             .bind(pages as i64)
             .bind(id)
@@ -183,7 +187,10 @@ async fn run(state: &AppState, id: i64) {
         ),
         Ok(None) => {}
         Err(FanOutError::LostLease) => {
-            tracing::warn!(emergency = id, "emergency fan-out taken over by another process")
+            tracing::warn!(
+                emergency = id,
+                "emergency fan-out taken over by another process"
+            )
         }
         Err(error) => {
             tracing::error!(emergency = id, %error, "emergency fan-out failed; it will be resumed");
@@ -650,6 +657,10 @@ async fn reference_chunk(
             out.push(delivery);
         }
     }
-    let next = if rows.len() as i64 == size { last } else { None };
+    let next = if rows.len() as i64 == size {
+        last
+    } else {
+        None
+    };
     Ok((out, next))
 }

@@ -185,10 +185,7 @@ pub async fn record(
 }
 
 /// Who a LINE user is for the answer: the resident with that LINE address, or the user's hash.
-async fn line_responder(
-    db: &Db,
-    user: &LineUserId,
-) -> Result<(String, Option<i64>), sqlx::Error> {
+async fn line_responder(db: &Db, user: &LineUserId) -> Result<(String, Option<i64>), sqlx::Error> {
     let resident: Option<i64> = sqlx::query_scalar(
         "SELECT resident_id FROM resident_addresses WHERE channel = 'line' AND address = $1",
     )
@@ -247,7 +244,10 @@ pub async fn line_postback(
             .fetch_optional(&chat.db.pool)
             .await?;
     if !created.is_some_and(|at| now_ms() - at < POSTBACK_VALID_MS) {
-        tracing::info!(emergency = id, "safety postback for an unknown or old emergency ignored");
+        tracing::info!(
+            emergency = id,
+            "safety postback for an unknown or old emergency ignored"
+        );
         return Ok(None);
     }
     let (responder, resident) = line_responder(&chat.db, user).await?;

@@ -259,10 +259,11 @@ pub async fn insert(
         .as_ref()
         .map(|cap| format!("{},{}", cap.sender, cap.identifier));
     if let Some(key) = &cap_key
-        && let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM emergencies WHERE cap_key = $1")
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?
+        && let Some(id) =
+            sqlx::query_scalar::<_, i64>("SELECT id FROM emergencies WHERE cap_key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
     {
         tx.rollback().await?;
         return Ok(Inserted {

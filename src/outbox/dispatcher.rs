@@ -579,10 +579,7 @@ impl Dispatcher {
                 break;
             }
         }
-        let count: usize = batches
-            .iter()
-            .map(|b| b.recipients.len().max(1))
-            .sum();
+        let count: usize = batches.iter().map(|b| b.recipients.len().max(1)).sum();
         if batches.is_empty() {
             return Ok(0);
         }

@@ -106,7 +106,8 @@ fn decode_header(value: &str) -> String {
         }
         let word = &rest[start + 2..];
         let mut parts = word.splitn(3, '?');
-        let (Some(_charset), Some(encoding), Some(tail)) = (parts.next(), parts.next(), parts.next())
+        let (Some(_charset), Some(encoding), Some(tail)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             out.push_str(&rest[start..]);
             break;
@@ -321,20 +322,11 @@ async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> (u16, Val
 }
 
 /// Polls `GET /api/emergencies/{id}` until it is done (fanned out, nothing pending).
-async fn wait_emergency(
-    client: &reqwest::Client,
-    base: &str,
-    id: i64,
-    timeout: Duration,
-) -> Value {
+async fn wait_emergency(client: &reqwest::Client, base: &str, id: i64, timeout: Duration) -> Value {
     let started = Instant::now();
     loop {
-        let (status, progress) = get_json(
-            client,
-            &format!("{base}/api/emergencies/{id}"),
-            ADMIN_TOKEN,
-        )
-        .await;
+        let (status, progress) =
+            get_json(client, &format!("{base}/api/emergencies/{id}"), ADMIN_TOKEN).await;
         assert_eq!(status, 200, "{progress}");
         if progress["done"] == true {
             return progress;
@@ -428,7 +420,10 @@ async fn reply_containing(line: &LineMock, text: &str) -> String {
     }
 }
 
-async fn emergency_world(backend: Backend, extra: &[(&str, &str)]) -> (TestApp, LineMock, SmtpServer) {
+async fn emergency_world(
+    backend: Backend,
+    extra: &[(&str, &str)],
+) -> (TestApp, LineMock, SmtpServer) {
     let line = LineMock::start().await.expect("LINE mock");
     let smtp = start_smtp();
     let smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
@@ -463,7 +458,11 @@ async fn next_json(socket: &mut Socket) -> Value {
     }
 }
 
-fn residents_in(people: &[Person], districts: &[&str], with: impl Fn(&Person) -> bool) -> Vec<Person> {
+fn residents_in(
+    people: &[Person],
+    districts: &[&str],
+    with: impl Fn(&Person) -> bool,
+) -> Vec<Person> {
     people
         .iter()
         .filter(|p| districts.contains(&p.district) && with(p))
@@ -485,11 +484,26 @@ fn large_n() -> usize {
 /// that finishes first and reaches every resident there once on LINE and once by email, nobody outside; then
 /// safety answers on LINE (quick reply, plain text, forged data) and who may see who needs help.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_emergency_overtakes_a_notice_and_reaches_its_districts_once() {
-    for backend in BACKENDS {
+async fn an_emergency_overtakes_a_notice_and_reaches_its_districts_once_sqlite() {
+    overtakes_a_notice(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_emergency_overtakes_a_notice_and_reaches_its_districts_once_postgres() {
+    overtakes_a_notice(Backend::Postgres).await;
+}
+
+async fn overtakes_a_notice(backend: Backend) {
+    {
         let (app, line, smtp) = emergency_world(backend, &[]).await;
         let people = people(large_n(), 5);
+        let clock = Instant::now();
         import(&app, &people).await;
+        eprintln!(
+            "{backend:?}: {} residents imported in {:?}",
+            people.len(),
+            clock.elapsed()
+        );
         let disaster = app.token("disaster").await;
         let pr = app.token("pr").await;
 
@@ -536,6 +550,15 @@ async fn an_emergency_overtakes_a_notice_and_reaches_its_districts_once() {
             notice_then["totals"]["pending"].as_i64().unwrap_or(0) > 0,
             "{backend:?}: the notice finished before the emergency: {notice_then}"
         );
+        eprintln!(
+            "{backend:?}: emergency E1 to {} residents: first sent {} ms, all sent {} ms after the trigger; \
+             the notice still had {} of {} deliveries pending",
+            progress["targeted_residents"],
+            progress["first_sent_ms"],
+            progress["all_sent_ms"],
+            notice_then["totals"]["pending"],
+            notice_then["totals"]["targeted"]
+        );
 
         let expected = expected_in(&people, &districts);
         let got = arrivals(&line, &smtp.maildir, &people, "避難指示E1");
@@ -548,8 +571,14 @@ async fn an_emergency_overtakes_a_notice_and_reaches_its_districts_once() {
             .iter()
             .filter(|p| districts.contains(&p.district) && p.email.is_some())
             .count() as i64;
-        assert_eq!(progress["counts"]["line"]["sent"], line_people, "{progress}");
-        assert_eq!(progress["counts"]["email"]["sent"], email_people, "{progress}");
+        assert_eq!(
+            progress["counts"]["line"]["sent"], line_people,
+            "{progress}"
+        );
+        assert_eq!(
+            progress["counts"]["email"]["sent"], email_people,
+            "{progress}"
+        );
         assert_eq!(progress["totals"]["failed"], 0, "{progress}");
         assert_eq!(progress["line_broadcast"], false);
         let first = progress["first_sent_ms"].as_i64().expect("first_sent_ms");
@@ -579,7 +608,9 @@ async fn an_emergency_overtakes_a_notice_and_reaches_its_districts_once() {
         );
 
         // Safety: a Japanese reader taps 「無事です」.
-        let reader = residents_in(&people, &districts, |p| p.line.is_some() && p.language == "ja");
+        let reader = residents_in(&people, &districts, |p| {
+            p.line.is_some() && p.language == "ja"
+        });
         let (a, b) = (&reader[0], &reader[1]);
         let user_a = a.line.clone().expect("LINE");
         let request = line
@@ -589,21 +620,43 @@ async fn an_emergency_overtakes_a_notice_and_reaches_its_districts_once() {
             .expect("A's LINE message");
         let safe_data = quick_reply_data(&request.messages, "無事です");
         let help_data = quick_reply_data(&request.messages, "助けが必要");
-        post_line_events(&app, vec![line_event(&user_a, "ev-a1", postback(&safe_data))]).await;
+        post_line_events(
+            &app,
+            vec![line_event(&user_a, "ev-a1", postback(&safe_data))],
+        )
+        .await;
         reply_containing(&line, "受け付けました").await;
         // Tapped twice: still one answer. A forged one (the other answer's code with this signature) is ignored.
-        post_line_events(&app, vec![line_event(&user_a, "ev-a2", postback(&safe_data))]).await;
+        post_line_events(
+            &app,
+            vec![line_event(&user_a, "ev-a2", postback(&safe_data))],
+        )
+        .await;
         let forged = safe_data.replacen(":s:", ":h:", 1);
         assert_ne!(forged, safe_data);
         post_line_events(&app, vec![line_event(&user_a, "ev-a3", postback(&forged))]).await;
         let other_id = help_data.replacen(&format!("em:{id}:"), &format!("em:{}:", id + 1000), 1);
-        post_line_events(&app, vec![line_event(&user_a, "ev-a4", postback(&other_id))]).await;
-        let (_, p) = app.get(&format!("/api/emergencies/{id}"), Some(&disaster)).await;
-        assert_eq!((p["safe"].as_i64(), p["need_help"].as_i64()), (Some(1), Some(0)), "{p}");
+        post_line_events(
+            &app,
+            vec![line_event(&user_a, "ev-a4", postback(&other_id))],
+        )
+        .await;
+        let (_, p) = app
+            .get(&format!("/api/emergencies/{id}"), Some(&disaster))
+            .await;
+        assert_eq!(
+            (p["safe"].as_i64(), p["need_help"].as_i64()),
+            (Some(1), Some(0)),
+            "{p}"
+        );
 
         // B writes 「助けが必要」; someone outside the area writing 「無事です」 gets the FAQ, not an answer.
         let user_b = b.line.clone().expect("LINE");
-        post_line_events(&app, vec![line_event(&user_b, "ev-b1", text_message("助けが必要"))]).await;
+        post_line_events(
+            &app,
+            vec![line_event(&user_b, "ev-b1", text_message("助けが必要"))],
+        )
+        .await;
         reply_containing(&line, "災害対策本部").await;
         let outsider = people
             .iter()
@@ -611,11 +664,21 @@ async fn an_emergency_overtakes_a_notice_and_reaches_its_districts_once() {
             .expect("someone outside");
         post_line_events(
             &app,
-            vec![line_event(outsider.line.as_deref().expect("LINE"), "ev-c1", text_message("無事です"))],
+            vec![line_event(
+                outsider.line.as_deref().expect("LINE"),
+                "ev-c1",
+                text_message("無事です"),
+            )],
         )
         .await;
-        let (_, p) = app.get(&format!("/api/emergencies/{id}"), Some(&disaster)).await;
-        assert_eq!((p["safe"].as_i64(), p["need_help"].as_i64()), (Some(1), Some(1)), "{p}");
+        let (_, p) = app
+            .get(&format!("/api/emergencies/{id}"), Some(&disaster))
+            .await;
+        assert_eq!(
+            (p["safe"].as_i64(), p["need_help"].as_i64()),
+            (Some(1), Some(1)),
+            "{p}"
+        );
 
         // Who needs help: the disaster team sees B with the district; PR and viewers do not.
         let (status, list) = app
@@ -638,9 +701,19 @@ async fn an_emergency_overtakes_a_notice_and_reaches_its_districts_once() {
         assert_eq!(status, 200, "progress holds no personal data");
 
         // A changes their answer: the last one counts, once.
-        post_line_events(&app, vec![line_event(&user_a, "ev-a5", text_message("助けが必要です"))]).await;
-        let (_, p) = app.get(&format!("/api/emergencies/{id}"), Some(&disaster)).await;
-        assert_eq!((p["safe"].as_i64(), p["need_help"].as_i64()), (Some(0), Some(2)), "{p}");
+        post_line_events(
+            &app,
+            vec![line_event(&user_a, "ev-a5", text_message("助けが必要です"))],
+        )
+        .await;
+        let (_, p) = app
+            .get(&format!("/api/emergencies/{id}"), Some(&disaster))
+            .await;
+        assert_eq!(
+            (p["safe"].as_i64(), p["need_help"].as_i64()),
+            (Some(0), Some(2)),
+            "{p}"
+        );
 
         line.assert_no_violations();
         app.hub.abort();
@@ -686,7 +759,12 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
         let banner = next_json(&mut socket).await;
         assert_eq!(banner["type"], "emergency", "{banner}");
         assert_eq!(banner["id"], id);
-        assert!(banner["title"].as_str().unwrap_or_default().contains("大雨特別警報W1"));
+        assert!(
+            banner["title"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("大雨特別警報W1")
+        );
         let labels: Vec<&str> = banner["choices"]
             .as_array()
             .expect("choices")
@@ -695,17 +773,29 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
             .collect();
         assert_eq!(labels, ["無事です", "助けが必要"]);
         socket
-            .send(Message::Text(json!({"emergency": id, "answer": "safe"}).to_string().into()))
+            .send(Message::Text(
+                json!({"emergency": id, "answer": "safe"})
+                    .to_string()
+                    .into(),
+            ))
             .await
             .expect("sent");
         let answered = next_json(&mut socket).await;
         assert_eq!(answered["type"], "safety", "{answered}");
         assert_eq!(answered["recorded"], true);
         socket
-            .send(Message::Text(json!({"emergency": id + 99, "answer": "safe"}).to_string().into()))
+            .send(Message::Text(
+                json!({"emergency": id + 99, "answer": "safe"})
+                    .to_string()
+                    .into(),
+            ))
             .await
             .expect("sent");
-        assert_eq!(next_json(&mut socket).await["type"], "error", "only banners shown here");
+        assert_eq!(
+            next_json(&mut socket).await["type"],
+            "error",
+            "only banners shown here"
+        );
 
         // Server-sent events: the same progress.
         let response = app
@@ -748,7 +838,10 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
         let with_line = people.iter().filter(|p| p.line.is_some()).count() as i64;
         let with_email = people.iter().filter(|p| p.email.is_some()).count() as i64;
         assert_eq!(progress["counts"]["line"]["sent"], with_line, "{progress}");
-        assert_eq!(progress["counts"]["email"]["sent"], with_email, "{progress}");
+        assert_eq!(
+            progress["counts"]["email"]["sent"], with_email,
+            "{progress}"
+        );
         let broadcasts: Vec<_> = line
             .accepted()
             .into_iter()
@@ -761,17 +854,26 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
         quick_reply_data(&broadcasts[0].messages, "無事です");
         let mails = read_mails(&smtp.maildir);
         assert_eq!(
-            mails.iter().filter(|m| m.subject.contains("大雨特別警報W1")).count() as i64,
+            mails
+                .iter()
+                .filter(|m| m.subject.contains("大雨特別警報W1"))
+                .count() as i64,
             with_email
         );
         // A LINE friend who is not a registered resident answers the broadcast: counted too.
         post_line_events(
             &app,
-            vec![line_event("U0123456789abcdef0123456789abcdef", "ev-f1", text_message("無事です"))],
+            vec![line_event(
+                "U0123456789abcdef0123456789abcdef",
+                "ev-f1",
+                text_message("無事です"),
+            )],
         )
         .await;
         reply_containing(&line, "受け付けました").await;
-        let (_, p) = app.get(&format!("/api/emergencies/{id}"), Some(&disaster)).await;
+        let (_, p) = app
+            .get(&format!("/api/emergencies/{id}"), Some(&disaster))
+            .await;
         assert_eq!(p["safe"], 2, "{p}");
 
         // A dry run: the two test recipients only, marked 【訓練】, no broadcast, no banner.
@@ -813,7 +915,8 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
             line.accepted()
                 .iter()
                 .filter(|r| line_text(&r.messages).contains("訓練D1"))
-                .all(|r| r.path != "/v2/bot/message/broadcast" && line_text(&r.messages).contains("【訓練】"))
+                .all(|r| r.path != "/v2/bot/message/broadcast"
+                    && line_text(&r.messages).contains("【訓練】"))
         );
         assert_eq!(line.stats().broadcasts, 1);
 
@@ -838,7 +941,9 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
             .rfind(|r| r.path == "/v2/bot/message/broadcast")
             .expect("broadcast");
         assert!(line_text(&cancelled_broadcast.messages).contains("【取消】大雨特別警報W1"));
-        let (_, original) = app.get(&format!("/api/emergencies/{id}"), Some(&disaster)).await;
+        let (_, original) = app
+            .get(&format!("/api/emergencies/{id}"), Some(&disaster))
+            .await;
         assert_eq!(original["cancelled"], true, "{original}");
         let cancel_banner = next_json(&mut socket).await;
         assert_eq!(cancel_banner["id"], cancel_id, "{cancel_banner}");
@@ -847,11 +952,20 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
         // The list, newest first; roles.
         let (status, list) = app.get("/api/emergencies", Some(&disaster)).await;
         assert_eq!(status, 200, "{list}");
-        let ids: Vec<i64> = list.as_array().expect("list").iter().filter_map(|e| e["id"].as_i64()).collect();
+        let ids: Vec<i64> = list
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|e| e["id"].as_i64())
+            .collect();
         assert_eq!(ids, [cancel_id, drill_id, id]);
         let pr = app.token("pr").await;
         let (status, _) = app
-            .post_json("/api/emergencies", Some(&pr), &json!({"title": "x", "body": {"ja": "x"}}))
+            .post_json(
+                "/api/emergencies",
+                Some(&pr),
+                &json!({"title": "x", "body": {"ja": "x"}}),
+            )
             .await;
         assert_eq!(status, 403, "PR cannot trigger an emergency");
         let (status, error) = app
@@ -872,7 +986,9 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
             .await;
         assert_eq!(status, 400, "a drill cannot update a real alert: {error}");
         // A page opened now is shown what is still open: the cancellation.
-        let (mut late, _) = tokio_tungstenite::connect_async(url).await.expect("web chat opens");
+        let (mut late, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("web chat opens");
         let shown = next_json(&mut late).await;
         assert_eq!(shown["id"], cancel_id, "{shown}");
 
@@ -959,7 +1075,10 @@ async fn start_hub_process(env: &[(String, String)], log: &Path) -> HubProcess {
         {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "hub serve did not come up");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "hub serve did not come up"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     HubProcess { child, base }
@@ -971,8 +1090,17 @@ async fn start_hub_process(env: &[(String, String)], log: &Path) -> HubProcess {
 /// at the mock (a resent batch carries its stored retry key and gets 409), email by distinct Message-ID. Then a
 /// CAP Update reaches exactly the alert's people, also one who has moved away since, and not one who moved in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_cap_alert_survives_sigkill_and_its_update_reaches_the_same_people() {
-    for backend in BACKENDS {
+async fn a_cap_alert_survives_sigkill_and_its_update_reaches_the_same_people_sqlite() {
+    survives_sigkill(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cap_alert_survives_sigkill_and_its_update_reaches_the_same_people_postgres() {
+    survives_sigkill(Backend::Postgres).await;
+}
+
+async fn survives_sigkill(backend: Backend) {
+    {
         crate::support::install_crypto();
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = crate::support::fresh_database(backend, dir.path()).await;
@@ -984,7 +1112,10 @@ async fn a_cap_alert_survives_sigkill_and_its_update_reaches_the_same_people() {
             ("HUB_LINE_CHANNEL_TOKEN", line.token()),
             ("HUB_LINE_API_BASE", line.base_url()),
             ("HUB_SMTP_URL", format!("smtp://127.0.0.1:{}", smtp.port)),
-            ("HUB_MAIL_FROM", "行橋市 <info@city.yukuhashi.example>".to_owned()),
+            (
+                "HUB_MAIL_FROM",
+                "行橋市 <info@city.yukuhashi.example>".to_owned(),
+            ),
             ("HUB_MAIL_RATE", "400".to_owned()),
             ("HUB_DISPATCH_LEASE_SECS", "3".to_owned()),
         ]
@@ -1023,8 +1154,14 @@ async fn a_cap_alert_survives_sigkill_and_its_update_reaches_the_same_people() {
         // A fifth of the way: then SIGKILL.
         let started = Instant::now();
         loop {
-            let (_, p) = get_json(&client, &format!("{}/api/emergencies/{id}", first.base), ADMIN_TOKEN).await;
-            let handled = p["totals"]["sent"].as_u64().unwrap_or(0) + p["totals"]["failed"].as_u64().unwrap_or(0);
+            let (_, p) = get_json(
+                &client,
+                &format!("{}/api/emergencies/{id}", first.base),
+                ADMIN_TOKEN,
+            )
+            .await;
+            let handled = p["totals"]["sent"].as_u64().unwrap_or(0)
+                + p["totals"]["failed"].as_u64().unwrap_or(0);
             if handled * 5 >= total as u64 {
                 break;
             }
@@ -1040,9 +1177,16 @@ async fn a_cap_alert_survives_sigkill_and_its_update_reaches_the_same_people() {
         let got = arrivals(&line, &smtp.maildir, &people, "避難指示C1");
         assert_exactly_once(&expected, &got, "CAP alert across a SIGKILL");
         let per_user = line.deliveries_per_user();
-        for person in people.iter().filter(|p| expected.contains_key(&p.external_id)) {
+        for person in people
+            .iter()
+            .filter(|p| expected.contains_key(&p.external_id))
+        {
             if let Some(user) = &person.line {
-                assert_eq!(per_user.get(user), Some(&1), "{backend:?}: {user} LINE deliveries");
+                assert_eq!(
+                    per_user.get(user),
+                    Some(&1),
+                    "{backend:?}: {user} LINE deliveries"
+                );
             }
         }
         let copies = read_mails(&smtp.maildir)
@@ -1063,7 +1207,10 @@ async fn a_cap_alert_survives_sigkill_and_its_update_reaches_the_same_people() {
         // The same CAP document again: the same emergency, nothing sent again.
         let (status, again) = post_cap(&client, &second.base, ADMIN_TOKEN, &alert).await;
         assert_eq!(status, 200, "{again}");
-        assert_eq!((again["id"].as_i64(), again["duplicate"].as_bool()), (Some(id), Some(true)));
+        assert_eq!(
+            (again["id"].as_i64(), again["duplicate"].as_bool()),
+            (Some(id), Some(true))
+        );
 
         // Before the update: one of them moves away, someone new moves in.
         line.set_faults(Faults::none());
@@ -1112,10 +1259,22 @@ async fn a_cap_alert_survives_sigkill_and_its_update_reaches_the_same_people() {
         let done = wait_emergency(&client, &second.base, update_id, Duration::from_secs(120)).await;
         assert_eq!(done["references"], json!([id]), "{done}");
         assert_eq!(done["incident_id"], id);
-        assert!(done["title"].as_str().unwrap_or_default().starts_with("【更新】"), "{done}");
+        assert!(
+            done["title"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("【更新】"),
+            "{done}"
+        );
         let got = arrivals(&line, &smtp.maildir, &people, "避難指示C1-UPDATE");
-        assert!(got.contains_key(&mover.external_id), "the mover still gets the update");
-        assert!(!got.contains_key("NEW0001"), "the newcomer was not reached by the alert");
+        assert!(
+            got.contains_key(&mover.external_id),
+            "the mover still gets the update"
+        );
+        assert!(
+            !got.contains_key("NEW0001"),
+            "the newcomer was not reached by the alert"
+        );
         assert_exactly_once(&expected, &got, "CAP update");
         line.assert_no_violations();
         drop(second);
