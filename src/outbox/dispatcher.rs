@@ -815,7 +815,9 @@ impl Dispatcher {
         };
         let message: Vec<LineMessage> = match content.line_messages() {
             Ok(mut messages) => {
-                if let (Some(quick_reply), Some(last)) = (quick_reply, messages.pop()) {
+                if let Some(quick_reply) = quick_reply
+                    && let Some(last) = messages.pop()
+                {
                     messages.push(last.with_quick_reply(quick_reply));
                 }
                 messages
