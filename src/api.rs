@@ -39,6 +39,7 @@ use crate::telemetry;
         crate::chat::webchat::socket,
         crate::chat::misses::misses,
         crate::chat::misses::status,
+        crate::registration::stats::stats,
     ),
     components(schemas(
         ErrorBody,
@@ -56,7 +57,9 @@ use crate::telemetry;
         crate::chat::misses::Miss,
         crate::chat::FaqStatus,
         crate::chat::ReplyKind,
-        crate::chat::Candidate
+        crate::chat::Candidate,
+        crate::registration::stats::RegistrationStats,
+        crate::registration::stats::DayCount
     ))
 )]
 pub struct ApiDoc;
@@ -86,6 +89,12 @@ pub fn router(state: AppState) -> Router {
         // outbound: notices, segment preview, unsubscribe links, VAPID key
         .merge(crate::notices::api::routes())
         .merge(crate::outbox::unsubscribe::routes())
+        // registration (issue 8): /register, confirmation, preferences, service worker; staff counts
+        .merge(crate::registration::web::routes())
+        .route(
+            "/api/registrations/stats",
+            get(crate::registration::stats::stats),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())

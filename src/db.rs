@@ -50,6 +50,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbound",
         include_str!("../migrations/sqlite/0003_outbound.sql"),
     ),
+    // registration: residents' own settings, consent, topics, quiet hours, e-mail sign-ups
+    (
+        5,
+        "registration",
+        include_str!("../migrations/sqlite/0005_registration.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -67,6 +73,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "outbound",
         include_str!("../migrations/postgres/0003_outbound.sql"),
+    ),
+    // registration: residents' own settings, consent, topics, quiet hours, e-mail sign-ups
+    (
+        5,
+        "registration",
+        include_str!("../migrations/postgres/0005_registration.sql"),
     ),
 ];
 

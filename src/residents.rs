@@ -676,6 +676,8 @@ const FORGET_STATEMENTS: &[&str] = &[
      error = CASE WHEN status = 'pending' THEN 'resident asked to be forgotten' ELSE error END \
      WHERE resident_id = $1",
     "DELETE FROM resident_addresses WHERE resident_id = $1",
+    // registration: a sign-up waiting for its confirmation keeps the address and the choices.
+    "DELETE FROM email_signups WHERE resident_id = $1",
     "DELETE FROM residents WHERE id = $1",
 ];
 

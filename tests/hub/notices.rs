@@ -22,10 +22,10 @@ const INTERESTS: [&str; 5] = ["防災", "介護", "子育て", "ごみ", "健康
 
 // ---------- a real SMTP server ----------
 
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
-    port: u16,
-    maildir: PathBuf,
+    pub(crate) port: u16,
+    pub(crate) maildir: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -36,7 +36,7 @@ impl Drop for SmtpServer {
     }
 }
 
-fn start_smtp() -> SmtpServer {
+pub(crate) fn start_smtp() -> SmtpServer {
     let python = std::env::var("HUB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let dir = tempfile::tempdir().expect("temp dir");
     let maildir = dir.path().join("mail");
@@ -922,7 +922,8 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
         let (status, _) = put_json(app, &format!("/api/notices/{id}"), &pr, &body).await;
         assert_eq!(status, 409, "a cancelled notice cannot be edited");
 
-        // Quiet hours: a notice for 22:30 JST waits until 8:00 the next morning.
+        // Quiet hours are each resident's (registration): the notice fires at 22:30 JST and each delivery
+        // waits for the end of its resident's quiet hours (tests/hub/registration.rs follows one through).
         let tomorrow = today_in_tokyo() + chrono::Duration::days(1);
         let mut quiet = notice_body(
             "Quiet",
@@ -933,10 +934,9 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
         quiet["ignore_quiet_hours"] = json!(false);
         let (status, created) = app.post_json("/api/notices", Some(&pr), &quiet).await;
         assert_eq!(status, 201, "{created}");
-        let after = tomorrow + chrono::Duration::days(1);
         assert_eq!(
             created["next_fire_at"],
-            format!("{after}T08:00:00+09:00"),
+            format!("{tomorrow}T22:30:00+09:00"),
             "{created}"
         );
 
