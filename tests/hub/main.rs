@@ -4,4 +4,5 @@ mod chat;
 mod emergency;
 mod foundation;
 mod notices;
+mod registration;
 mod support;
