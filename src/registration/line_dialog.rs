@@ -66,8 +66,15 @@ fn data(chat: &ChatService, user: &LineUserId, mode: Mode, step: &str, arg: &str
 
 /// Checks a postback's signature, user and age.
 fn verify(chat: &ChatService, user: &LineUserId, data: &str, now_s: i64) -> Option<Tap> {
+    parse_tap(data, now_s, |payload, mac| {
+        chat.verify(&format!("{}|{payload}", user.as_str()), mac)
+    })
+}
+
+/// Reads postback data whose MAC `signed` accepts; `None` for anything forged, malformed or expired.
+fn parse_tap(data: &str, now_s: i64, signed: impl Fn(&str, &str) -> bool) -> Option<Tap> {
     let (payload, mac) = data.rsplit_once(':')?;
-    if !chat.verify(&format!("{}|{payload}", user.as_str()), mac) {
+    if !signed(payload, mac) {
         tracing::warn!("registration postback with a bad signature ignored");
         return None;
     }
@@ -647,6 +654,32 @@ mod tests {
         assert_eq!(next, Some(0), "the last page leads back to the first");
         let (with_done, _) = page_of(&(0..12).collect::<Vec<u32>>(), 0, 1);
         assert_eq!(with_done.len(), 12);
+    }
+
+    #[test]
+    fn taps_need_a_good_mac_and_expire() {
+        let now = 1_800_000_000;
+        // A stand-in MAC without `:` (the real one is base64url).
+        let mac = |payload: &str| payload.bytes().map(u64::from).sum::<u64>().to_string();
+        let good = |payload: &str, given: &str| given == mac(payload);
+        let data = |issued: i64| {
+            let payload = format!("rg:{issued}:n:d:今元");
+            format!("{payload}:{}", mac(&payload))
+        };
+        let tap = parse_tap(&data(now - 60), now, good).expect("a fresh, signed tap");
+        assert_eq!(
+            (tap.mode, tap.step.as_str(), tap.arg.as_str()),
+            (Mode::Next, "d", "今元")
+        );
+        let old = now - POSTBACK_DAYS * 86_400 - 1;
+        assert_eq!(parse_tap(&data(old), now, good), None, "expired");
+        let forged = data(now).replace(":d:今元:", ":d:泉:");
+        assert_eq!(parse_tap(&forged, now, good), None, "forged");
+        assert_eq!(
+            parse_tap("fb:1:1:mac", now, |_, _| true),
+            None,
+            "another prefix"
+        );
     }
 
     #[test]
