@@ -39,7 +39,6 @@ use crate::telemetry;
         crate::chat::webchat::socket,
         crate::chat::misses::misses,
         crate::chat::misses::status,
-        crate::registration::stats::stats,
     ),
     components(schemas(
         ErrorBody,
@@ -57,9 +56,7 @@ use crate::telemetry;
         crate::chat::misses::Miss,
         crate::chat::FaqStatus,
         crate::chat::ReplyKind,
-        crate::chat::Candidate,
-        crate::registration::stats::RegistrationStats,
-        crate::registration::stats::DayCount
+        crate::chat::Candidate
     ))
 )]
 pub struct ApiDoc;
@@ -128,6 +125,7 @@ async fn metrics() -> Response {
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::notices::api::OutboundDoc::openapi());
+    doc.merge(crate::registration::RegistrationDoc::openapi());
     Json(doc)
 }
 

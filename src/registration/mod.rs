@@ -20,6 +20,22 @@ use sqlx::Row;
 use crate::db::{Db, now_ms};
 use crate::outbox::unsubscribe::Signer;
 
+/// The registration part of `GET /openapi.json` (merged into the hub's document).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        stats::stats,
+        web::register_page,
+        web::register,
+        web::confirm,
+        web::preferences_page,
+        web::save_preferences,
+        web::delete_everything,
+    ),
+    components(schemas(stats::RegistrationStats, stats::DayCount))
+)]
+pub struct RegistrationDoc;
+
 /// The version of the statement residents consent to; stored with the time they agreed.
 pub const CONSENT_VERSION: &str = "2026-11-v1";
 

@@ -77,7 +77,7 @@ async fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 #[derive(Debug, Deserialize)]
-struct LangQuery {
+pub(crate) struct LangQuery {
     lang: Option<String>,
 }
 
@@ -549,7 +549,14 @@ fn register_form(config: &Config, lang: &str, values: &Values, errors: &[FieldEr
     page(lang, t(lang, Key::PageTitle), &body)
 }
 
-async fn register_page(State(state): State<AppState>, Query(query): Query<LangQuery>) -> Response {
+/// The sign-up page (HTML, Japanese first; `lang` switches among the six languages).
+#[utoipa::path(get, path = "/register",
+    params(("lang" = Option<String>, Query, description = "ja (default), en, zh, ko, vi or ja-easy")),
+    responses((status = 200, content_type = "text/html", description = "the form")))]
+pub(crate) async fn register_page(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+) -> Response {
     let lang = ui_language(query.lang.as_deref());
     let values = Values {
         language: lang.to_owned(),
@@ -569,7 +576,13 @@ fn refused(config: &Config, lang: &str, values: &Values, errors: &[FieldError]) 
 
 /// `POST /register`: checks everything, then either registers this browser for Web Push at once or starts
 /// the e-mail double opt-in.
-async fn register(State(state): State<AppState>, body: Bytes) -> Response {
+#[utoipa::path(post, path = "/register",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "lang, email and/or push (a PushSubscription as JSON), district, age_band (u20, 20s … 70s, 80+) or birth_year, interests (repeated), language, consent=yes"),
+    responses(
+        (status = 200, content_type = "text/html", description = "registered (push) or a confirmation mail is on its way (email)"),
+        (status = 400, content_type = "text/html", description = "the form again with the choices, what was typed and each refused field (`data-field`)")))]
+pub(crate) async fn register(State(state): State<AppState>, body: Bytes) -> Response {
     let form = Form::parse(&body);
     let lang = ui_language(Some(form.get("lang")));
     let values = Values::from_form(&form);
@@ -883,7 +896,13 @@ async fn queue_confirmation(
 }
 
 /// `GET /register/confirm/{token}`: opening the link from the mail completes the registration.
-async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+#[utoipa::path(get, path = "/register/confirm/{token}",
+    params(("token" = String, Path, description = "from the confirmation mail")),
+    responses(
+        (status = 200, content_type = "text/html", description = "confirmed (again: nothing more changes)"),
+        (status = 404, content_type = "text/html", description = "not a valid link: nothing changed"),
+        (status = 410, content_type = "text/html", description = "older than 7 days: nothing changed")))]
+pub(crate) async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match confirm_signup(&state, &token).await {
         Ok(Ok(lang)) => message_page(StatusCode::OK, &lang, t(&lang, Key::Confirmed)),
         Ok(Err(LinkError::Expired)) => {
@@ -1040,7 +1059,15 @@ fn preferences_form(
     page(lang, t(lang, Key::PrefsTitle), &body)
 }
 
-async fn preferences_page(
+/// The preferences page behind a signed link.
+#[utoipa::path(get, path = "/preferences/{token}",
+    params(("token" = String, Path, description = "from a notice mail or LINE's 「設定」"),
+           ("lang" = Option<String>, Query, description = "the page's language; the resident's by default")),
+    responses(
+        (status = 200, content_type = "text/html", description = "the settings"),
+        (status = 404, content_type = "text/html", description = "not a valid link"),
+        (status = 410, content_type = "text/html", description = "the link has expired")))]
+pub(crate) async fn preferences_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
     Query(query): Query<LangQuery>,
@@ -1121,7 +1148,17 @@ fn check_delivery(config: &Config, values: &Values, errors: &mut Vec<FieldError>
     }
 }
 
-async fn save_preferences(
+/// Saves the preferences form: effective at once.
+#[utoipa::path(post, path = "/preferences/{token}",
+    params(("token" = String, Path, description = "from a notice mail or LINE's 「設定」")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "as /register, plus topics (repeated: the ones to receive), quiet_from, quiet_until (HH:MM), quiet_none=yes, paused=yes"),
+    responses(
+        (status = 200, content_type = "text/html", description = "saved"),
+        (status = 400, content_type = "text/html", description = "the form again with each refused field; nothing changed"),
+        (status = 404, content_type = "text/html", description = "not a valid link: nothing changed"),
+        (status = 410, content_type = "text/html", description = "the link has expired: nothing changed")))]
+pub(crate) async fn save_preferences(
     State(state): State<AppState>,
     Path(token): Path<String>,
     body: Bytes,
@@ -1210,7 +1247,16 @@ async fn store_preferences(
 }
 
 /// 「登録情報をすべて削除する」: the profile and every address go at once (residents::forget).
-async fn delete_everything(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+#[utoipa::path(post, path = "/preferences/{token}/delete",
+    params(("token" = String, Path, description = "from a notice mail or LINE's 「設定」")),
+    responses(
+        (status = 200, content_type = "text/html", description = "deleted"),
+        (status = 404, content_type = "text/html", description = "not a valid link: nothing deleted"),
+        (status = 410, content_type = "text/html", description = "the link has expired: nothing deleted")))]
+pub(crate) async fn delete_everything(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Response {
     let settings = match linked_settings(&state, &token).await {
         Ok(settings) => settings,
         Err(response) => return response,

@@ -184,6 +184,19 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
         .expect("a number")
 }
 
+/// A statement straight on the hub's database (to move a sign-up back in time).
+async fn execute(app: &TestApp, sql: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .expect("database");
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut connection)
+        .await
+        .expect("statement");
+}
+
 fn path_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     rest.find('/')
@@ -477,6 +490,15 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
         assert!(page.contains("<html lang=\"ja\"") && page.contains("行橋市からのお知らせ"));
         assert!(page.contains("?lang=vi") && page.contains("やさしい日本語"));
         assert!(!page.contains("style=") && !page.contains("<style") && !page.contains("<script>"));
+        let (_, api) = app.get("/openapi.json", None).await;
+        for path in [
+            "/register",
+            "/register/confirm/{token}",
+            "/preferences/{token}",
+            "/api/registrations/stats",
+        ] {
+            assert!(api["paths"][path].is_object(), "{path} documented");
+        }
         let (_, english) = get_page(&app, "/register?lang=en").await;
         assert!(english.contains("Get notices from Yukuhashi City"));
         for (path, kind) in [
@@ -627,13 +649,43 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
         );
         assert_eq!(preview(&app, "").await, 1);
 
+        // A confirmation link older than 7 days: 410, nothing counted.
+        let late = "late@example.jp";
+        let (status, _) = post_form(
+            &app,
+            "/register",
+            form(&[("email", late), ("district", "行事"), ("consent", "yes")]),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let late_mail = wait_for_mails(&smtp, late, 1).await;
+        assert_eq!(late_mail.len(), 1);
+        execute(
+            &app,
+            "UPDATE email_signups SET created_at_ms = created_at_ms - 8 * 86400000 WHERE email = 'late@example.jp'",
+        )
+        .await;
+        let expired = link(&late_mail[0].2, "/register/confirm/");
+        assert_eq!(get_page(&app, &expired).await.0, 410);
+        assert_eq!(preview(&app, r#"district = "行事""#).await, 0);
+
         // Delete my data: gone at once.
         let (status, deleted) =
             post_form(&app, &format!("{preferences}/delete"), String::new()).await;
         assert_eq!(status, 200, "{deleted}");
         assert_eq!(preview(&app, "").await, 0);
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM residents").await, 0);
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM email_signups").await, 0);
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM residents WHERE pending = 0").await,
+            0
+        );
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) FROM email_signups WHERE email = 'anne@example.jp'"
+            )
+            .await,
+            0
+        );
         assert_eq!(
             get_page(&app, &preferences).await.0,
             404,
@@ -660,7 +712,14 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
             .await;
             assert_eq!(status, 200, "{done}");
         }
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM residents").await, 1);
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) FROM residents WHERE external_id LIKE 'push:%'"
+            )
+            .await,
+            1
+        );
         assert_eq!(
             preview(
                 &app,
@@ -793,4 +852,37 @@ async fn notices_honour_topics_quiet_hours_and_pauses_per_resident() {
         mock.assert_no_violations();
         app.hub.stop().await;
     }
+}
+
+#[tokio::test]
+async fn a_long_district_list_is_paged_on_line() {
+    let mock = LineMock::start().await.expect("LINE mock");
+    let districts: Vec<String> = (1..=20).map(|i| format!("地区{i:02}")).collect();
+    let app = line_app(
+        Backend::Sqlite,
+        &mock,
+        &[("HUB_DISTRICTS", &districts.join(","))],
+    )
+    .await;
+    let mut user = LineUser::new(&app, &mock, "U0000000000000000000000000000b001");
+    let reply = user.follow().await;
+    let reply = user.tap(&reply, "日本語").await;
+    let reply = user.tap(&reply, "同意して登録").await;
+    let first = labels(&reply);
+    assert_eq!(first.len(), 13, "LINE's maximum: {first:?}");
+    assert_eq!(first[..12], districts[..12]);
+    assert_eq!(first[12], "次へ");
+    let reply = user.tap(&reply, "次へ").await;
+    let second = labels(&reply);
+    assert_eq!(second[..8], districts[12..]);
+    assert_eq!(
+        second.last().map(String::as_str),
+        Some("次へ"),
+        "back to the first page"
+    );
+    let reply = user.tap(&reply, "地区15").await;
+    assert!(text_of(&reply).contains("年代"), "{reply:?}");
+    assert_eq!(preview(&app, r#"district = "地区15""#).await, 1);
+    mock.assert_no_violations();
+    app.hub.stop().await;
 }
