@@ -638,13 +638,16 @@ pub(crate) async fn register(State(state): State<AppState>, body: Bytes) -> Resp
         push = push.is_some()
     );
     let _entered = span.enter();
-    if let Some(push) = push
-        && let Err(error) = register_push(&state, &push, &profile).await
-    {
-        return internal(error);
+    // Both given: one resident, the browser's, whose e-mail address waits for its confirmation.
+    let mut browser_resident = None;
+    if let Some(push) = push {
+        match register_push(&state, &push, &profile).await {
+            Ok(id) => browser_resident = Some(id),
+            Err(error) => return internal(error),
+        }
     }
     if let Some(email) = email {
-        return match start_email_signup(&state, &email, &profile).await {
+        return match start_email_signup(&state, &email, &profile, browser_resident).await {
             Ok(()) => message_page(StatusCode::OK, lang, t(lang, Key::CheckEmail)),
             Err(error) => internal(error),
         };
@@ -723,6 +726,7 @@ async fn start_email_signup(
     state: &AppState,
     email: &str,
     profile: &Profile,
+    browser_resident: Option<i64>,
 ) -> Result<(), sqlx::Error> {
     let signer = Signer::load(&state.db, &state.config.public_url).await?;
     let now = now_ms();
@@ -773,9 +777,27 @@ async fn start_email_signup(
             .bind(email.to_owned())
             .fetch_optional(&mut *tx)
             .await?;
-            let resident_id = match owner {
-                Some(id) => id,
-                None => {
+            let resident_id = match (owner, browser_resident) {
+                (Some(id), _) => id,
+                (None, Some(id)) => {
+                    // The browser's resident gets this address, inactive until confirmed.
+                    sqlx::query(
+                        "DELETE FROM resident_addresses WHERE resident_id = $1 AND channel = 'email'",
+                    )
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO resident_addresses (resident_id, channel, address, active) \
+                         VALUES ($1, 'email', $2, 0)",
+                    )
+                    .bind(id)
+                    .bind(email.to_owned())
+                    .execute(&mut *tx)
+                    .await?;
+                    id
+                }
+                (None, None) => {
                     let external_id = format!("email:{}", uuid::Uuid::new_v4().simple());
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO residents (external_id, language, interests, preferred, pending, \

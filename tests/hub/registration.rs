@@ -728,6 +728,46 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
             .await,
             1
         );
+        // Push and e-mail together: one resident, the e-mail counting once confirmed.
+        let both = json!({"endpoint": "https://push.example.net/send/both",
+                          "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                                   "auth": "tBHItJI5svbpez7KI4CCXg"}})
+        .to_string();
+        let (status, _) = post_form(
+            &app,
+            "/register",
+            form(&[
+                ("push", &both),
+                ("email", "both@example.jp"),
+                ("district", "稗田"),
+                ("consent", "yes"),
+            ]),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            preview(&app, r#"district = "稗田" and channels has "push""#).await,
+            1
+        );
+        assert_eq!(
+            preview(&app, r#"district = "稗田" and channels has "email""#).await,
+            0
+        );
+        let mail = wait_for_mails(&smtp, "both@example.jp", 1).await;
+        assert_eq!(
+            get_page(&app, &link(&mail[0].2, "/register/confirm/"))
+                .await
+                .0,
+            200
+        );
+        assert_eq!(
+            preview(
+                &app,
+                r#"district = "稗田" and channels has "email" and channels has "push""#
+            )
+            .await,
+            1
+        );
         app.hub.stop().await;
         drop(smtp);
     }
