@@ -44,14 +44,10 @@ pub struct DayCount {
 
 const UNKNOWN: &str = "unknown";
 
+/// Counts with one grouped query per breakdown, so the database does the work: at a million residents only the
+/// distinct values (districts, interest sets, birth dates, days) come back, not the rows.
 pub async fn compute(db: &Db) -> Result<RegistrationStats, sqlx::Error> {
     let today = crate::residents::today_in_japan();
-    let rows = sqlx::query(
-        "SELECT district, birth_date, age_band, language, interests, notices_paused, registered_via, \
-         COALESCE(consent_at_ms, created_at_ms) AS joined_ms FROM residents WHERE pending = 0",
-    )
-    .fetch_all(&db.pool)
-    .await?;
     let mut stats = RegistrationStats {
         total: 0,
         pending: 0,
@@ -64,14 +60,41 @@ pub async fn compute(db: &Db) -> Result<RegistrationStats, sqlx::Error> {
         by_source: BTreeMap::new(),
         growth: Vec::new(),
     };
-    let mut per_day: BTreeMap<String, i64> = BTreeMap::new();
-    for row in rows {
-        stats.total += 1;
-        let district: Option<String> = row.try_get("district")?;
-        *stats
-            .by_district
-            .entry(district.unwrap_or_else(|| UNKNOWN.into()))
-            .or_default() += 1;
+    let counts = sqlx::query(
+        // COUNT, not SUM: PostgreSQL sums BIGINTs as NUMERIC.
+        "SELECT COUNT(CASE WHEN pending = 0 THEN 1 END) AS total, COUNT(CASE WHEN pending = 1 THEN 1 END) AS pending, \
+         COUNT(CASE WHEN pending = 0 AND notices_paused = 1 THEN 1 END) AS paused FROM residents",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    stats.total = counts.try_get("total")?;
+    stats.pending = counts.try_get("pending")?;
+    stats.paused = counts.try_get("paused")?;
+
+    for (column, target) in [
+        ("COALESCE(district, 'unknown')", &mut stats.by_district),
+        ("language", &mut stats.by_language),
+        ("COALESCE(registered_via, 'staff')", &mut stats.by_source),
+    ] {
+        let sql = format!(
+            "SELECT {column} AS k, COUNT(*) AS n FROM residents WHERE pending = 0 GROUP BY {column}"
+        );
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&db.pool)
+            .await?
+        {
+            target.insert(row.try_get("k")?, row.try_get("n")?);
+        }
+    }
+
+    // A chosen band counts as chosen; otherwise the band of the birth date today.
+    let bands = sqlx::query(
+        "SELECT age_band, birth_date, COUNT(*) AS n FROM residents WHERE pending = 0 \
+         GROUP BY age_band, birth_date",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    for row in bands {
         let band: Option<String> = row.try_get("age_band")?;
         let birth: Option<String> = row.try_get("birth_date")?;
         let band = band.or_else(|| {
@@ -82,40 +105,43 @@ pub async fn compute(db: &Db) -> Result<RegistrationStats, sqlx::Error> {
         *stats
             .by_age_band
             .entry(band.unwrap_or_else(|| UNKNOWN.into()))
-            .or_default() += 1;
+            .or_default() += row.try_get::<i64, _>("n")?;
+    }
+
+    let interest_sets = sqlx::query(
+        "SELECT interests, COUNT(*) AS n FROM residents WHERE pending = 0 GROUP BY interests",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    for row in interest_sets {
+        let n: i64 = row.try_get("n")?;
         let interests: Vec<String> =
             serde_json::from_str(&row.try_get::<String, _>("interests")?).unwrap_or_default();
         for interest in interests {
-            *stats.by_interest.entry(interest).or_default() += 1;
+            *stats.by_interest.entry(interest).or_default() += n;
         }
-        *stats
-            .by_language
-            .entry(row.try_get("language")?)
-            .or_default() += 1;
-        if row.try_get::<i64, _>("notices_paused")? != 0 {
-            stats.paused += 1;
-        }
-        let via: Option<String> = row.try_get("registered_via")?;
-        *stats
-            .by_source
-            .entry(via.unwrap_or_else(|| "staff".into()))
-            .or_default() += 1;
-        let joined: i64 = row.try_get("joined_ms")?;
-        let day = chrono::DateTime::from_timestamp_millis(joined)
+    }
+
+    // Days in JST: milliseconds shifted by nine hours, whole days since the epoch.
+    let days = sqlx::query(
+        "SELECT (COALESCE(consent_at_ms, created_at_ms) + 32400000) / 86400000 AS day, COUNT(*) AS n \
+         FROM residents WHERE pending = 0 GROUP BY (COALESCE(consent_at_ms, created_at_ms) + 32400000) / 86400000 \
+         ORDER BY day",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut total = 0;
+    for row in days {
+        let day: i64 = row.try_get("day")?;
+        let new: i64 = row.try_get("n")?;
+        total += new;
+        let date = chrono::DateTime::from_timestamp(day * 86_400, 0)
             .unwrap_or_default()
-            .with_timezone(&chrono_tz::Asia::Tokyo)
             .date_naive()
             .to_string();
-        *per_day.entry(day).or_default() += 1;
-    }
-    let mut total = 0;
-    for (date, new) in per_day {
-        total += new;
         stats.growth.push(DayCount { date, new, total });
     }
-    stats.pending = sqlx::query_scalar("SELECT COUNT(*) FROM residents WHERE pending = 1")
-        .fetch_one(&db.pool)
-        .await?;
+
     let channels = sqlx::query(
         "SELECT a.channel AS channel, COUNT(*) AS n FROM resident_addresses a \
          JOIN residents r ON r.id = a.resident_id WHERE a.active = 1 AND r.pending = 0 GROUP BY a.channel",
