@@ -10,6 +10,7 @@
 
 use channels::line::{LineMessage, LineUserId, QuickReply, QuickReplyItem, limits};
 use chrono::Utc;
+use tracing::Instrument;
 
 use super::texts::{Key, LANGUAGE_NAMES, language_name, t};
 use super::{AgeBand, Change, Settings};
@@ -247,7 +248,17 @@ pub async fn on_postback(
         return Ok(Some(Vec::new()));
     };
     let span = tracing::info_span!("registration_tap", resident = id, step = %tap.step);
-    let _entered = span.enter();
+    take_tap(chat, config, user, id, tap).instrument(span).await
+}
+
+/// Applies a verified tap and answers with the next question or the settings.
+async fn take_tap(
+    chat: &ChatService,
+    config: &Config,
+    user: &LineUserId,
+    id: i64,
+    tap: Tap,
+) -> Result<Option<Vec<LineMessage>>, LineEventError> {
     let Some(settings) = super::settings(&chat.db, id).await? else {
         return Ok(Some(Vec::new()));
     };

@@ -19,6 +19,7 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use tracing::Instrument;
 
 use super::texts::{Key, LANGUAGE_NAMES, t};
 use super::{AgeBand, CONSENT_VERSION, LinkError, QuietHours, Settings};
@@ -637,17 +638,29 @@ pub(crate) async fn register(State(state): State<AppState>, body: Bytes) -> Resp
         email = email.is_some(),
         push = push.is_some()
     );
-    let _entered = span.enter();
+    complete_registration(&state, lang, email, push, profile)
+        .instrument(span)
+        .await
+}
+
+/// Registers a checked sign-up: the browser's subscription at once, the e-mail address after its link.
+async fn complete_registration(
+    state: &AppState,
+    lang: &str,
+    email: Option<String>,
+    push: Option<PushSubscription>,
+    profile: Profile,
+) -> Response {
     // Both given: one resident, the browser's, whose e-mail address waits for its confirmation.
     let mut browser_resident = None;
     if let Some(push) = push {
-        match register_push(&state, &push, &profile).await {
+        match register_push(state, &push, &profile).await {
             Ok(id) => browser_resident = Some(id),
             Err(error) => return internal(error),
         }
     }
     if let Some(email) = email {
-        return match start_email_signup(&state, &email, &profile, browser_resident).await {
+        return match start_email_signup(state, &email, &profile, browser_resident).await {
             Ok(()) => message_page(StatusCode::OK, lang, t(lang, Key::CheckEmail)),
             Err(error) => internal(error),
         };
