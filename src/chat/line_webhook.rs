@@ -195,7 +195,7 @@ async fn handle_event(
     let lang = resident_lang(chat, user.as_ref()).await?;
     // registration (issue 8): its words, its postbacks and the dialog after a follow.
     if let Some(user) = &user
-        && let Some(messages) = registration_messages(chat, config, user, &event.kind).await?
+        && let Some(messages) = registration_messages(chat, config, user, lang, &event.kind).await?
     {
         return send_reply(chat, event, &messages).await;
     }
@@ -242,6 +242,7 @@ async fn registration_messages(
     chat: &ChatService,
     config: &crate::Config,
     user: &LineUserId,
+    lang: Lang,
     kind: &EventKind,
 ) -> Result<Option<Vec<LineMessage>>, LineEventError> {
     use crate::registration::line_dialog;
@@ -255,7 +256,6 @@ async fn registration_messages(
         }
         EventKind::Follow { .. } => {
             set_line_active(chat, user, true).await?;
-            let lang = resident_lang(chat, Some(user)).await?;
             let mut messages = vec![LineMessage::text(super::greeting_text(lang))?];
             messages.extend(line_dialog::on_follow(chat, user).await?);
             Ok(Some(messages))

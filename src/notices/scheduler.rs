@@ -197,8 +197,11 @@ async fn fan_out(
     let audience = audience::load(tx).await?;
     let segment = audience.evaluate(&rule, segments::tokyo_date(now));
     let mut rows = Vec::with_capacity(segment.len() as usize);
-    // When each row is due: now, or the end of the resident's quiet hours (registration, issue 8).
+    // When each row is due: now, or the end of the resident's quiet hours (registration, issue 8), worked out
+    // once per distinct quiet hours (most residents keep the default).
     let mut due: Vec<i64> = Vec::with_capacity(segment.len() as usize);
+    let mut release: std::collections::HashMap<crate::registration::QuietHours, i64> =
+        std::collections::HashMap::new();
     let mut by_channel: BTreeMap<ChannelKind, u64> = BTreeMap::new();
     for key in &segment {
         let Some(resident) = audience.residents.get(&key) else {
@@ -226,7 +229,9 @@ async fn fan_out(
         due.push(if notice.ignore_quiet_hours {
             now.timestamp_millis()
         } else {
-            resident.quiet.release(now).timestamp_millis()
+            *release
+                .entry(resident.quiet)
+                .or_insert_with(|| resident.quiet.release(now).timestamp_millis())
         });
     }
     let mut contents: BTreeMap<(ChannelKind, String), Rendered> = BTreeMap::new();

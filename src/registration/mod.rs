@@ -147,7 +147,7 @@ pub fn birth_date_of_year(year: i32, today: NaiveDate) -> Result<NaiveDate, Stri
 
 /// A resident's quiet hours in JST, as minutes after midnight: notices due inside them wait until they end.
 /// `from == until` means none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct QuietHours {
     pub from_min: u32,
     pub until_min: u32,
