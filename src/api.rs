@@ -90,6 +90,12 @@ pub fn router(state: AppState) -> Router {
         // surveys: staff API and the residents' web form
         .merge(crate::surveys::api::routes())
         .merge(crate::surveys::web::routes())
+        // registration (issue 8): /register, confirmation, preferences, service worker; staff counts
+        .merge(crate::registration::web::routes())
+        .route(
+            "/api/registrations/stats",
+            get(crate::registration::stats::stats),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
@@ -125,6 +131,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(crate::notices::api::OutboundDoc::openapi());
     doc.merge(crate::surveys::api::SurveysDoc::openapi());
     doc.merge(crate::emergency::api::EmergencyDoc::openapi());
+    doc.merge(crate::registration::RegistrationDoc::openapi());
     Json(doc)
 }
 

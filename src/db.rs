@@ -56,6 +56,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "emergency",
         include_str!("../migrations/sqlite/0004_emergency.sql"),
     ),
+    // registration: residents' own settings, consent, topics, quiet hours, e-mail sign-ups
+    (
+        5,
+        "registration",
+        include_str!("../migrations/sqlite/0005_registration.sql"),
+    ),
     // surveys (questionnaires)
     (
         8,
@@ -91,6 +97,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "emergency",
         include_str!("../migrations/postgres/0004_emergency.sql"),
+    ),
+    // registration: residents' own settings, consent, topics, quiet hours, e-mail sign-ups
+    (
+        5,
+        "registration",
+        include_str!("../migrations/postgres/0005_registration.sql"),
     ),
     // surveys (questionnaires)
     (

@@ -12,6 +12,7 @@ pub mod error;
 pub mod import;
 pub mod notices;
 pub mod outbox;
+pub mod registration;
 pub mod render;
 pub mod residents;
 pub mod surveys;

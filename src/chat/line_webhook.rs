@@ -86,7 +86,8 @@ async fn handle(state: AppState, headers: HeaderMap, body: Bytes, span: tracing:
         return StatusCode::OK.into_response();
     }
     let mut task = tokio::spawn(
-        process(state.chat.clone(), request.events).instrument(tracing::Span::current()),
+        process(state.chat.clone(), state.config.clone(), request.events)
+            .instrument(tracing::Span::current()),
     );
     match tokio::time::timeout(INLINE_BUDGET, &mut task).await {
         Ok(Ok(())) => {}
@@ -97,7 +98,7 @@ async fn handle(state: AppState, headers: HeaderMap, body: Bytes, span: tracing:
 }
 
 /// Handles the events of one webhook call in order (a user's events must not overtake each other).
-async fn process(chat: ChatService, events: Vec<Event>) {
+async fn process(chat: ChatService, config: std::sync::Arc<crate::Config>, events: Vec<Event>) {
     for event in events {
         let span = tracing::info_span!(
             "line_event",
@@ -105,7 +106,10 @@ async fn process(chat: ChatService, events: Vec<Event>) {
             kind = kind_name(&event.kind),
             redelivery = event.is_redelivery()
         );
-        if let Err(error) = handle_event(&chat, &event).instrument(span.clone()).await {
+        if let Err(error) = handle_event(&chat, &config, &event)
+            .instrument(span.clone())
+            .await
+        {
             span.in_scope(|| tracing::error!(%error, "LINE event not handled"));
         }
     }
@@ -168,7 +172,11 @@ async fn set_line_active(
     Ok(result.rows_affected())
 }
 
-async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEventError> {
+async fn handle_event(
+    chat: &ChatService,
+    config: &crate::Config,
+    event: &Event,
+) -> Result<(), LineEventError> {
     if event.mode == EventMode::Standby && !matches!(event.kind, EventKind::Unfollow) {
         tracing::info!("standby mode: another channel answers this user");
         return Ok(());
@@ -185,6 +193,12 @@ async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEvent
         .as_ref()
         .map(|u| super::sender_hash(Channel::Line, u.as_str()));
     let lang = resident_lang(chat, user.as_ref()).await?;
+    // registration (issue 8): its words, its postbacks and the dialog after a follow.
+    if let Some(user) = &user
+        && let Some(messages) = registration_messages(chat, config, user, lang, &event.kind).await?
+    {
+        return send_reply(chat, event, &messages).await;
+    }
     let messages = match &event.kind {
         EventKind::Message {
             message: MessageContent::Text { text, .. },
@@ -254,6 +268,41 @@ async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEvent
         },
         EventKind::Other => Vec::new(),
     };
+    send_reply(chat, event, &messages).await
+}
+
+/// The registration dialog's answer to an event, when the event is the dialog's.
+async fn registration_messages(
+    chat: &ChatService,
+    config: &crate::Config,
+    user: &LineUserId,
+    lang: Lang,
+    kind: &EventKind,
+) -> Result<Option<Vec<LineMessage>>, LineEventError> {
+    use crate::registration::line_dialog;
+    match kind {
+        EventKind::Message {
+            message: MessageContent::Text { text, .. },
+            ..
+        } => line_dialog::on_text(chat, config, user, text).await,
+        EventKind::Postback { postback, .. } => {
+            line_dialog::on_postback(chat, config, user, &postback.data).await
+        }
+        EventKind::Follow { .. } => {
+            set_line_active(chat, user, true).await?;
+            let mut messages = vec![LineMessage::text(super::greeting_text(lang))?];
+            messages.extend(line_dialog::on_follow(chat, user).await?);
+            Ok(Some(messages))
+        }
+        _ => Ok(None),
+    }
+}
+
+async fn send_reply(
+    chat: &ChatService,
+    event: &Event,
+    messages: &[LineMessage],
+) -> Result<(), LineEventError> {
     if messages.is_empty() {
         return Ok(());
     }
@@ -261,7 +310,7 @@ async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEvent
         tracing::warn!("no reply token: the answer cannot be sent");
         return Ok(());
     };
-    match chat.line.reply(token, &messages).await {
+    match chat.line.reply(token, messages).await {
         Outcome::Sent { provider_id } => tracing::info!(%provider_id, "replied"),
         Outcome::Recorded => tracing::info!("reply recorded (LINE is in record-only mode)"),
         outcome => tracing::warn!(?outcome, "LINE reply not sent"),

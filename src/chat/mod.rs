@@ -369,7 +369,7 @@ pub fn greeting_text(lang: Lang) -> String {
              住民票・戸籍、ごみの出し方、子育て、介護、税金、防災など、市役所へのご質問に24時間お答えします。\
              「住民票を取りたい」のように、知りたいことをメッセージで送ってください。\n\
              年代・お住まいの地区・関心のある分野（子育て、介護、ごみ、防災など）を登録していただくと、\
-             あなたに合った市からのお知らせや、災害時の緊急情報をお届けできるようになります。登録の方法は、準備ができしだいこのアカウントでご案内します。\n\
+             あなたに合った市からのお知らせや、災害時の緊急情報をお届けできるようになります。登録はこのあとのボタンから、または「設定」と送るといつでもできます。\n\
              個別のご相談やお急ぎの場合は、行橋市役所（代表 {MAIN_NUMBER}）へお電話ください。"
         ),
         Lang::En => format!(
@@ -377,7 +377,7 @@ pub fn greeting_text(lang: Lang) -> String {
              Ask us anything about city services (residence certificates, garbage sorting, childcare, \
              nursing care, taxes, disaster preparedness …) at any hour: just send your question as a message.\n\
              When you register your age group, district and interests, we can send you the city's notices that \
-             matter to you and emergency alerts for your area. We will explain here how to register soon.\n\
+             matter to you and emergency alerts for your area. Register with the buttons that follow, or any time by sending 「設定」.\n\
              For personal matters or anything urgent, call Yukuhashi City Hall at {MAIN_NUMBER}."
         ),
     }

@@ -133,7 +133,7 @@ async fn preview_segment(
 pub struct NoticeCreated {
     pub id: i64,
     pub status: String,
-    /// When it fires first (after quiet hours unless ignored), RFC 3339 in JST.
+    /// When it fires first, RFC 3339 in JST (each resident's delivery then waits for their quiet hours).
     pub next_fire_at: Option<String>,
 }
 
@@ -261,6 +261,8 @@ pub struct NoticeView {
     pub send_at: Option<String>,
     pub cron: Option<String>,
     pub ignore_quiet_hours: bool,
+    /// The topic residents may opt out of (one of the interests), if any.
+    pub topic: Option<String>,
     pub templates: NoticeTemplates,
     /// scheduled, fired, cancelled or failed
     pub status: String,
@@ -308,6 +310,7 @@ fn to_view(
         send_at: notice.send_at_ms.map(rfc3339),
         cron: notice.cron,
         ignore_quiet_hours: notice.ignore_quiet_hours,
+        topic: notice.topic,
         templates: notice.templates,
         status: notice.status,
         next_fire_at: notice.next_fire_ms.map(rfc3339),

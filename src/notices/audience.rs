@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use segments::{Profile, Rule, Snapshot};
 use sqlx::Row;
 
+use crate::registration::QuietHours;
 use crate::residents::ChannelKind;
 
 /// A resident as the fan-out needs them.
@@ -18,6 +19,18 @@ pub struct Reachable {
     pub preferred: Vec<ChannelKind>,
     /// Active addresses: channel → (address, detail).
     pub addresses: BTreeMap<ChannelKind, (String, Option<String>)>,
+    /// 配信停止: no notices at all (emergencies do not come through here).
+    pub paused: bool,
+    /// Topics the resident opted out of.
+    pub muted_topics: Vec<String>,
+    pub quiet: QuietHours,
+}
+
+impl Reachable {
+    /// Whether the resident takes a notice on `topic` (any notice when `None`).
+    pub fn wants(&self, topic: Option<&str>) -> bool {
+        !self.paused && topic.is_none_or(|topic| !self.muted_topics.iter().any(|m| m == topic))
+    }
 }
 
 /// The residents and their snapshot at one moment.
@@ -34,7 +47,8 @@ fn segment_language(language: &str) -> String {
     }
 }
 
-/// Reads every resident and active address (inside the caller's transaction when it has one).
+/// Reads every resident and active address (inside the caller's transaction when it has one). Residents still
+/// signing up (`pending`: not consented on LINE, e-mail not confirmed) are left out.
 pub async fn load(conn: &mut sqlx::AnyConnection) -> Result<Audience, sqlx::Error> {
     let mut addresses: HashMap<i64, BTreeMap<ChannelKind, (String, Option<String>)>> =
         HashMap::new();
@@ -54,7 +68,8 @@ pub async fn load(conn: &mut sqlx::AnyConnection) -> Result<Audience, sqlx::Erro
             .insert(channel, (row.try_get("address")?, row.try_get("detail")?));
     }
     let rows = sqlx::query(
-        "SELECT id, birth_date, district, language, interests, preferred FROM residents ORDER BY id",
+        "SELECT id, birth_date, district, language, interests, preferred, notices_paused, muted_topics, \
+         quiet_from_min, quiet_until_min FROM residents WHERE pending = 0 ORDER BY id",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -88,6 +103,13 @@ pub async fn load(conn: &mut sqlx::AnyConnection) -> Result<Audience, sqlx::Erro
                 language,
                 preferred: serde_json::from_str(&preferred).unwrap_or_default(),
                 addresses: own,
+                paused: row.try_get::<i64, _>("notices_paused")? != 0,
+                muted_topics: serde_json::from_str(&row.try_get::<String, _>("muted_topics")?)
+                    .unwrap_or_default(),
+                quiet: QuietHours::from_columns(
+                    row.try_get("quiet_from_min")?,
+                    row.try_get("quiet_until_min")?,
+                ),
             },
         );
     }

@@ -11,7 +11,7 @@ pub mod scheduler;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Asia::Tokyo;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -43,9 +43,13 @@ pub struct NoticeInput {
     /// A 7-field cron expression (sec min hour day month weekday year) in Asia/Tokyo, for recurring notices.
     #[serde(default)]
     pub cron: Option<String>,
-    /// Send during quiet hours (21:00–8:00 JST) too.
+    /// Send during residents' quiet hours (by default 21:00–8:00 JST) too; otherwise each resident's delivery
+    /// waits until their quiet hours end.
     #[serde(default)]
     pub ignore_quiet_hours: bool,
+    /// The topic (one of the configured interests): residents who opted out of it do not get the notice.
+    #[serde(default)]
+    pub topic: Option<String>,
     /// Templates per channel overriding the defaults.
     #[serde(default)]
     pub templates: Option<NoticeTemplates>,
@@ -62,6 +66,7 @@ pub struct CheckedNotice {
     pub cron: Option<CronSchedule>,
     pub ignore_quiet_hours: bool,
     pub templates: NoticeTemplates,
+    pub topic: Option<String>,
 }
 
 /// Why a notice was refused.
@@ -116,21 +121,9 @@ impl CronSchedule {
     }
 }
 
-/// `at`, or the next 8:00 JST when `at` falls in quiet hours.
+/// `at`, or the next 8:00 JST when `at` falls in the default quiet hours.
 pub fn after_quiet_hours(at: DateTime<Utc>) -> DateTime<Utc> {
-    let local = at.with_timezone(&Tokyo);
-    let hour = local.hour();
-    let date = if hour >= QUIET_FROM_HOUR {
-        local.date_naive().succ_opt().unwrap_or(local.date_naive())
-    } else if hour < QUIET_UNTIL_HOUR {
-        local.date_naive()
-    } else {
-        return at;
-    };
-    date.and_hms_opt(QUIET_UNTIL_HOUR, 0, 0)
-        .and_then(|morning| Tokyo.from_local_datetime(&morning).single())
-        .map(|morning| morning.with_timezone(&Utc))
-        .unwrap_or(at)
+    crate::registration::QuietHours::default().release(at)
 }
 
 /// Parses `send_at`: RFC 3339, or a local time without offset read in Asia/Tokyo.
@@ -246,6 +239,20 @@ impl NoticeInput {
                 Some(schedule)
             }
         };
+        let topic = match self.topic.as_deref().map(crate::text::normalize_label) {
+            None => None,
+            Some(topic) if topic.is_empty() => None,
+            Some(topic) if config.interests.contains(&topic) => Some(topic),
+            Some(topic) => {
+                return Err(NoticeError::field(
+                    "topic",
+                    format!(
+                        "`{topic}` is not one of the topics residents can choose ({})",
+                        config.interests.join(", ")
+                    ),
+                ));
+            }
+        };
         let templates = self.templates.clone().unwrap_or_default();
         render::check_all(&templates, &channels, title, &body).map_err(|error| {
             NoticeError::Field {
@@ -262,24 +269,21 @@ impl NoticeInput {
             cron,
             ignore_quiet_hours: self.ignore_quiet_hours,
             templates,
+            topic,
         })
     }
 }
 
 impl CheckedNotice {
-    /// When the notice first fires: `send_at` (or now), or the first cron occurrence from then; moved out of
-    /// quiet hours unless the notice ignores them. `None` when a cron schedule has no future occurrence.
+    /// When the notice first fires: `send_at` (or now), or the first cron occurrence from then. `None` when a
+    /// cron schedule has no future occurrence. Quiet hours are each resident's: the firing writes every
+    /// resident's delivery due at the end of their quiet hours (registration, issue 8).
     pub fn first_fire(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let start = self.send_at.unwrap_or(now).max(now);
-        let at = match &self.cron {
-            Some(cron) => cron.next_after(start - chrono::Duration::milliseconds(1))?,
-            None => self.send_at.unwrap_or(now),
-        };
-        Some(if self.ignore_quiet_hours {
-            at
-        } else {
-            after_quiet_hours(at)
-        })
+        match &self.cron {
+            Some(cron) => cron.next_after(start - chrono::Duration::milliseconds(1)),
+            None => Some(self.send_at.unwrap_or(now)),
+        }
     }
 }
 
@@ -300,6 +304,7 @@ pub struct StoredNotice {
     pub fire_count: i64,
     pub last_fired_at_ms: Option<i64>,
     pub error: Option<String>,
+    pub topic: Option<String>,
     pub created_by: String,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
@@ -307,7 +312,7 @@ pub struct StoredNotice {
 
 pub const NOTICE_COLUMNS: &str = "id, title, body, segment, channels, templates, send_at_ms, cron, \
     ignore_quiet_hours, status, next_fire_ms, fire_count, last_fired_at_ms, error, created_by, created_at_ms, \
-    updated_at_ms";
+    updated_at_ms, topic";
 
 impl StoredNotice {
     pub fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
@@ -338,6 +343,7 @@ impl StoredNotice {
             fire_count: row.try_get("fire_count")?,
             last_fired_at_ms: row.try_get("last_fired_at_ms")?,
             error: row.try_get("error")?,
+            topic: row.try_get("topic")?,
             created_by: row.try_get("created_by")?,
             created_at_ms: row.try_get("created_at_ms")?,
             updated_at_ms: row.try_get("updated_at_ms")?,
@@ -387,8 +393,8 @@ pub async fn insert_in(
     let now_ms = now.timestamp_millis();
     sqlx::query_scalar(
         "INSERT INTO notices (title, body, segment, channels, templates, send_at_ms, cron, ignore_quiet_hours, \
-         status, next_fire_ms, created_by, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+         status, next_fire_ms, created_by, created_at_ms, updated_at_ms, topic) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id",
     )
     .bind(notice.title.clone())
     .bind(to_json(&notice.body))
@@ -402,6 +408,7 @@ pub async fn insert_in(
     .bind(next_fire.map(|at| at.timestamp_millis()))
     .bind(created_by.to_owned())
     .bind(now_ms)
+    .bind(notice.topic.clone())
     .fetch_one(&mut *conn)
     .await
 }
@@ -416,7 +423,7 @@ pub async fn update(
     let next_fire = notice.first_fire(now);
     let result = sqlx::query(
         "UPDATE notices SET title = $1, body = $2, segment = $3, channels = $4, templates = $5, send_at_ms = $6, \
-         cron = $7, ignore_quiet_hours = $8, next_fire_ms = $9, updated_at_ms = $10 \
+         cron = $7, ignore_quiet_hours = $8, next_fire_ms = $9, updated_at_ms = $10, topic = $12 \
          WHERE id = $11 AND status = 'scheduled' AND (cron IS NOT NULL OR fire_count = 0)",
     )
     .bind(notice.title.clone())
@@ -430,6 +437,7 @@ pub async fn update(
     .bind(next_fire.map(|at| at.timestamp_millis()))
     .bind(now.timestamp_millis())
     .bind(id)
+    .bind(notice.topic.clone())
     .execute(&db.pool)
     .await?;
     Ok(result.rows_affected() == 1)

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::audience::{self, choose_channel, choose_language};
-use super::{CronSchedule, NOTICE_COLUMNS, StoredNotice, after_quiet_hours};
+use super::{CronSchedule, NOTICE_COLUMNS, StoredNotice};
 use crate::config::Config;
 use crate::db::Db;
 use crate::outbox::{self, NewDelivery, PRIORITY_NOTICE, Source, WAKE_DISPATCHER, skip_locked};
@@ -154,20 +154,14 @@ pub async fn fire_due(
     Ok(Some(fired))
 }
 
-/// After a firing: a recurring notice moves to its next occurrence (out of quiet hours); others are done.
+/// After a firing: a recurring notice moves to its next occurrence; others are done. (Quiet hours hold each
+/// resident's delivery, not the notice.)
 fn next_state(notice: &StoredNotice, now: DateTime<Utc>) -> (&'static str, Option<i64>) {
     let next = notice
         .cron
         .as_deref()
         .and_then(|text| CronSchedule::parse(text).ok())
-        .and_then(|cron| cron.next_after(now))
-        .map(|at| {
-            if notice.ignore_quiet_hours {
-                at
-            } else {
-                after_quiet_hours(at)
-            }
-        });
+        .and_then(|cron| cron.next_after(now));
     match next {
         Some(at) => ("scheduled", Some(at.timestamp_millis())),
         None => ("fired", None),
@@ -203,11 +197,19 @@ async fn fan_out(
     let audience = audience::load(tx).await?;
     let segment = audience.evaluate(&rule, segments::tokyo_date(now));
     let mut rows = Vec::with_capacity(segment.len() as usize);
+    // When each row is due: now, or the end of the resident's quiet hours (registration, issue 8), worked out
+    // once per distinct quiet hours (most residents keep the default).
+    let mut due: Vec<i64> = Vec::with_capacity(segment.len() as usize);
+    let mut release: std::collections::HashMap<crate::registration::QuietHours, i64> =
+        std::collections::HashMap::new();
     let mut by_channel: BTreeMap<ChannelKind, u64> = BTreeMap::new();
     for key in &segment {
         let Some(resident) = audience.residents.get(&key) else {
             continue;
         };
+        if !resident.wants(notice.topic.as_deref()) {
+            continue;
+        }
         let Some(channel) = choose_channel(&resident.preferred, &notice.channels, |c| {
             resident.addresses.contains_key(&c)
         }) else {
@@ -223,6 +225,13 @@ async fn fan_out(
             address: address.clone(),
             address_detail: detail.clone(),
             language: choose_language(&resident.language, &notice.body),
+        });
+        due.push(if notice.ignore_quiet_hours {
+            now.timestamp_millis()
+        } else {
+            *release
+                .entry(resident.quiet)
+                .or_insert_with(|| resident.quiet.release(now).timestamp_millis())
         });
     }
     let mut contents: BTreeMap<(ChannelKind, String), Rendered> = BTreeMap::new();
@@ -255,8 +264,15 @@ async fn fan_out(
         priority: PRIORITY_NOTICE,
     };
     let content_ids = outbox::store_contents(tx, source, &contents).await?;
-    let deliveries =
-        outbox::insert_deliveries(tx, source, &content_ids, &rows, now.timestamp_millis()).await?;
+    // One insert per due time: most residents share the default quiet hours, so there are few groups.
+    let mut by_due: BTreeMap<i64, Vec<NewDelivery>> = BTreeMap::new();
+    for (row, due_at) in rows.into_iter().zip(due) {
+        by_due.entry(due_at).or_default().push(row);
+    }
+    let mut deliveries = 0;
+    for (due_at, group) in &by_due {
+        deliveries += outbox::insert_deliveries(tx, source, &content_ids, group, *due_at).await?;
+    }
     let webchat = if notice.channels.contains(&ChannelKind::Webchat) {
         let body = notice
             .body

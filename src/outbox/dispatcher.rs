@@ -465,6 +465,12 @@ impl Dispatcher {
                     }
                 } else {
                     let url = self.signer.url(row.resident_id, &row.address);
+                    // registration: every mail also links to the resident's preferences page.
+                    let preferences = crate::registration::preferences_url(
+                        &self.signer,
+                        row.resident_id,
+                        chrono::Utc::now(),
+                    );
                     let (mut text, mut html) = (text.clone(), html.clone());
                     if let Some(survey) = self.survey_of(row.content_id).await? {
                         let answer =
@@ -480,8 +486,13 @@ impl Dispatcher {
                     }
                     EmailMessage {
                         subject: subject.clone(),
-                        text: format!("{text}\n\n配信停止 / Unsubscribe: {url}"),
-                        html: Some(with_unsubscribe_link(&html, &url)),
+                        text: format!(
+                            "{text}\n\n配信設定の変更 / Preferences: {preferences}\n配信停止 / Unsubscribe: {url}"
+                        ),
+                        html: Some(with_unsubscribe_link(
+                            &crate::registration::with_preferences_link(&html, &preferences),
+                            &url,
+                        )),
                         list_unsubscribe: Some(url),
                     }
                 };

@@ -72,26 +72,33 @@ impl Signer {
         )
     }
 
-    /// A MAC for another signed link (`purpose` names what it grants, e.g. `survey:3:17`), made with the same
-    /// secret: links in messages are signed one way.
-    pub fn link_mac(&self, purpose: &str) -> String {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.secret) {
-            Ok(mac) => mac,
-            Err(_) => return String::new(),
+    /// A MAC for other signed links (registration confirmations, preferences pages): `purpose` keeps the
+    /// kinds apart, so a MAC made for one can never pass as another.
+    pub fn sign(&self, purpose: &str, message: &str) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else {
+            return String::new();
         };
-        mac.update(format!("link:{purpose}").as_bytes());
+        mac.update(format!("{purpose}:{message}").as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
-    /// Checks a MAC made by [`Signer::link_mac`] in constant time.
-    pub fn check_link_mac(&self, purpose: &str, mac: &str) -> bool {
-        let expected = self.link_mac(purpose);
-        expected.len() == mac.len() && bool::from(expected.as_bytes().ct_eq(mac.as_bytes()))
+    /// Checks a MAC made by [`Signer::sign`] in constant time.
+    pub fn check(&self, purpose: &str, message: &str, mac: &str) -> bool {
+        let expected = self.sign(purpose, message);
+        !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(mac.as_bytes()))
     }
 
-    /// The hub's public base URL (no trailing slash), for links in messages.
+    /// The hub's public URL, without a trailing slash.
     pub fn public_url(&self) -> &str {
         &self.public_url
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests(secret: &[u8], public_url: &str) -> Self {
+        Signer {
+            secret: secret.to_vec(),
+            public_url: public_url.to_owned(),
+        }
     }
 
     /// The resident id when `token` was signed for their current `address`.

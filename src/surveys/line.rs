@@ -30,7 +30,7 @@ fn ja_or_en<'a>(language: &str, ja: &'a str, en: &'a str) -> &'a str {
 /// Signed postback data for `action` on question `question` of `survey`.
 pub fn postback_data(signer: &Signer, survey: i64, question: usize, action: &str) -> String {
     let payload = format!("{POSTBACK_PREFIX}{survey}:{question}:{action}");
-    let mac = signer.link_mac(&payload);
+    let mac = signer.sign("survey-postback", &payload);
     format!("{payload}:{mac}")
 }
 
@@ -113,7 +113,7 @@ pub async fn on_postback(
     let Some((payload, mac)) = data.rsplit_once(':') else {
         return Ok(Vec::new());
     };
-    if !signer.check_link_mac(payload, mac) {
+    if !signer.check("survey-postback", payload, mac) {
         tracing::warn!("survey postback with a bad signature ignored");
         return Ok(Vec::new());
     }

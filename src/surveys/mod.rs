@@ -102,9 +102,12 @@ pub struct SurveyInput {
     /// Anonymous: the link from an answer to its resident is dropped when the survey closes.
     #[serde(default)]
     pub anonymous: bool,
-    /// Send the invitation during quiet hours too (21:00–8:00 JST).
+    /// Send the invitation during quiet hours too (each resident's; 21:00–8:00 JST by default).
     #[serde(default)]
     pub ignore_quiet_hours: bool,
+    /// The invitation's topic (one of the interests): residents who opted out of it are not invited.
+    #[serde(default)]
+    pub topic: Option<String>,
 }
 
 /// A checked question, as stored.
@@ -336,6 +339,7 @@ pub fn check(
         cron: None,
         ignore_quiet_hours: input.ignore_quiet_hours,
         templates: None,
+        topic: input.topic.clone(),
     }
     .check(config, now)?;
     Ok(CheckedSurvey {
@@ -715,7 +719,7 @@ pub fn answer_url(signer: &Signer, survey_id: i64, resident_id: i64) -> String {
     format!(
         "{}/s/{survey_id}.{resident_id}.{}",
         signer.public_url(),
-        signer.link_mac(&link_purpose(survey_id, resident_id))
+        signer.sign("survey", &link_purpose(survey_id, resident_id))
     )
 }
 
@@ -733,7 +737,7 @@ pub fn verify_token(signer: &Signer, token: &str) -> Option<(i64, i64)> {
         return None;
     }
     signer
-        .check_link_mac(&link_purpose(survey_id, resident_id), mac)
+        .check("survey", &link_purpose(survey_id, resident_id), mac)
         .then_some((survey_id, resident_id))
 }
 

@@ -4,5 +4,6 @@ mod chat;
 mod emergency;
 mod foundation;
 mod notices;
+mod registration;
 mod support;
 mod surveys;

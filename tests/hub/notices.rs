@@ -926,7 +926,8 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
         let (status, _) = put_json(app, &format!("/api/notices/{id}"), &pr, &body).await;
         assert_eq!(status, 409, "a cancelled notice cannot be edited");
 
-        // Quiet hours: a notice for 22:30 JST waits until 8:00 the next morning.
+        // Quiet hours are each resident's (registration): the notice fires at 22:30 JST and each delivery
+        // waits for the end of its resident's quiet hours (tests/hub/registration.rs follows one through).
         let tomorrow = today_in_tokyo() + chrono::Duration::days(1);
         let mut quiet = notice_body(
             "Quiet",
@@ -937,10 +938,9 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
         quiet["ignore_quiet_hours"] = json!(false);
         let (status, created) = app.post_json("/api/notices", Some(&pr), &quiet).await;
         assert_eq!(status, 201, "{created}");
-        let after = tomorrow + chrono::Duration::days(1);
         assert_eq!(
             created["next_fire_at"],
-            format!("{after}T08:00:00+09:00"),
+            format!("{tomorrow}T22:30:00+09:00"),
             "{created}"
         );
 

@@ -220,6 +220,9 @@ pub enum Action {
         #[serde(skip_serializing_if = "Option::is_none")]
         display_text: Option<String>,
     },
+    /// Opens `uri` (http, https, line or tel) when tapped.
+    #[serde(rename = "uri")]
+    Uri { label: String, uri: String },
 }
 
 impl QuickReplyItem {
@@ -256,6 +259,26 @@ impl QuickReplyItem {
                 data,
                 display_text,
             },
+        })
+    }
+
+    /// A URI action: `label` 1 to 20 characters, `uri` up to 1000 with an http(s), line or tel scheme.
+    pub fn uri(label: impl Into<String>, uri: impl Into<String>) -> Result<Self, LineMessageError> {
+        let (label, uri) = (label.into(), uri.into());
+        check_len("action.label", &label, 1, limits::ACTION_LABEL_MAX_CHARS)?;
+        check_len("action.uri", &uri, 1, 1000)?;
+        if !["http://", "https://", "line://", "tel:"]
+            .iter()
+            .any(|scheme| uri.starts_with(scheme))
+        {
+            return Err(LineMessageError {
+                field: "action.uri",
+                problem: format!("{uri:?} must start with http://, https://, line:// or tel:"),
+            });
+        }
+        Ok(QuickReplyItem {
+            kind: "action",
+            action: Action::Uri { label, uri },
         })
     }
 

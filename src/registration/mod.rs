@@ -1,0 +1,495 @@
+//! Residents sign themselves up (issue 8): the LINE dialog, the `/register` page with e-mail double opt-in and
+//! Web Push, the preferences page behind a signed link, and counts for staff.
+//!
+//! What a resident chooses is stored on their `residents` row: district, an age (see [`AgeBand`]), interests,
+//! language, topics they opted out of (`muted_topics`), quiet hours, 配信停止 (`notices_paused`) and the consent
+//! they gave (time and text version). A resident still in the middle of signing up (`pending = 1`: a LINE
+//! follower who has not consented, an e-mail address not yet confirmed) is left out of notices, previews and
+//! counts.
+
+pub mod line_dialog;
+pub mod stats;
+pub mod texts;
+pub mod web;
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
+use chrono_tz::Asia::Tokyo;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::db::{Db, now_ms};
+use crate::outbox::unsubscribe::Signer;
+
+/// The registration part of `GET /openapi.json` (merged into the hub's document).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        stats::stats,
+        web::register_page,
+        web::register,
+        web::confirm,
+        web::preferences_page,
+        web::save_preferences,
+        web::delete_everything,
+    ),
+    components(schemas(stats::RegistrationStats, stats::DayCount))
+)]
+pub struct RegistrationDoc;
+
+/// The version of the statement residents consent to; stored with the time they agreed.
+pub const CONSENT_VERSION: &str = "2026-11-v1";
+
+/// How long a link to the preferences page works.
+pub const PREFERENCES_LINK_DAYS: i64 = 180;
+
+/// Age bands offered instead of a birth date. The segments' `age` works from birth dates, so a band is stored as
+/// the birth date of someone who turns the band's midpoint (rounded up: 25, 35, …, 65, 75; 16 for under 20 and
+/// 85 for 80 and over) on the day they chose it. A rule like `age >= 65` then takes in the 60s band, `age >= 70`
+/// does not; and the age moves on with time as a real one would. The band itself is kept for the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AgeBand {
+    Under20,
+    Twenties,
+    Thirties,
+    Forties,
+    Fifties,
+    Sixties,
+    Seventies,
+    EightyPlus,
+}
+
+impl AgeBand {
+    pub const ALL: [AgeBand; 8] = [
+        AgeBand::Under20,
+        AgeBand::Twenties,
+        AgeBand::Thirties,
+        AgeBand::Forties,
+        AgeBand::Fifties,
+        AgeBand::Sixties,
+        AgeBand::Seventies,
+        AgeBand::EightyPlus,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            AgeBand::Under20 => "u20",
+            AgeBand::Twenties => "20s",
+            AgeBand::Thirties => "30s",
+            AgeBand::Forties => "40s",
+            AgeBand::Fifties => "50s",
+            AgeBand::Sixties => "60s",
+            AgeBand::Seventies => "70s",
+            AgeBand::EightyPlus => "80+",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<AgeBand> {
+        AgeBand::ALL.into_iter().find(|band| band.code() == code)
+    }
+
+    /// The age a band is stored as (see the type's comment).
+    pub fn midpoint(self) -> u32 {
+        match self {
+            AgeBand::Under20 => 16,
+            AgeBand::EightyPlus => 85,
+            other => 10 * (other as u32 + 1) + 5,
+        }
+    }
+
+    pub fn of_age(age: u32) -> AgeBand {
+        match age {
+            0..=19 => AgeBand::Under20,
+            80.. => AgeBand::EightyPlus,
+            _ => AgeBand::ALL[(age / 10 - 1) as usize],
+        }
+    }
+
+    /// The birth date stored for this band when chosen on `today`.
+    pub fn birth_date(self, today: NaiveDate) -> NaiveDate {
+        let years = self.midpoint() as i32;
+        NaiveDate::from_ymd_opt(today.year() - years, today.month(), today.day())
+            // 29 February in a year without one.
+            .or_else(|| NaiveDate::from_ymd_opt(today.year() - years, 2, 28))
+            .unwrap_or(today)
+    }
+
+    /// The label in `language` (Japanese for languages without their own).
+    pub fn label(self, language: &str) -> String {
+        let (lo, plus) = match self {
+            AgeBand::Under20 => return texts::t(language, texts::Key::AgeUnder20).to_owned(),
+            AgeBand::EightyPlus => (80, true),
+            other => (10 * (other as u32 + 1), false),
+        };
+        texts::age_label(language, lo, plus)
+    }
+}
+
+/// Whole years between `birth` and `on`.
+pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
+    let mut years = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    years.max(0) as u32
+}
+
+/// A birth year typed on the web form becomes 1 July of that year (the middle of the year).
+pub fn birth_date_of_year(year: i32, today: NaiveDate) -> Result<NaiveDate, String> {
+    if !(1900..=today.year()).contains(&year) {
+        return Err(format!(
+            "{year} is not a birth year between 1900 and {}",
+            today.year()
+        ));
+    }
+    let date = NaiveDate::from_ymd_opt(year, 7, 1).unwrap_or(today);
+    Ok(date.min(today))
+}
+
+/// A resident's quiet hours in JST, as minutes after midnight: notices due inside them wait until they end.
+/// `from == until` means none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QuietHours {
+    pub from_min: u32,
+    pub until_min: u32,
+}
+
+impl Default for QuietHours {
+    fn default() -> Self {
+        QuietHours {
+            from_min: crate::notices::QUIET_FROM_HOUR * 60,
+            until_min: crate::notices::QUIET_UNTIL_HOUR * 60,
+        }
+    }
+}
+
+impl QuietHours {
+    /// From the stored columns: none stored means the default 21:00–8:00.
+    pub fn from_columns(from: Option<i64>, until: Option<i64>) -> QuietHours {
+        match (from, until) {
+            (Some(from), Some(until))
+                if (0..1440).contains(&from) && (0..1440).contains(&until) =>
+            {
+                QuietHours {
+                    from_min: from as u32,
+                    until_min: until as u32,
+                }
+            }
+            _ => QuietHours::default(),
+        }
+    }
+
+    pub fn none(self) -> bool {
+        self.from_min == self.until_min
+    }
+
+    fn contains(self, minute: u32) -> bool {
+        if self.from_min < self.until_min {
+            (self.from_min..self.until_min).contains(&minute)
+        } else if self.from_min > self.until_min {
+            minute >= self.from_min || minute < self.until_min
+        } else {
+            false
+        }
+    }
+
+    /// `at`, or the end of these quiet hours when `at` falls inside them.
+    pub fn release(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let local = at.with_timezone(&Tokyo);
+        let minute = local.hour() * 60 + local.minute();
+        if !self.contains(minute) {
+            return at;
+        }
+        let date = if minute < self.until_min {
+            local.date_naive()
+        } else {
+            local.date_naive().succ_opt().unwrap_or(local.date_naive())
+        };
+        date.and_hms_opt(self.until_min / 60, self.until_min % 60, 0)
+            .and_then(|end| Tokyo.from_local_datetime(&end).single())
+            .map(|end| end.with_timezone(&Utc))
+            .unwrap_or(at)
+    }
+
+    /// `HH:MM`.
+    pub fn format(minute: u32) -> String {
+        format!("{:02}:{:02}", minute / 60, minute % 60)
+    }
+
+    pub fn parse_time(text: &str) -> Result<u32, String> {
+        let text = text.trim();
+        let (h, m) = text
+            .split_once(':')
+            .ok_or_else(|| format!("`{text}` is not a time written HH:MM"))?;
+        match (h.parse::<u32>(), m.parse::<u32>()) {
+            (Ok(h), Ok(m)) if h < 24 && m < 60 => Ok(h * 60 + m),
+            _ => Err(format!("`{text}` is not a time written HH:MM")),
+        }
+    }
+}
+
+/// What a resident chose, as the dialog and the preferences page show it.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub id: i64,
+    pub external_id: String,
+    pub district: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub age_band: Option<AgeBand>,
+    pub language: String,
+    pub interests: Vec<String>,
+    pub muted_topics: Vec<String>,
+    pub quiet: QuietHours,
+    pub paused: bool,
+    pub pending: bool,
+    pub consented: bool,
+}
+
+impl Settings {
+    /// The band: the one chosen, else the one of the birth date.
+    pub fn band(&self) -> Option<AgeBand> {
+        self.age_band.or_else(|| {
+            self.birth_date
+                .map(|birth| AgeBand::of_age(age_on(birth, crate::residents::today_in_japan())))
+        })
+    }
+}
+
+const SETTINGS_COLUMNS: &str = "id, external_id, district, birth_date, age_band, language, interests, \
+    muted_topics, quiet_from_min, quiet_until_min, notices_paused, pending, consent_at_ms";
+
+fn settings_of(row: &sqlx::any::AnyRow) -> Result<Settings, sqlx::Error> {
+    let list = |column: &str| -> Result<Vec<String>, sqlx::Error> {
+        Ok(serde_json::from_str(&row.try_get::<String, _>(column)?).unwrap_or_default())
+    };
+    let birth: Option<String> = row.try_get("birth_date")?;
+    let band: Option<String> = row.try_get("age_band")?;
+    Ok(Settings {
+        id: row.try_get("id")?,
+        external_id: row.try_get("external_id")?,
+        district: row.try_get("district")?,
+        birth_date: birth.and_then(|b| NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok()),
+        age_band: band.as_deref().and_then(AgeBand::parse),
+        language: row.try_get("language")?,
+        interests: list("interests")?,
+        muted_topics: list("muted_topics")?,
+        quiet: QuietHours::from_columns(
+            row.try_get("quiet_from_min")?,
+            row.try_get("quiet_until_min")?,
+        ),
+        paused: row.try_get::<i64, _>("notices_paused")? != 0,
+        pending: row.try_get::<i64, _>("pending")? != 0,
+        consented: row.try_get::<Option<i64>, _>("consent_at_ms")?.is_some(),
+    })
+}
+
+pub async fn settings(db: &Db, id: i64) -> Result<Option<Settings>, sqlx::Error> {
+    let sql = format!("SELECT {SETTINGS_COLUMNS} FROM residents WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .as_ref()
+        .map(settings_of)
+        .transpose()
+}
+
+/// One change a resident makes (the LINE dialog applies them one tap at a time).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Language(String),
+    Consent,
+    District(String),
+    Age(AgeBand),
+    /// Adds the interest when missing, removes it when there.
+    ToggleInterest(String),
+    Paused(bool),
+}
+
+/// Applies one change; `Ok(false)` when the resident is gone.
+pub async fn apply(db: &Db, id: i64, change: &Change) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let now = now_ms();
+    let query = match change {
+        Change::Language(language) => {
+            sqlx::query("UPDATE residents SET language = $1, updated_at_ms = $2 WHERE id = $3")
+                .bind(language.clone())
+        }
+        Change::Consent => sqlx::query(
+            "UPDATE residents SET consent_at_ms = $2, consent_version = $1, pending = 0, updated_at_ms = $2 \
+             WHERE id = $3",
+        )
+        .bind(CONSENT_VERSION),
+        Change::District(district) => {
+            sqlx::query("UPDATE residents SET district = $1, updated_at_ms = $2 WHERE id = $3")
+                .bind(district.clone())
+        }
+        Change::Age(band) => sqlx::query(
+            "UPDATE residents SET age_band = $1, birth_date = $4, updated_at_ms = $2 WHERE id = $3",
+        )
+        .bind(band.code()),
+        Change::ToggleInterest(interest) => {
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT interests FROM residents WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(current) = current else {
+                return Ok(false);
+            };
+            let mut interests: Vec<String> = serde_json::from_str(&current).unwrap_or_default();
+            if let Some(at) = interests.iter().position(|i| i == interest) {
+                interests.remove(at);
+            } else {
+                interests.push(interest.clone());
+            }
+            sqlx::query("UPDATE residents SET interests = $1, updated_at_ms = $2 WHERE id = $3")
+                .bind(serde_json::to_string(&interests).unwrap_or_else(|_| "[]".into()))
+        }
+        Change::Paused(paused) => sqlx::query(
+            "UPDATE residents SET notices_paused = $1, updated_at_ms = $2 WHERE id = $3",
+        )
+        .bind(i64::from(*paused)),
+    };
+    let mut query = query.bind(now).bind(id);
+    if let Change::Age(band) = change {
+        query = query.bind(
+            band.birth_date(crate::residents::today_in_japan())
+                .to_string(),
+        );
+    }
+    let updated = query.execute(&mut *tx).await?.rows_affected() == 1;
+    tx.commit().await?;
+    tracing::info!(resident = id, ?change, updated, "registration change");
+    Ok(updated)
+}
+
+/// A signed link to a resident's preferences page: `ID.EXPIRY.MAC`, valid for [`PREFERENCES_LINK_DAYS`].
+/// Resident ids are never reused, so a link dies with a deleted resident.
+pub fn preferences_token(signer: &Signer, resident_id: i64, now: DateTime<Utc>) -> String {
+    let expires = (now + chrono::Duration::days(PREFERENCES_LINK_DAYS)).timestamp();
+    let mac = signer.sign("preferences", &format!("{resident_id}:{expires}"));
+    format!("{resident_id}.{expires}.{mac}")
+}
+
+pub fn preferences_url(signer: &Signer, resident_id: i64, now: DateTime<Utc>) -> String {
+    format!(
+        "{}/preferences/{}",
+        signer.public_url(),
+        preferences_token(signer, resident_id, now)
+    )
+}
+
+/// Adds the preferences link at the end of an e-mail's HTML body (the unsubscribe link follows it).
+pub fn with_preferences_link(html: &str, url: &str) -> String {
+    let link = format!("<p><a href=\"{url}\">配信設定の変更 / Preferences</a></p>");
+    match html.rfind("</body>") {
+        Some(at) => format!("{}{link}{}", &html[..at], &html[at..]),
+        None => format!("{html}{link}"),
+    }
+}
+
+/// Why a link was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("the link is not valid")]
+    Invalid,
+    #[error("the link has expired")]
+    Expired,
+}
+
+/// The resident a preferences token was signed for.
+pub fn check_preferences_token(
+    signer: &Signer,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, LinkError> {
+    let mut parts = token.splitn(3, '.');
+    let (Some(id), Some(expires), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(LinkError::Invalid);
+    };
+    let (Ok(resident_id), Ok(expiry)) = (id.parse::<i64>(), expires.parse::<i64>()) else {
+        return Err(LinkError::Invalid);
+    };
+    if !signer.check("preferences", &format!("{resident_id}:{expiry}"), mac) {
+        return Err(LinkError::Invalid);
+    }
+    if expiry < now.timestamp() {
+        return Err(LinkError::Expired);
+    }
+    Ok(resident_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        crate::notices::parse_send_at(text).expect("a time")
+    }
+
+    #[test]
+    fn bands_store_their_midpoint() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        for band in AgeBand::ALL {
+            let birth = band.birth_date(today);
+            assert_eq!(age_on(birth, today), band.midpoint());
+            assert_eq!(AgeBand::of_age(band.midpoint()), band);
+            assert_eq!(AgeBand::parse(band.code()), Some(band));
+        }
+        assert_eq!(AgeBand::Sixties.midpoint(), 65);
+        assert_eq!(AgeBand::of_age(64), AgeBand::Sixties);
+        assert_eq!(AgeBand::of_age(19), AgeBand::Under20);
+        assert_eq!(AgeBand::of_age(93), AgeBand::EightyPlus);
+    }
+
+    #[test]
+    fn quiet_hours_hold_until_their_end() {
+        let default = QuietHours::default();
+        assert_eq!(
+            default.release(utc("2026-12-04T22:30:00+09:00")),
+            utc("2026-12-05T08:00:00+09:00")
+        );
+        assert_eq!(
+            default.release(utc("2026-12-05T07:59:00+09:00")),
+            utc("2026-12-05T08:00:00+09:00")
+        );
+        let noon = utc("2026-12-05T12:00:00+09:00");
+        assert_eq!(default.release(noon), noon);
+        let afternoon = QuietHours {
+            from_min: 13 * 60,
+            until_min: 14 * 60 + 30,
+        };
+        assert_eq!(
+            afternoon.release(utc("2026-12-05T13:10:00+09:00")),
+            utc("2026-12-05T14:30:00+09:00")
+        );
+        assert_eq!(afternoon.release(noon), noon);
+        let none = QuietHours {
+            from_min: 0,
+            until_min: 0,
+        };
+        let night = utc("2026-12-05T23:00:00+09:00");
+        assert_eq!(none.release(night), night);
+        assert_eq!(QuietHours::parse_time("21:00"), Ok(1260));
+        assert!(QuietHours::parse_time("24:00").is_err());
+    }
+
+    #[test]
+    fn preferences_tokens_are_signed_and_expire() {
+        let signer = Signer::for_tests(b"secret", "http://h");
+        let now = utc("2026-11-26T12:00:00+09:00");
+        let token = preferences_token(&signer, 42, now);
+        assert_eq!(check_preferences_token(&signer, &token, now), Ok(42));
+        let forged = token.replacen("42.", "43.", 1);
+        assert_eq!(
+            check_preferences_token(&signer, &forged, now),
+            Err(LinkError::Invalid)
+        );
+        let later = now + chrono::Duration::days(PREFERENCES_LINK_DAYS + 1);
+        assert_eq!(
+            check_preferences_token(&signer, &token, later),
+            Err(LinkError::Expired)
+        );
+        assert!(preferences_url(&signer, 42, now).starts_with("http://h/preferences/42."));
+    }
+}
