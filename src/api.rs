@@ -86,6 +86,8 @@ pub fn router(state: AppState) -> Router {
         // outbound: notices, segment preview, unsubscribe links, VAPID key
         .merge(crate::notices::api::routes())
         .merge(crate::outbox::unsubscribe::routes())
+        // console (issue 7): /admin pages, login, static files, POST /api/staff
+        .merge(crate::console::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())

@@ -50,6 +50,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbound",
         include_str!("../migrations/sqlite/0003_outbound.sql"),
     ),
+    // console: staff accounts and sessions
+    (
+        6,
+        "console",
+        include_str!("../migrations/sqlite/0006_console.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -67,6 +73,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "outbound",
         include_str!("../migrations/postgres/0003_outbound.sql"),
+    ),
+    // console: staff accounts and sessions
+    (
+        6,
+        "console",
+        include_str!("../migrations/postgres/0006_console.sql"),
     ),
 ];
 
