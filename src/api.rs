@@ -121,6 +121,7 @@ async fn metrics() -> Response {
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::notices::api::OutboundDoc::openapi());
+    doc.merge(crate::console::ConsoleDoc::openapi());
     Json(doc)
 }
 

@@ -326,7 +326,11 @@ impl From<AccountError> for ApiError {
     }
 }
 
-/// `POST /api/staff`: creates a console account (admin only).
+/// Creates a console account for a staff member (admin only); the password is stored as an argon2id hash.
+#[utoipa::path(post, path = "/api/staff", request_body = StaffRequest,
+    responses((status = 201, body = StaffCreated), (status = 400, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
 async fn create_staff(
     State(state): State<AppState>,
     staff: Staff,
@@ -352,3 +356,8 @@ async fn create_staff(
         }),
     ))
 }
+
+/// The console's part of `GET /openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_staff), components(schemas(StaffRequest, StaffCreated)))]
+pub struct ConsoleDoc;
