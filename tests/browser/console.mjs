@@ -1,7 +1,8 @@
 // Drives the staff console in a real (headless) Chromium and prints what it saw as one JSON line.
 //   node console.mjs BASE_URL USERNAME PASSWORD ARTIFACTS_DIR [STEPS]
-// STEPS is a comma-separated list of: notices (log in, segment count, schedule a notice, see it in the calendar),
-// emergency (a test emergency from the emergency page, followed live). Default: notices.
+// STEPS is a comma-separated list of: notices (segment count, preview, schedule a notice, see it in the calendar),
+// import (a CSV with an error, then a good one), emergency-confirm (the emergency page up to its confirmation with
+// the reach), emergency (the same, then a test emergency sent and followed live). Default: notices.
 // Every page is served here with a strict Content-Security-Policy (default-src 'self'), so an inline script or
 // style would show up as a problem.
 import { existsSync } from "node:fs";
@@ -42,7 +43,14 @@ try {
   const page = await context.newPage();
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+    // An API answering 4xx is handled by the page (and shown); a failed page asset is caught below.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
+      problems.push(`console error: ${message.text()}`);
+    }
+  });
+  page.on("response", (response) => {
+    const path = new URL(response.url()).pathname;
+    if (response.status() >= 400 && !path.startsWith("/api/")) problems.push(`${response.status()} for ${path}`);
   });
 
   // Log in.
@@ -100,7 +108,27 @@ try {
     await page.screenshot({ path: join(artifacts, "console-notices.png"), fullPage: true });
   }
 
-  if (steps.has("emergency")) {
+  if (steps.has("import")) {
+    await page.getByRole("link", { name: "住民", exact: true }).click();
+    const header = "住民ID,生年月日,地区,言語,関心,メールアドレス\n";
+    const upload = async (name, text) => {
+      await page.locator("#import-file").setInputFiles({ name, mimeType: "text/csv", buffer: Buffer.from(text) });
+      await page.getByRole("button", { name: "取り込む", exact: true }).click();
+      await page.waitForSelector("#import-result.ok, #import-result.error");
+      return {
+        text: await page.locator("#import-result").textContent(),
+        ok: await page.locator("#import-result.ok").count() === 1,
+        progress: Number(await page.locator("#import-progress").getAttribute("value")),
+      };
+    };
+    result.import_bad = await upload("bad.csv",
+      header + "R-web-1,1980-01-01,今元,ja,防災,web1@example.org\nR-web-2,1981-02-02,東京,ja,,web2@example.org\n");
+    result.import_good = await upload("good.csv",
+      header + "R-web-1,1980-01-01,今元,ja,防災,web1@example.org\nR-web-2,1981-02-02,蓑島,en,ごみ|防災,web2@example.org\n");
+    await page.screenshot({ path: join(artifacts, "console-residents-import.png"), fullPage: true });
+  }
+
+  if (steps.has("emergency") || steps.has("emergency-confirm")) {
     await page.getByRole("link", { name: "緊急配信", exact: true }).click();
     await page.waitForURL(base + "/admin/emergency");
     await page.locator("#emergency-form").getByLabel("今元").check();
@@ -111,6 +139,8 @@ try {
     await page.locator("#e-confirm").waitFor({ state: "visible" });
     result.emergency_reach = Number(await page.locator("#e-reach").textContent());
     await page.screenshot({ path: join(artifacts, "console-emergency-confirm.png"), fullPage: true });
+  }
+  if (steps.has("emergency")) {
     await page.getByRole("button", { name: "この内容で送信する" }).click();
     await page.locator("#e-progress").waitFor({ state: "visible", timeout: 10000 });
     await page.waitForSelector("#e-status[data-done=yes]", { timeout: 30000 });

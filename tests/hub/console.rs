@@ -918,3 +918,67 @@ async fn console_schedules_a_notice_in_a_real_browser() {
     );
     app.hub.stop().await;
 }
+
+#[tokio::test]
+async fn console_imports_residents_and_confirms_an_emergency_in_a_real_browser() {
+    let app = spawn_app(Backend::Sqlite).await;
+    seed_residents(&app).await;
+    add_staff(&app, "kanri", "admin").await;
+    let shown = run_console_browser(&app, "kanri", "import,emergency-confirm").await;
+    assert_eq!(shown["problems"], json!([]), "{shown}");
+    assert!(
+        shown["menu"]
+            .as_array()
+            .expect("menu")
+            .iter()
+            .any(|m| m == "緊急配信")
+    );
+
+    // A bad row: the line is named and nothing is applied; then the good file goes in whole.
+    let bad = &shown["import_bad"];
+    assert_eq!(bad["ok"], false, "{shown}");
+    assert!(
+        bad["text"].as_str().unwrap_or_default().contains("3行目"),
+        "{shown}"
+    );
+    assert_eq!(bad["progress"], 100);
+    let good = &shown["import_good"];
+    assert_eq!(good["ok"], true, "{shown}");
+    assert!(
+        good["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("2人を取り込みました"),
+        "{shown}"
+    );
+    let (status, body) = app.get("/api/residents/R-web-2", Some(ADMIN_TOKEN)).await;
+    assert_eq!(
+        (status, body["district"].as_str()),
+        (200, Some("蓑島")),
+        "{body}"
+    );
+
+    // The emergency page: a template for the chosen district, and the confirmation counts who it reaches.
+    assert!(
+        shown["emergency_title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("避難指示")
+            && shown["emergency_title"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("今元"),
+        "{shown}"
+    );
+    assert_eq!(
+        shown["emergency_reach"], 4,
+        "three seeded and R-web-1 live in 今元: {shown}"
+    );
+    let actions = audit_actions(&app).await;
+    assert!(
+        actions
+            .iter()
+            .any(|(actor, a)| actor == "kanri" && a == "resident.import")
+    );
+    app.hub.stop().await;
+}
