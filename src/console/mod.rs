@@ -178,7 +178,8 @@ async fn login(
             &form.username,
         );
     }
-    let username = form.username.trim().to_owned();
+    // What a visitor typed goes into the audit log and the page: bounded, whatever it is.
+    let username: String = form.username.trim().chars().take(64).collect();
     let outcome = match accounts::login(&state.db, &username, &form.password).await {
         Ok(outcome) => outcome,
         Err(error) => return ApiError::internal(error).into_response(),

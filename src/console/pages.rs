@@ -366,7 +366,7 @@ async fn dashboard_body(state: &AppState, user: &ConsoleUser) -> Result<String, 
          <section class=\"card\"><h2>次に送るお知らせ</h2><ul class=\"list\">{next}</ul>\
          <p><a href=\"/admin/notices\">お知らせの予定をすべて見る</a></p></section>\
          {emergencies}\
-         <section class=\"card\"><h2>今週のFAQ</h2><dl class=\"stats\">\
+         <section class=\"card\"><h2>過去7日間のFAQ</h2><dl class=\"stats\">\
          <dt>回答できた質問</dt><dd id=\"faq-answered\">{answered}</dd>\
          <dt>候補を示した質問</dt><dd>{candidates}</dd>\
          <dt>回答できなかった質問</dt><dd id=\"faq-missed\">{missed}</dd></dl>\
