@@ -293,7 +293,7 @@
     rows.appendChild(tr);
     $("#e-safe").textContent = String(data.safe || 0);
     $("#e-help").textContent = String(data.need_help || 0);
-    const done = total.targeted > 0 && total.pending === 0;
+    const done = data.done === undefined ? total.targeted > 0 && total.pending === 0 : Boolean(data.done);
     const status = $("#e-status");
     status.textContent = done
       ? "配信が完了しました（対象 " + total.targeted + "件）" +
@@ -311,9 +311,12 @@
     };
     if (window.EventSource) {
       const source = new EventSource("/api/emergencies/" + id + "/events");
-      source.addEventListener("message", (event) => {
-        try { renderProgress(JSON.parse(event.data)); } catch (_) { /* a keep-alive or partial line */ }
-      });
+      // The hub names its events `progress`; a plain `message` is accepted too.
+      const onProgress = (event) => {
+        try { renderProgress(JSON.parse(event.data)); } catch (_) { /* not progress JSON */ }
+      };
+      source.addEventListener("progress", onProgress);
+      source.addEventListener("message", onProgress);
       source.addEventListener("error", () => {
         // The stream ended or is not available: keep the page live by asking every two seconds.
         source.close();
@@ -346,7 +349,8 @@
     if (!result.data.length) { item("緊急配信はまだありません。", "muted"); return; }
     result.data.slice(0, 10).forEach((e) => {
       const when = e.created_at || (e.created_at_ms ? new Date(e.created_at_ms).toLocaleString("ja-JP", { timeZone: "Asia/Tokyo" }) : "");
-      item((when ? when + "　" : "") + (e.title || "緊急配信 " + e.id) + (e.dry_run ? "（訓練）" : ""));
+      item((when ? when + "　" : "") + (e.title || "緊急配信 " + e.id) +
+        (e.dry_run && !String(e.title || "").includes("訓練") ? "（訓練）" : ""));
     });
   }
 
@@ -390,9 +394,13 @@
       const reach = await api("POST", "/api/segments/preview", { rule });
       if (reach.status !== 200) { show(error, errorText(reach), "error"); return; }
       pending = { title, body: { ja: text }, districts: all ? null : districts, dry_run: $("#e-dry-run").checked };
-      $("#e-reach").textContent = String(reach.data.count);
-      $("#e-summary").textContent = "「" + title + "」を" + (all ? "市内全域" : districts.join("・") + "地区") + "に" +
-        (pending.dry_run ? "訓練として（住民には送らず）" : "すべての連絡手段で") + "配信します。";
+      const area = all ? "市内全域" : districts.join("・") + "地区";
+      // A dry run reaches only the staff test recipients the hub is configured with, not the area.
+      const testers = form.dataset.testRecipients;
+      $("#e-reach").textContent = pending.dry_run && testers !== undefined ? testers : String(reach.data.count);
+      $("#e-summary").textContent = pending.dry_run
+        ? "訓練として「" + title + "」をテスト受信者だけに送ります（本番なら" + area + "の" + reach.data.count + "人に届きます）。"
+        : "「" + title + "」を" + area + "の全住民に、すべての連絡手段で配信します。";
       $("#e-compose").hidden = true;
       $("#e-confirm").hidden = false;
       $("#e-send").focus();

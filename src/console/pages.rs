@@ -896,7 +896,7 @@ async fn emergency(State(state): State<AppState>, user: ConsoleUser) -> Response
          <fieldset><legend>対象地区</legend>\
          <label class=\"check\"><input type=\"checkbox\" id=\"e-all\"> 市内全域</label>\
          <div class=\"checks\">{districts}</div></fieldset>\
-         <label class=\"check\"><input type=\"checkbox\" id=\"e-dry-run\" checked> 訓練（テスト配信：住民には送らず記録のみ）</label>\
+         <label class=\"check\"><input type=\"checkbox\" id=\"e-dry-run\" checked> 訓練（テスト受信者だけに送る）</label>\
          <p id=\"e-error\" class=\"error\" hidden></p>\
          <button type=\"submit\" id=\"e-next\">確認へ進む</button></form></section>\
          <section class=\"card\" id=\"e-confirm\" hidden><h2>2. 確認</h2>\
