@@ -88,6 +88,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::outbox::unsubscribe::routes())
         // console (issue 7): /admin pages, login, static files, POST /api/staff
         .merge(crate::console::routes())
+        // surveys: staff API and the residents' web form
+        .merge(crate::surveys::api::routes())
+        .merge(crate::surveys::web::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
@@ -122,6 +125,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::notices::api::OutboundDoc::openapi());
     doc.merge(crate::console::ConsoleDoc::openapi());
+    doc.merge(crate::surveys::api::SurveysDoc::openapi());
     Json(doc)
 }
 

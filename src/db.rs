@@ -56,6 +56,18 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "console",
         include_str!("../migrations/sqlite/0006_console.sql"),
     ),
+    // surveys (questionnaires)
+    (
+        8,
+        "surveys",
+        include_str!("../migrations/sqlite/0008_surveys.sql"),
+    ),
+    // web chat banners across processes
+    (
+        9,
+        "webchat_relay",
+        include_str!("../migrations/sqlite/0009_webchat_relay.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -79,6 +91,18 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "console",
         include_str!("../migrations/postgres/0006_console.sql"),
+    ),
+    // surveys (questionnaires)
+    (
+        8,
+        "surveys",
+        include_str!("../migrations/postgres/0008_surveys.sql"),
+    ),
+    // web chat banners across processes
+    (
+        9,
+        "webchat_relay",
+        include_str!("../migrations/postgres/0009_webchat_relay.sql"),
     ),
 ];
 

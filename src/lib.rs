@@ -15,6 +15,7 @@ pub mod notices;
 pub mod outbox;
 pub mod render;
 pub mod residents;
+pub mod surveys;
 pub mod telemetry;
 pub mod text;
 
@@ -141,6 +142,19 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         state.db.clone(),
         state.config.clone(),
         state.webchat.clone(),
+        shutdown.subscribe(),
+    ));
+    if state.db.backend == db::Backend::Postgres {
+        // Several processes may share this database: banners reach the pages open on each of them.
+        background.extend(chat::relay::spawn(
+            state.db.clone(),
+            state.config.database_url.clone(),
+            state.webchat.clone(),
+            shutdown.subscribe(),
+        ));
+    }
+    background.push(surveys::spawn_sweeper(
+        state.db.clone(),
         shutdown.subscribe(),
     ));
     let router = api::router(state.clone());

@@ -676,6 +676,9 @@ const FORGET_STATEMENTS: &[&str] = &[
      error = CASE WHEN status = 'pending' THEN 'resident asked to be forgotten' ELSE error END \
      WHERE resident_id = $1",
     "DELETE FROM resident_addresses WHERE resident_id = $1",
+    // Survey answers are the resident's own words: they go with the profile.
+    "DELETE FROM survey_line_sessions WHERE resident_id = $1",
+    "DELETE FROM survey_answers WHERE resident_id = $1",
     "DELETE FROM residents WHERE id = $1",
 ];
 

@@ -42,6 +42,19 @@ pub fn age_on(birth: NaiveDate, date: NaiveDate) -> i64 {
     i64::from(date.year()) - i64::from(birth.year()) - i64::from(birthday_not_reached)
 }
 
+/// The ten-year band an age falls in, as segment summaries and survey results label it: `0-9` … `80-89`, `90+`
+/// (`unknown` without a birth date).
+pub fn age_band(age: Option<i64>) -> String {
+    match age {
+        None => "unknown".to_owned(),
+        Some(age) if age >= 90 => "90+".to_owned(),
+        Some(age) => {
+            let youngest = age.max(0) / 10 * 10;
+            format!("{youngest}-{}", youngest + 9)
+        }
+    }
+}
+
 /// The calendar date in Asia/Tokyo at `instant`: the date ages are computed for when a notice
 /// is sent. Japan keeps UTC+9 all year (no daylight saving), so no time zone database is needed.
 pub fn tokyo_date(instant: DateTime<Utc>) -> NaiveDate {

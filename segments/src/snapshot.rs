@@ -183,11 +183,7 @@ impl Snapshot {
         }
         for decade in 0..10u32 {
             let youngest = decade * 10;
-            let label = if decade == 9 {
-                "90+".to_string()
-            } else {
-                format!("{youngest}-{}", youngest + 9)
-            };
+            let label = crate::age_band(Some(i64::from(youngest)));
             // Ages from 10d to 10d+9 are birth keys after "10d+10 years back" and on or before
             // "10d years back"; the first band takes anyone younger and the last anyone older.
             let lower = if decade == 9 {

@@ -190,11 +190,19 @@ async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEvent
             message: MessageContent::Text { text, .. },
             ..
         } => {
-            let question: String = text.chars().take(1000).collect();
-            let reply = chat
-                .ask(Channel::Line, sender.as_deref(), &question, lang)
-                .await?;
-            reply_messages(chat, &reply, lang)?
+            let for_survey = match &user {
+                Some(user) => crate::surveys::line::on_text(&chat.db, user, text).await?,
+                None => None,
+            };
+            if let Some(messages) = for_survey {
+                messages
+            } else {
+                let question: String = text.chars().take(1000).collect();
+                let reply = chat
+                    .ask(Channel::Line, sender.as_deref(), &question, lang)
+                    .await?;
+                reply_messages(chat, &reply, lang)?
+            }
         }
         EventKind::Message { .. } => vec![LineMessage::text(match lang {
             Lang::Ja => "ご質問は文字で送ってください。例:「住民票を取りたい」",
@@ -215,9 +223,16 @@ async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEvent
             }
             Vec::new()
         }
-        EventKind::Postback { postback, .. } => {
-            postback_messages(chat, &postback.data, sender.as_deref(), lang).await?
-        }
+        EventKind::Postback { postback, .. } => match &user {
+            Some(user)
+                if postback
+                    .data
+                    .starts_with(crate::surveys::line::POSTBACK_PREFIX) =>
+            {
+                crate::surveys::line::on_postback(&chat.db, user, &postback.data).await?
+            }
+            _ => postback_messages(chat, &postback.data, sender.as_deref(), lang).await?,
+        },
         EventKind::Other => Vec::new(),
     };
     if messages.is_empty() {
@@ -236,7 +251,7 @@ async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEvent
 }
 
 /// A button label: at most 20 characters.
-fn label(text: &str) -> String {
+pub(crate) fn label(text: &str) -> String {
     let max = limits::ACTION_LABEL_MAX_CHARS;
     if text.chars().count() <= max {
         text.to_owned()

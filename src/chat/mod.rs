@@ -6,6 +6,7 @@
 pub mod faq_service;
 pub mod line_webhook;
 pub mod misses;
+pub mod relay;
 pub mod webchat;
 
 use std::sync::Arc;

@@ -65,6 +65,8 @@ const PAGE: &str = include_str!("page.html");
 #[derive(Clone, Default)]
 pub struct WebchatHub {
     inner: Arc<Mutex<Sockets>>,
+    /// With several hub processes on PostgreSQL: where broadcasts go to reach the other processes' pages.
+    relay: Arc<std::sync::OnceLock<mpsc::UnboundedSender<String>>>,
 }
 
 #[derive(Default)]
@@ -100,15 +102,29 @@ impl WebchatHub {
 
     /// Sends `message` (e.g. `{"type": "emergency", "title": …, "body": …}`) to every open page; returns how many
     /// pages it was queued for (a page too slow to keep up misses it).
+    /// With a relay (PostgreSQL), pages open on the other hub processes get it too.
     pub fn broadcast(&self, message: Value) -> usize {
         let text = message.to_string();
+        if let Some(relay) = self.relay.get() {
+            let _ = relay.send(text.clone());
+        }
+        self.deliver_local(&text)
+    }
+
+    /// Sends a message to the pages open on this process only.
+    pub(crate) fn deliver_local(&self, text: &str) -> usize {
         let mut sockets = self.sockets();
         sockets.open.retain(|_, sender| !sender.is_closed());
         sockets
             .open
             .values()
-            .filter(|sender| sender.try_send(text.clone()).is_ok())
+            .filter(|sender| sender.try_send(text.to_owned()).is_ok())
             .count()
+    }
+
+    /// Connects this hub's broadcasts to the relay; a second call changes nothing.
+    pub(crate) fn set_relay(&self, sender: mpsc::UnboundedSender<String>) {
+        let _ = self.relay.set(sender);
     }
 }
 

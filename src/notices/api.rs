@@ -54,7 +54,7 @@ fn rule_error(field: &str, error: &segments::ParseError) -> Response {
         .into_response()
 }
 
-fn notice_error(error: NoticeError) -> Response {
+pub(crate) fn notice_error(error: NoticeError) -> Response {
     match error {
         NoticeError::Field { field, message } => {
             ApiError::bad_request(field, message).into_response()
@@ -67,7 +67,7 @@ fn api(error: impl Into<ApiError>) -> Response {
     error.into().into_response()
 }
 
-fn rfc3339(ms: i64) -> String {
+pub(crate) fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .with_timezone(&chrono_tz::Asia::Tokyo)

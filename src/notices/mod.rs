@@ -74,7 +74,7 @@ pub enum NoticeError {
 }
 
 impl NoticeError {
-    fn field(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn field(field: &str, message: impl Into<String>) -> Self {
         NoticeError::Field {
             field: field.to_owned(),
             message: message.into(),
@@ -372,6 +372,17 @@ pub async fn insert(
     created_by: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    insert_in(&mut conn, notice, created_by, now).await
+}
+
+/// [`insert`] inside the caller's transaction (a survey stores its invitation notice with itself).
+pub async fn insert_in(
+    conn: &mut sqlx::AnyConnection,
+    notice: &CheckedNotice,
+    created_by: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
     let next_fire = notice.first_fire(now);
     let now_ms = now.timestamp_millis();
     sqlx::query_scalar(
@@ -391,7 +402,7 @@ pub async fn insert(
     .bind(next_fire.map(|at| at.timestamp_millis()))
     .bind(created_by.to_owned())
     .bind(now_ms)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *conn)
     .await
 }
 

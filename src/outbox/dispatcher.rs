@@ -170,6 +170,8 @@ pub struct Dispatcher {
     owner: String,
     settings: DispatchSettings,
     contents: Mutex<HashMap<i64, Arc<Rendered>>>,
+    /// content id → the survey its notice invites to (most contents: none).
+    surveys: Mutex<HashMap<i64, Option<i64>>>,
 }
 
 /// A claimed one-recipient row.
@@ -273,6 +275,7 @@ impl Dispatcher {
             owner: Uuid::new_v4().to_string(),
             settings,
             contents: Mutex::new(HashMap::new()),
+            surveys: Mutex::new(HashMap::new()),
         })
     }
 
@@ -355,6 +358,32 @@ impl Dispatcher {
         Ok(rendered)
     }
 
+    /// The survey a content invites to, when it is a survey's invitation: its email and push messages get the
+    /// resident's own signed link, its LINE message a 「回答する」 quick reply.
+    async fn survey_of(&self, content_id: i64) -> Result<Option<i64>, sqlx::Error> {
+        if let Some(found) = self
+            .surveys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&content_id)
+        {
+            return Ok(*found);
+        }
+        let survey: Option<i64> = sqlx::query_scalar(
+            "SELECT s.id FROM delivery_contents c JOIN surveys s ON s.notice_id = c.source_id \
+             WHERE c.id = $1 AND c.source_kind = 'notice'",
+        )
+        .bind(content_id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let mut cache = self.surveys.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(content_id, survey);
+        Ok(survey)
+    }
+
     // ---- email and push: one row, one request ----
 
     async fn single_round(&self, channel: ChannelKind) -> Result<usize, sqlx::Error> {
@@ -422,10 +451,21 @@ impl Dispatcher {
                 },
             ) => {
                 let url = self.signer.url(row.resident_id, &row.address);
+                let (mut text, mut html) = (text.clone(), html.clone());
+                if let Some(survey) = self.survey_of(row.content_id).await? {
+                    let answer = crate::surveys::answer_url(&self.signer, survey, row.resident_id);
+                    text = format!("{text}\n\nアンケートに回答する / Answer the survey: {answer}");
+                    html = with_link_paragraph(
+                        &html,
+                        &format!(
+                            "<a href=\"{answer}\">アンケートに回答する / Answer the survey</a>"
+                        ),
+                    );
+                }
                 let message = EmailMessage {
                     subject: subject.clone(),
                     text: format!("{text}\n\n配信停止 / Unsubscribe: {url}"),
-                    html: Some(with_unsubscribe_link(html, &url)),
+                    html: Some(with_unsubscribe_link(&html, &url)),
                     list_unsubscribe: Some(url),
                 };
                 self.sinks
@@ -452,7 +492,16 @@ impl Dispatcher {
                     p256dh: keys.p256dh,
                     auth: keys.auth,
                 };
-                let message = PushMessage::notification(title, body, url.as_deref());
+                let answer = match self.survey_of(row.content_id).await? {
+                    Some(survey) => Some(crate::surveys::answer_url(
+                        &self.signer,
+                        survey,
+                        row.resident_id,
+                    )),
+                    None => None,
+                };
+                let url = answer.as_deref().or(url.as_deref());
+                let message = PushMessage::notification(title, body, url);
                 self.sinks
                     .push
                     .send(&Request::single(key, subscription, message))
@@ -710,8 +759,15 @@ impl Dispatcher {
                 )
                 .await;
         };
+        let quick_reply = match self.survey_of(batch.content_id).await? {
+            Some(survey) => crate::surveys::line::invitation_quick_reply(&self.signer, survey).ok(),
+            None => None,
+        };
         let message = match LineMessage::text(text.clone()) {
-            Ok(message) => vec![message],
+            Ok(message) => vec![match quick_reply {
+                Some(quick_reply) => message.with_quick_reply(quick_reply),
+                None => message,
+            }],
             Err(error) => {
                 return self
                     .record_line_batch(
@@ -810,7 +866,15 @@ impl Dispatcher {
 
 /// Adds the unsubscribe link at the end of an HTML body.
 fn with_unsubscribe_link(html: &str, url: &str) -> String {
-    let link = format!("<p><a href=\"{url}\">配信停止 / Unsubscribe</a></p>");
+    with_link_paragraph(
+        html,
+        &format!("<a href=\"{url}\">配信停止 / Unsubscribe</a>"),
+    )
+}
+
+/// `html` with `<p>{inner}</p>` added at the end of its body.
+fn with_link_paragraph(html: &str, inner: &str) -> String {
+    let link = format!("<p>{inner}</p>");
     match html.rfind("</body>") {
         Some(at) => format!("{}{link}{}", &html[..at], &html[at..]),
         None => format!("{html}{link}"),

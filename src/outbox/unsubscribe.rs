@@ -72,6 +72,28 @@ impl Signer {
         )
     }
 
+    /// A MAC for another signed link (`purpose` names what it grants, e.g. `survey:3:17`), made with the same
+    /// secret: links in messages are signed one way.
+    pub fn link_mac(&self, purpose: &str) -> String {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.secret) {
+            Ok(mac) => mac,
+            Err(_) => return String::new(),
+        };
+        mac.update(format!("link:{purpose}").as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// Checks a MAC made by [`Signer::link_mac`] in constant time.
+    pub fn check_link_mac(&self, purpose: &str, mac: &str) -> bool {
+        let expected = self.link_mac(purpose);
+        expected.len() == mac.len() && bool::from(expected.as_bytes().ct_eq(mac.as_bytes()))
+    }
+
+    /// The hub's public base URL (no trailing slash), for links in messages.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
     /// The resident id when `token` was signed for their current `address`.
     fn verify(&self, token: &str, address: &str) -> bool {
         let Some((id, mac)) = token.split_once('.') else {
@@ -122,7 +144,7 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/unsubscribe/{token}", get(page).post(one_click))
 }
 
-async fn signer(state: &AppState) -> Result<Signer, Response> {
+pub(crate) async fn signer(state: &AppState) -> Result<Signer, Response> {
     Signer::load(&state.db, &state.config.public_url)
         .await
         .map_err(|error| crate::error::ApiError::internal(error).into_response())

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{ADMIN_TOKEN, BACKENDS, TestApp, spawn_app_with};
 
-const SECRET: &str = "test-line-channel-secret";
+pub(crate) const SECRET: &str = "test-line-channel-secret";
 const USER: &str = "U4af4980629abcdef4af4980629abcdef";
 const QUESTION: &str = "じゅうみんひょうをとりたい";
 
@@ -37,7 +37,7 @@ fn common(event_id: &str, redelivery: bool) -> Value {
     })
 }
 
-fn with(mut base: Value, extra: Value) -> Value {
+pub(crate) fn with(mut base: Value, extra: Value) -> Value {
     if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
         for (key, value) in extra {
             base.insert(key.clone(), value.clone());
@@ -61,14 +61,14 @@ fn postback_event(event_id: &str, reply_token: &str, data: &str) -> Value {
     )
 }
 
-fn body(events: Vec<Value>) -> Vec<u8> {
+pub(crate) fn body(events: Vec<Value>) -> Vec<u8> {
     serde_json::to_vec(
         &json!({"destination": "U00000000000000000000000000000000", "events": events}),
     )
     .expect("json")
 }
 
-async fn post_webhook(app: &TestApp, body: &[u8], signature: Option<&str>) -> u16 {
+pub(crate) async fn post_webhook(app: &TestApp, body: &[u8], signature: Option<&str>) -> u16 {
     let mut request = app
         .client
         .post(app.url("/line/webhook"))
@@ -120,7 +120,7 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
     row.try_get::<i64, _>("n").expect("a number")
 }
 
-fn postback_data(message: &Value, label: &str) -> String {
+pub(crate) fn postback_data(message: &Value, label: &str) -> String {
     message["quickReply"]["items"]
         .as_array()
         .and_then(|items| {
@@ -1009,5 +1009,46 @@ async fn a_webchat_notice_appears_on_every_open_chat_page() {
             "{message}"
         );
     }
+    app.hub.stop().await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_banner_reaches_pages_open_on_every_hub_process_once() {
+    let app = spawn_app_with(crate::support::Backend::Postgres, &[]).await;
+    // A second `hub serve` on the same database, as a city runs in production.
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("HUB_LISTEN".to_owned(), "127.0.0.1:0".to_owned());
+    env.insert("HUB_DATABASE_URL".to_owned(), app.database_url.clone());
+    env.insert("HUB_ADMIN_TOKEN".to_owned(), ADMIN_TOKEN.to_owned());
+    let config = hub::Config::from_parts(None, &env).expect("config");
+    let second = hub::spawn(config).await.expect("second hub");
+    let mut on_first = open_chat(&app).await;
+    let (mut on_second, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/chat/ws", second.addr))
+            .await
+            .expect("web chat socket on the second hub");
+    // Give both relays a moment to LISTEN before the banner goes out.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pr = app.token("pr").await;
+    let (status, created) = app
+        .post_json(
+            "/api/notices",
+            Some(&pr),
+            &json!({"title": "防災訓練", "body": {"ja": "11時に防災訓練のサイレンが鳴ります。"},
+                    "channels": ["webchat"], "ignore_quiet_hours": true}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    for socket in [&mut on_first, &mut on_second] {
+        let message = next_json(socket).await;
+        assert_eq!(message["type"], "notice", "{message}");
+        assert_eq!(message["title"], "防災訓練");
+    }
+    // Exactly once on each page: nothing more arrives.
+    for socket in [&mut on_first, &mut on_second] {
+        let more = tokio::time::timeout(Duration::from_millis(800), socket.next()).await;
+        assert!(more.is_err(), "a second banner arrived: {more:?}");
+    }
+    second.stop().await;
     app.hub.stop().await;
 }

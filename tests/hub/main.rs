@@ -6,3 +6,4 @@ mod emergency;
 mod foundation;
 mod notices;
 mod support;
+mod surveys;

@@ -22,10 +22,10 @@ const INTERESTS: [&str; 5] = ["防災", "介護", "子育て", "ごみ", "健康
 
 // ---------- a real SMTP server ----------
 
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
-    port: u16,
-    maildir: PathBuf,
+    pub(crate) port: u16,
+    pub(crate) maildir: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -36,7 +36,7 @@ impl Drop for SmtpServer {
     }
 }
 
-fn start_smtp() -> SmtpServer {
+pub(crate) fn start_smtp() -> SmtpServer {
     let python = std::env::var("HUB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let dir = tempfile::tempdir().expect("temp dir");
     let maildir = dir.path().join("mail");
@@ -667,7 +667,11 @@ async fn notices_now_and_scheduled_reach_exactly_their_residents_once() {
         let (_, early) = app
             .get(&format!("/api/notices/{later_id}"), Some(&pr))
             .await;
-        assert_eq!(early["status"], "scheduled", "{early}");
+        // Unless this machine was so loaded that its time has come already, it waits.
+        assert!(
+            early["status"] == "scheduled" || Utc::now() >= send_at,
+            "{early}"
+        );
 
         let done_now = wait_done(app, &pr, now_id, Duration::from_secs(90)).await;
         let done_later = wait_done(app, &pr, later_id, Duration::from_secs(90)).await;

@@ -1,0 +1,609 @@
+//! Questionnaires: a survey sent to a segment, answered on LINE by following the bot's own quick replies and on
+//! the web form reached by the link in the invitation email, with results, refusals and anonymisation.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use channels::line::webhook::sign;
+use channels::testing::LineMock;
+use serde_json::{Value, json};
+use sqlx::{Connection, Row};
+
+use crate::chat::{SECRET, body, post_webhook, postback_data, with};
+use crate::notices::start_smtp;
+use crate::support::{ADMIN_TOKEN, BACKENDS, TestApp, spawn_app_with};
+
+const INSIDE_LINE: &str = "U1111111111111111111111111111aaaa";
+const OUTSIDE_LINE: &str = "U2222222222222222222222222222bbbb";
+
+fn event(user: &str, event_id: &str, kind: Value) -> Value {
+    with(
+        json!({
+            "mode": "active",
+            "timestamp": 1_764_000_000_000_i64,
+            "source": {"type": "user", "userId": user},
+            "webhookEventId": event_id,
+            "deliveryContext": {"isRedelivery": false},
+        }),
+        kind,
+    )
+}
+
+/// Sends one signed event from `user` and returns the messages of the reply it caused.
+async fn say(app: &TestApp, mock: &LineMock, user: &str, kind: Value) -> Vec<Value> {
+    let before = mock.accepted().len();
+    let token = format!("reply-{}", uuid::Uuid::new_v4().simple());
+    let event_id = format!("01SV{}", uuid::Uuid::new_v4().simple()).to_uppercase();
+    let mut kind = kind;
+    kind["replyToken"] = json!(token);
+    let body = body(vec![event(user, &event_id, kind)]);
+    assert_eq!(
+        post_webhook(app, &body, Some(&sign(SECRET, &body))).await,
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let reply = mock
+            .accepted()
+            .into_iter()
+            .skip(before)
+            .find(|r| r.reply_token.as_deref() == Some(token.as_str()));
+        if let Some(reply) = reply {
+            return reply.messages.as_array().cloned().unwrap_or_default();
+        }
+        assert!(Instant::now() < deadline, "no reply to {event_id}");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+async fn tap(app: &TestApp, mock: &LineMock, user: &str, data: &str) -> Vec<Value> {
+    say(
+        app,
+        mock,
+        user,
+        json!({"type": "postback", "postback": {"data": data}}),
+    )
+    .await
+}
+
+async fn text(app: &TestApp, mock: &LineMock, user: &str, text: &str) -> Vec<Value> {
+    say(
+        app,
+        mock,
+        user,
+        json!({"type": "message", "message": {"type": "text", "id": "1", "quoteToken": "q", "text": text}}),
+    )
+    .await
+}
+
+fn last(messages: &[Value]) -> &Value {
+    messages.last().expect("at least one message")
+}
+
+fn text_of(messages: &[Value]) -> String {
+    messages
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Each mail in a maildir: its raw text and the decoded text of its parts (lettre writes Japanese bodies in
+/// base64 or quoted-printable).
+fn mail_texts(maildir: &std::path::Path) -> Vec<(String, String)> {
+    let mut texts = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(maildir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let mut decoded = String::new();
+            for part in raw.split("\n\n").collect::<Vec<_>>().windows(2) {
+                let (headers, content) = (part[0].to_ascii_lowercase(), part[1]);
+                let content = content.split("\n--").next().unwrap_or_default();
+                if headers.contains("content-transfer-encoding: base64") {
+                    let joined: String = content.split_whitespace().collect();
+                    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(joined) {
+                        decoded.push_str(&String::from_utf8_lossy(&bytes));
+                    }
+                } else if headers.contains("content-transfer-encoding: quoted-printable") {
+                    let joined = content.replace("=\r\n", "").replace("=\n", "");
+                    let mut bytes = Vec::new();
+                    let mut chars = joined.as_bytes().iter();
+                    while let Some(&b) = chars.next() {
+                        if b == b'=' {
+                            let hex: Vec<u8> = chars.by_ref().take(2).copied().collect();
+                            let value = std::str::from_utf8(&hex)
+                                .ok()
+                                .and_then(|h| u8::from_str_radix(h, 16).ok());
+                            bytes.extend(value);
+                        } else {
+                            bytes.push(b);
+                        }
+                    }
+                    decoded.push_str(&String::from_utf8_lossy(&bytes));
+                } else {
+                    decoded.push_str(content);
+                }
+            }
+            texts.push((raw, decoded));
+        }
+    }
+    texts
+}
+
+/// The survey link in the mail to `to`, waiting for the mail.
+async fn survey_link(maildir: &std::path::Path, base: &str, to: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        for (_, text) in mail_texts(maildir)
+            .into_iter()
+            .filter(|(raw, _)| raw.contains(to))
+        {
+            // The hub's public URL in tests has port 0 (it is not known before binding): keep the path.
+            if let Some(at) = text.find("/s/") {
+                let path: String = text[at..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+                    .collect();
+                return format!("{base}{path}");
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no survey link to {to} in the mails: {:?}",
+            mail_texts(maildir)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn db_count(app: &TestApp, sql: &str, survey: i64) -> i64 {
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .expect("database");
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .bind(survey)
+        .fetch_one(&mut connection)
+        .await
+        .expect("count")
+        .try_get::<i64, _>("n")
+        .expect("a number")
+}
+
+async fn add_resident(app: &TestApp, body: Value) {
+    let (status, created) = app
+        .post_json("/api/residents", Some(ADMIN_TOKEN), &body)
+        .await;
+    assert_eq!(status, 200, "{created}");
+}
+
+/// Waits until the invitation notice has no delivery pending.
+async fn invitations_sent(app: &TestApp, notice: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, view) = app
+            .get(&format!("/api/notices/{notice}"), Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(status, 200, "{view}");
+        if view["fire_count"].as_i64() == Some(1) && view["totals"]["pending"] == 0 {
+            return view;
+        }
+        assert!(Instant::now() < deadline, "invitations not sent: {view}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn in_an_hour() -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()
+}
+
+fn questionnaire() -> Value {
+    json!({
+        "title": "市民プールに関するアンケート",
+        "intro": {"ja": "市民プールの利用についてお聞かせください。", "en": "Tell us how you use the city pool."},
+        "questions": [
+            {"kind": "single", "text": {"ja": "この1年に市民プールを利用しましたか", "en": "Did you use the pool this year?"},
+             "options": [{"ja": "はい", "en": "Yes"}, {"ja": "いいえ", "en": "No"}, {"ja": "覚えていない"}]},
+            {"kind": "scale", "text": {"ja": "満足度を教えてください"}},
+            {"kind": "multiple", "text": {"ja": "利用する時間帯"}, "required": false,
+             "options": [{"ja": "朝"}, {"ja": "昼"}, {"ja": "夜"}]},
+            {"kind": "text", "text": {"ja": "ご意見をお書きください"}, "required": false}
+        ],
+        "segment": "district in [\"今元\", \"仲津\"]",
+        "channels": ["line", "email"],
+        "closes_at": in_an_hour(),
+        "ignore_quiet_hours": true
+    })
+}
+
+#[tokio::test]
+async fn a_survey_is_answered_on_line_and_the_web_and_counted() {
+    for backend in BACKENDS {
+        let mock = LineMock::start().await.expect("LINE mock");
+        let smtp = start_smtp();
+        let smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
+        let app = spawn_app_with(
+            backend,
+            &[
+                ("HUB_LINE_API_BASE", &mock.base_url()),
+                ("HUB_LINE_CHANNEL_SECRET", SECRET),
+                ("HUB_LINE_CHANNEL_TOKEN", &mock.token()),
+                ("HUB_SMTP_URL", &smtp_url),
+                ("HUB_MAIL_FROM", "行橋市 <info@city.yukuhashi.example>"),
+            ],
+        )
+        .await;
+        // Two invited residents answer (LINE, web), one invited does not, one outside the segment tries.
+        add_resident(
+            &app,
+            json!({"external_id": "SV-1", "birth_date": "1950-04-01", "district": "今元",
+            "channels": {"line": INSIDE_LINE}}),
+        )
+        .await;
+        add_resident(
+            &app,
+            json!({"external_id": "SV-2", "birth_date": "1990-07-15", "district": "仲津",
+            "channels": {"email": "sv2@example.jp"}, "preferred": ["email"]}),
+        )
+        .await;
+        add_resident(
+            &app,
+            json!({"external_id": "SV-3", "birth_date": "1985-01-01", "district": "今元",
+            "channels": {"email": "sv3@example.jp"}}),
+        )
+        .await;
+        add_resident(
+            &app,
+            json!({"external_id": "SV-4", "birth_date": "1970-01-01", "district": "泉",
+            "channels": {"line": OUTSIDE_LINE}}),
+        )
+        .await;
+        let pr = app.token("pr").await;
+        let viewer = app.token("viewer").await;
+
+        let (status, created) = app
+            .post_json("/api/surveys", Some(&pr), &questionnaire())
+            .await;
+        assert_eq!(status, 201, "{backend:?} {created}");
+        let id = created["id"].as_i64().expect("an id");
+        let notice = created["notice_id"].as_i64().expect("a notice");
+        let sent = invitations_sent(&app, notice).await;
+        assert_eq!(sent["totals"]["targeted"], 3, "{backend:?} {sent}");
+
+        // LINE: the multicast invitation carries 「回答する」; the bot's quick replies lead through it.
+        let invitation = mock
+            .accepted()
+            .into_iter()
+            .find(|r| r.path == "/v2/bot/message/multicast" || r.path == "/v2/bot/message/push")
+            .expect("a LINE invitation");
+        assert_eq!(
+            invitation.to,
+            vec![INSIDE_LINE.to_owned()],
+            "only the invited LINE user"
+        );
+        let start = postback_data(&invitation.messages[0], "回答する");
+        let q1 = tap(&app, &mock, INSIDE_LINE, &start).await;
+        assert!(text_of(&q1).contains("Q1/4"), "{q1:?}");
+        let q2 = tap(&app, &mock, INSIDE_LINE, &postback_data(last(&q1), "はい")).await;
+        assert!(text_of(&q2).contains("満足度"), "{q2:?}");
+        let q3 = tap(&app, &mock, INSIDE_LINE, &postback_data(last(&q2), "5")).await;
+        assert!(text_of(&q3).contains("利用する時間帯"), "{q3:?}");
+        let toggled = tap(&app, &mock, INSIDE_LINE, &postback_data(last(&q3), "朝")).await;
+        assert!(text_of(&toggled).contains("選択中: 朝"), "{toggled:?}");
+        let toggled = tap(
+            &app,
+            &mock,
+            INSIDE_LINE,
+            &postback_data(last(&toggled), "夜"),
+        )
+        .await;
+        let q4 = tap(
+            &app,
+            &mock,
+            INSIDE_LINE,
+            &postback_data(last(&toggled), "選択終了"),
+        )
+        .await;
+        assert!(text_of(&q4).contains("ご意見"), "{q4:?}");
+        // A stale tap on an earlier question asks the current one again and changes nothing.
+        let again = tap(
+            &app,
+            &mock,
+            INSIDE_LINE,
+            &postback_data(last(&q1), "いいえ"),
+        )
+        .await;
+        assert!(text_of(&again).contains("ご意見"), "{again:?}");
+        let thanks = text(&app, &mock, INSIDE_LINE, "夜も開けてほしいです").await;
+        assert!(
+            text_of(&thanks).contains("ありがとうございました"),
+            "{thanks:?}"
+        );
+
+        // Outside the segment: the same (validly signed) start is refused, and nothing is stored.
+        let refused = tap(&app, &mock, OUTSIDE_LINE, &start).await;
+        assert!(text_of(&refused).contains("対象ではない"), "{refused:?}");
+        let nothing = text(&app, &mock, OUTSIDE_LINE, "アンケート").await;
+        assert!(text_of(&nothing).contains("ありません"), "{nothing:?}");
+        // A forged postback is ignored.
+        let forged = format!(
+            "{}{}",
+            &start[..start.len() - 4],
+            if start.ends_with("0000") {
+                "1111"
+            } else {
+                "0000"
+            }
+        );
+        let before = mock.accepted().len();
+        let body = body(vec![event(
+            OUTSIDE_LINE,
+            "01SVFORGED00000000000000001",
+            json!({"type": "postback", "replyToken": "forged", "postback": {"data": forged}}),
+        )]);
+        assert_eq!(
+            post_webhook(&app, &body, Some(&sign(SECRET, &body))).await,
+            200
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            mock.accepted().len(),
+            before,
+            "a forged postback got an answer"
+        );
+
+        // The web: the link in the invitation mail opens the form; a missing answer is shown again.
+        let link = survey_link(&smtp.maildir, &app.base, "sv2@example.jp").await;
+        let page = app.client.get(&link).send().await.expect("form");
+        assert_eq!(page.status().as_u16(), 200);
+        let html = page.text().await.expect("html");
+        assert!(
+            html.contains("この1年に市民プールを利用しましたか") && html.contains("lang=\"ja\""),
+            "{html}"
+        );
+        let incomplete = app
+            .client
+            .post(&link)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("q0=1")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(incomplete.status().as_u16(), 400);
+        assert!(
+            incomplete
+                .text()
+                .await
+                .unwrap_or_default()
+                .contains("class=\"invalid\"")
+        );
+        let answered = app
+            .client
+            .post(&link)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("q0=1&q1=4&q2=0&q2=1&q3=%E9%A7%90%E8%BB%8A%E5%A0%B4%E3%82%92%E5%BA%83%E3%81%8F")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(answered.status().as_u16(), 200);
+        // Answering again replaces the answer: still one per resident.
+        let replaced = app
+            .client
+            .post(&link)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("q0=0&q1=4&q3=%E9%A7%90%E8%BB%8A%E5%A0%B4%E3%82%92%E5%BA%83%E3%81%8F")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(replaced.status().as_u16(), 200);
+        assert!(replaced.text().await.unwrap_or_default().contains("更新"));
+        let tampered = format!(
+            "{}{}",
+            &link[..link.len() - 3],
+            if link.ends_with("abc") { "abd" } else { "abc" }
+        );
+        let status = app
+            .client
+            .get(&tampered)
+            .send()
+            .await
+            .expect("get")
+            .status();
+        assert_eq!(status.as_u16(), 404);
+
+        // Results: counts per choice, the scale, free text for PR, rates by district and age band.
+        let (status, results) = app
+            .get(&format!("/api/surveys/{id}/results"), Some(&pr))
+            .await;
+        assert_eq!(status, 200, "{results}");
+        assert_eq!(results["total"]["invited"], 3, "{backend:?} {results}");
+        assert_eq!(results["total"]["answered"], 2, "{results}");
+        let q = &results["questions"];
+        assert_eq!(q[0]["choices"][0]["label"], "はい");
+        assert_eq!(q[0]["choices"][0]["count"], 2, "{results}");
+        assert_eq!(q[0]["choices"][1]["count"], 0, "{results}");
+        assert_eq!(
+            q[1]["distribution"],
+            json!({"1": 0, "2": 0, "3": 0, "4": 1, "5": 1})
+        );
+        assert_eq!(q[1]["mean"], 4.5);
+        assert_eq!(q[2]["choices"][0]["count"], 1, "{results}");
+        assert_eq!(q[2]["choices"][2]["count"], 1, "{results}");
+        assert_eq!(q[2]["skipped"], 1, "{results}");
+        let mut texts: Vec<&str> = q[3]["texts"]
+            .as_array()
+            .expect("texts for PR")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        texts.sort_unstable();
+        assert_eq!(texts, vec!["夜も開けてほしいです", "駐車場を広く"]);
+        assert_eq!(
+            results["by_district"]["今元"],
+            json!({"invited": 2, "answered": 1, "rate": 0.5})
+        );
+        assert_eq!(results["by_district"]["仲津"]["rate"], 1.0);
+        assert_eq!(results["by_age_band"]["70-79"]["answered"], 1, "{results}");
+        let (_, for_viewer) = app
+            .get(&format!("/api/surveys/{id}/results"), Some(&viewer))
+            .await;
+        assert!(
+            for_viewer["questions"][3].get("texts").is_none(),
+            "{for_viewer}"
+        );
+        let csv = app
+            .client
+            .get(app.url(&format!("/api/surveys/{id}/results.csv")))
+            .bearer_auth(&pr)
+            .send()
+            .await
+            .expect("csv");
+        assert!(
+            csv.headers()["content-type"]
+                .to_str()
+                .unwrap_or_default()
+                .starts_with("text/csv")
+        );
+        let csv = csv.bytes().await.expect("bytes");
+        assert!(csv.starts_with(&[0xEF, 0xBB, 0xBF]), "a BOM for Excel");
+        let csv = String::from_utf8_lossy(&csv[3..]).to_string();
+        assert_eq!(csv.lines().count(), 3, "{csv}");
+        assert!(
+            csv.contains("今元") && csv.contains("夜も開けてほしいです"),
+            "{csv}"
+        );
+
+        // Closed: the form and LINE refuse answers.
+        let (status, closed) = app
+            .post_json(&format!("/api/surveys/{id}/close"), Some(&pr), &json!({}))
+            .await;
+        assert_eq!(status, 200, "{closed}");
+        assert_eq!(closed["state"], "closed");
+        let late = app
+            .client
+            .post(&link)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("q0=2&q1=1")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(late.status().as_u16(), 410);
+        let late = tap(&app, &mock, INSIDE_LINE, &start).await;
+        assert!(text_of(&late).contains("締め切"), "{late:?}");
+        let (_, after) = app
+            .get(&format!("/api/surveys/{id}/results"), Some(&pr))
+            .await;
+        assert_eq!(
+            after["questions"][0]["choices"][2]["count"], 0,
+            "a late answer was taken: {after}"
+        );
+        assert_eq!(after["total"]["answered"], 2);
+
+        // An anonymous survey keeps no link from answer to resident once closed.
+        let mut anonymous = questionnaire();
+        anonymous["title"] = json!("匿名アンケート");
+        anonymous["anonymous"] = json!(true);
+        anonymous["questions"] =
+            json!([{"kind": "scale", "text": {"ja": "行橋市は住みやすいですか"}}]);
+        anonymous["channels"] = json!(["line"]);
+        let (status, created) = app.post_json("/api/surveys", Some(&pr), &anonymous).await;
+        assert_eq!(status, 201, "{created}");
+        let anonymous_id = created["id"].as_i64().expect("an id");
+        invitations_sent(&app, created["notice_id"].as_i64().expect("notice")).await;
+        let question = text(&app, &mock, INSIDE_LINE, "ｱﾝｹｰﾄ").await;
+        assert!(text_of(&question).contains("住みやすい"), "{question:?}");
+        let thanks = tap(
+            &app,
+            &mock,
+            INSIDE_LINE,
+            &postback_data(last(&question), "4"),
+        )
+        .await;
+        assert!(text_of(&thanks).contains("ありがとう"), "{thanks:?}");
+        let linked = "SELECT COUNT(*) AS n FROM survey_answers WHERE survey_id = $1 AND resident_id IS NOT NULL";
+        assert_eq!(db_count(&app, linked, anonymous_id).await, 1);
+        let (status, _) = app
+            .post_json(
+                &format!("/api/surveys/{anonymous_id}/close"),
+                Some(&pr),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while db_count(&app, linked, anonymous_id).await > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "answers still linked to residents after closing"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let all = "SELECT COUNT(*) AS n FROM survey_answers WHERE survey_id = $1";
+        assert_eq!(
+            db_count(&app, all, anonymous_id).await,
+            1,
+            "the answer itself stays"
+        );
+        app.hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn broken_surveys_are_refused_with_the_field_named() {
+    for backend in BACKENDS {
+        let app = spawn_app_with(backend, &[]).await;
+        let pr = app.token("pr").await;
+        let cases: Vec<(Value, &str)> = vec![
+            (
+                json!({"questions": [{"kind": "single", "text": {"en": "Which?"}, "options": [{"ja": "a"}, {"ja": "b"}]}]}),
+                "questions[0].text.ja",
+            ),
+            (
+                json!({"questions": [{"kind": "single", "text": {"ja": "どれ"}, "options": [{"ja": "a"}]}]}),
+                "questions[0].options",
+            ),
+            (
+                json!({"questions": [{"kind": "scale", "text": {"ja": "点数"}, "options": [{"ja": "a"}, {"ja": "b"}]}]}),
+                "questions[0].options",
+            ),
+            (
+                json!({"questions": [{"kind": "single", "text": {"ja": "どれ"},
+                "options": [{"ja": "とても長い選択肢の名前でボタンに入りきらない"}, {"ja": "b"}]}]}),
+                "questions[0].options[0].ja",
+            ),
+            (
+                json!({"closes_at": "2020-01-01T00:00:00+09:00"}),
+                "closes_at",
+            ),
+            (json!({"channels": ["webchat"]}), "channels[0]"),
+            (json!({"segment": "age >= "}), "segment"),
+            (json!({"questions": []}), "questions"),
+        ];
+        for (change, field) in cases {
+            let mut input = questionnaire();
+            for (key, value) in change.as_object().expect("object") {
+                input[key] = value.clone();
+            }
+            let (status, error) = app.post_json("/api/surveys", Some(&pr), &input).await;
+            assert_eq!(status, 400, "{backend:?} {field}: {error}");
+            assert_eq!(error["field"], field, "{error}");
+        }
+        let (status, error) = app
+            .post_json("/api/surveys", Some(&pr), &json!({"title": 1}))
+            .await;
+        assert_eq!(status, 400, "{error}");
+        let viewer = app.token("viewer").await;
+        let (status, _) = app
+            .post_json("/api/surveys", Some(&viewer), &questionnaire())
+            .await;
+        assert_eq!(status, 403);
+        let (status, _) = app.post_json("/api/surveys", None, &questionnaire()).await;
+        assert_eq!(status, 401);
+        let (status, surveys) = app.get("/api/surveys", Some(&viewer)).await;
+        assert_eq!((status, surveys), (200, json!([])), "nothing was stored");
+        app.hub.stop().await;
+    }
+}
