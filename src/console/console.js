@@ -348,7 +348,9 @@
     }
     if (!result.data.length) { item("緊急配信はまだありません。", "muted"); return; }
     result.data.slice(0, 10).forEach((e) => {
-      const when = e.created_at || (e.created_at_ms ? new Date(e.created_at_ms).toLocaleString("ja-JP", { timeZone: "Asia/Tokyo" }) : "");
+      const when = e.created_at_ms != null
+        ? new Date(e.created_at_ms).toLocaleString("ja-JP", { timeZone: "Asia/Tokyo" })
+        : (e.created_at || "");
       item((when ? when + "　" : "") + (e.title || "緊急配信 " + e.id) +
         (e.dry_run && !String(e.title || "").includes("訓練") ? "（訓練）" : ""));
     });
