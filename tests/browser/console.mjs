@@ -134,7 +134,8 @@ try {
     await page.locator("#emergency-form").getByLabel("今元").check();
     await page.getByRole("button", { name: "避難指示" }).click();
     result.emergency_title = await page.locator("#e-title").inputValue();
-    await page.getByLabel(/訓練/).check();
+    // Sending is always a drill here; a confirmation that is not sent shows the reach of a real alert.
+    await page.getByLabel(/訓練/).setChecked(steps.has("emergency"));
     await page.getByRole("button", { name: "確認へ進む" }).click();
     await page.locator("#e-confirm").waitFor({ state: "visible" });
     result.emergency_reach = Number(await page.locator("#e-reach").textContent());
