@@ -98,7 +98,9 @@ pub fn layout(user: &ConsoleUser, page: &str, title: &str, body: &str) -> Html<S
     if can_broadcast(role) {
         menu.push(("emergency", "/admin/emergency", "緊急配信"));
     }
-    menu.push(("faq", "/admin/faq", "FAQ"));
+    if role != Role::Disaster {
+        menu.push(("faq", "/admin/faq", "FAQ"));
+    }
     if role == Role::Admin {
         menu.push(("audit", "/admin/audit", "監査ログ"));
     }
@@ -370,8 +372,13 @@ async fn dashboard_body(state: &AppState, user: &ConsoleUser) -> Result<String, 
          <dt>回答できた質問</dt><dd id=\"faq-answered\">{answered}</dd>\
          <dt>候補を示した質問</dt><dd>{candidates}</dd>\
          <dt>回答できなかった質問</dt><dd id=\"faq-missed\">{missed}</dd></dl>\
-         <p><a href=\"/admin/faq\">回答できなかった質問を見る</a></p></section></div>",
+         {faq_link}</section></div>",
         chart = chart_svg(start, &series),
+        faq_link = if user.0.staff.role == Role::Disaster {
+            ""
+        } else {
+            "<p><a href=\"/admin/faq\">回答できなかった質問を見る</a></p>"
+        },
     ))
 }
 

@@ -475,6 +475,12 @@ async fn a_pr_account_neither_sees_nor_opens_the_emergency_page() {
     let (status, html) = disaster.get(&app, "/admin").await;
     assert_eq!(status, 200);
     assert!(html.contains("href=\"/admin/emergency\""));
+    assert!(
+        !html.contains("href=\"/admin/faq\""),
+        "the FAQ is for PR staff"
+    );
+    let (status, _) = disaster.get(&app, "/admin/faq").await;
+    assert_eq!(status, 403);
     let (status, html) = disaster.get(&app, "/admin/emergency").await;
     assert_eq!(status, 200);
     for template in ["避難指示", "土砂災害警戒", "断水"] {
