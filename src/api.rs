@@ -76,7 +76,6 @@ pub fn router(state: AppState) -> Router {
             get(get_resident).delete(delete_resident),
         )
         .route("/api/audit", get(audit_log))
-        .route("/api/emergencies", post(trigger_emergency))
         // --- chat (issue 3)
         .route("/line/webhook", post(crate::chat::line_webhook::webhook))
         .route("/chat", get(crate::chat::webchat::page))
@@ -85,6 +84,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/faq/status", get(crate::chat::misses::status))
         // outbound: notices, segment preview, unsubscribe links, VAPID key
         .merge(crate::notices::api::routes())
+        // emergencies: trigger, progress, events, need-help
+        .merge(crate::emergency::api::routes())
         .merge(crate::outbox::unsubscribe::routes())
         // console (issue 7): /admin pages, login, static files, POST /api/staff
         .merge(crate::console::routes())
@@ -126,6 +127,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(crate::notices::api::OutboundDoc::openapi());
     doc.merge(crate::console::ConsoleDoc::openapi());
     doc.merge(crate::surveys::api::SurveysDoc::openapi());
+    doc.merge(crate::emergency::api::EmergencyDoc::openapi());
     Json(doc)
 }
 
@@ -332,25 +334,4 @@ async fn audit_log(
     staff.require(&[])?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(audit::recent(&state.db, limit).await?))
-}
-
-/// The emergency trigger: role check and full validation of the JSON or CAP 1.2 request are in place; the
-/// broadcast itself (fan-out on the priority lane) is not built yet, so a valid alert is refused with 501 rather
-/// than accepted and silently not sent.
-async fn trigger_emergency(
-    State(state): State<AppState>,
-    staff: Staff,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    staff.require(&[Role::Disaster])?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok());
-    let _alert =
-        crate::emergency::parse_emergency_request(content_type, &body, &state.config.districts)?;
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "the alert is valid, but emergency broadcasts are not available in this version yet",
-    ))
 }

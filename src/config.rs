@@ -71,6 +71,9 @@ pub struct Config {
     /// How long a dispatcher claim holds delivery rows before another worker may take them
     /// (`HUB_DISPATCH_LEASE_SECS`, default 300): the time a crashed process's rows wait.
     pub dispatch_lease_secs: u64,
+    /// Residents (external ids) who get emergency dry runs (`"dry_run": true`, CAP Exercise/Test) instead of the
+    /// area (`HUB_EMERGENCY_TEST_RECIPIENTS`, comma separated; default none).
+    pub emergency_test_recipients: Vec<String>,
 }
 
 /// The file's shape: every key optional, unknown keys rejected so a typo is not silently ignored.
@@ -94,6 +97,7 @@ struct FileConfig {
     database_max_connections: Option<u32>,
     mail_rate: Option<u32>,
     dispatch_lease_secs: Option<u64>,
+    emergency_test_recipients: Option<Vec<String>>,
 }
 
 /// A value with where it came from, so errors can say "HUB_LISTEN (from the environment)".
@@ -302,6 +306,23 @@ impl Config {
             None => file.dispatch_lease_secs.unwrap_or(300).max(1),
         };
 
+        let emergency_test_recipients: Vec<String> = match env.get("HUB_EMERGENCY_TEST_RECIPIENTS")
+        {
+            Some(value) => value
+                .split(',')
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .collect(),
+            None => file
+                .emergency_test_recipients
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .collect(),
+        };
+
         let faq_dir = source
             .string("faq_dir", &file.faq_dir)
             .map(PathBuf::from)
@@ -325,6 +346,7 @@ impl Config {
             database_max_connections: database_max_connections.max(1),
             mail_rate_per_sec,
             dispatch_lease_secs,
+            emergency_test_recipients,
         })
     }
 }

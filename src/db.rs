@@ -50,6 +50,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbound",
         include_str!("../migrations/sqlite/0003_outbound.sql"),
     ),
+    // emergency broadcasts, safety answers, LINE broadcast batches
+    (
+        4,
+        "emergency",
+        include_str!("../migrations/sqlite/0004_emergency.sql"),
+    ),
     // console: staff accounts and sessions
     (
         6,
@@ -85,6 +91,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "outbound",
         include_str!("../migrations/postgres/0003_outbound.sql"),
+    ),
+    // emergency broadcasts, safety answers, LINE broadcast batches
+    (
+        4,
+        "emergency",
+        include_str!("../migrations/postgres/0004_emergency.sql"),
     ),
     // console: staff accounts and sessions
     (

@@ -36,6 +36,8 @@ pub struct AppState {
     // --- chat (issue 3): the FAQ, LINE replies, and the open web chat pages.
     pub chat: chat::ChatService,
     pub webchat: chat::WebchatHub,
+    /// Wakes this process's emergency worker when an emergency is triggered here (it also polls).
+    pub emergency_wake: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +74,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         config: Arc::new(config),
         chat,
         webchat: chat::WebchatHub::default(),
+        emergency_wake: Arc::new(tokio::sync::Notify::new()),
     })
 }
 
@@ -155,6 +158,11 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
     }
     background.push(surveys::spawn_sweeper(
         state.db.clone(),
+        shutdown.subscribe(),
+    ));
+    // emergencies: fan-outs (and their recovery after a crash), web chat banners
+    background.push(emergency::fanout::spawn(
+        state.clone(),
         shutdown.subscribe(),
     ));
     let router = api::router(state.clone());

@@ -97,6 +97,60 @@ pub enum Rendered {
     Webchat {
         text: String,
     },
+    /// An emergency on LINE: one text message per entry (a broadcast carries each language as its own message,
+    /// at most 5) with postback quick replies on the last one (the safety confirmation).
+    #[serde(rename = "line_alert")]
+    LineAlert {
+        messages: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        choices: Vec<LineChoice>,
+    },
+}
+
+/// A postback quick reply: the button's label, the signed data LINE sends back, the text shown as the user's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LineChoice {
+    pub label: String,
+    pub data: String,
+    pub display_text: String,
+}
+
+impl Rendered {
+    /// The LINE messages of a `Line` or `LineAlert` content, checked against LINE's limits.
+    pub fn line_messages(
+        &self,
+    ) -> Result<Vec<channels::line::LineMessage>, channels::line::LineMessageError> {
+        use channels::line::{LineMessage, QuickReply, QuickReplyItem};
+        match self {
+            Rendered::Line { text } => Ok(vec![LineMessage::text(text.clone())?]),
+            Rendered::LineAlert { messages, choices } => {
+                let mut out = messages
+                    .iter()
+                    .map(|text| LineMessage::text(text.clone()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if !choices.is_empty()
+                    && let Some(last) = out.pop()
+                {
+                    let items = choices
+                        .iter()
+                        .map(|c| {
+                            QuickReplyItem::postback(
+                                c.label.clone(),
+                                c.data.clone(),
+                                Some(c.display_text.clone()),
+                            )
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    out.push(last.with_quick_reply(QuickReply::new(items)?));
+                }
+                Ok(out)
+            }
+            _ => Err(channels::line::LineMessageError {
+                field: "content",
+                problem: "the stored content is not a LINE message".into(),
+            }),
+        }
+    }
 }
 
 /// A template that does not render: which channel, language and part, and the template engine's message.

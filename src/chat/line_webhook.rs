@@ -190,14 +190,21 @@ async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEvent
             message: MessageContent::Text { text, .. },
             ..
         } => {
-            let for_survey = match &user {
-                Some(user) => crate::surveys::line::on_text(&chat.db, user, text).await?,
-                None => None,
+            let question: String = text.chars().take(1000).collect();
+            // 「無事です」/「助けが必要」 after an emergency is a safety answer (emergency::safety), not a question.
+            let for_survey = || async {
+                match &user {
+                    Some(user) => crate::surveys::line::on_text(&chat.db, user, text).await,
+                    None => Ok(None),
+                }
             };
-            if let Some(messages) = for_survey {
+            if let Some(thanks) =
+                crate::emergency::safety::line_text(chat, user.as_ref(), &question, lang).await?
+            {
+                vec![LineMessage::text(thanks)?]
+            } else if let Some(messages) = for_survey().await? {
                 messages
             } else {
-                let question: String = text.chars().take(1000).collect();
                 let reply = chat
                     .ask(Channel::Line, sender.as_deref(), &question, lang)
                     .await?;
@@ -222,6 +229,18 @@ async fn handle_event(chat: &ChatService, event: &Event) -> Result<(), LineEvent
                 tracing::info!(known = updated > 0, "LINE user unfollowed");
             }
             Vec::new()
+        }
+        EventKind::Postback { postback, .. }
+            if postback
+                .data
+                .starts_with(crate::emergency::safety::POSTBACK_PREFIX) =>
+        {
+            crate::emergency::safety::line_postback(chat, &postback.data, user.as_ref(), lang)
+                .await?
+                .map(LineMessage::text)
+                .transpose()?
+                .into_iter()
+                .collect()
         }
         EventKind::Postback { postback, .. } => match &user {
             Some(user)

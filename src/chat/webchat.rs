@@ -179,6 +179,9 @@ struct ClientMessage {
     entry_id: Option<String>,
     id: Option<i64>,
     helpful: Option<bool>,
+    /// A safety answer to an emergency banner this page was shown: `{"emergency": ID, "answer": "safe"}`.
+    emergency: Option<i64>,
+    answer: Option<String>,
 }
 
 /// An answer as the page receives it.
@@ -219,6 +222,9 @@ struct Conversation {
     lang: Lang,
     answered: HashSet<i64>,
     pace: Pace,
+    /// Emergency banners shown on this page (only those take safety answers), and the page's anonymous token.
+    emergencies: HashSet<i64>,
+    page_token: String,
 }
 
 impl Conversation {
@@ -248,6 +254,11 @@ impl Conversation {
                 id: Some(id),
                 ..
             } => self.feedback(id, helpful).await,
+            ClientMessage {
+                emergency: Some(emergency),
+                answer: Some(answer),
+                ..
+            } => self.safety(emergency, &answer).await,
             _ => Ok(error_json(
                 "send {\"text\": \"…\"}, {\"entry_id\": \"…\", \"id\": N} or {\"helpful\": true, \"id\": N}",
             )),
@@ -288,6 +299,36 @@ impl Conversation {
         )
     }
 
+    async fn safety(&mut self, emergency: i64, answer: &str) -> Result<String, sqlx::Error> {
+        use crate::emergency::safety::{self, Answer};
+        let Some(answer) = Answer::parse(answer) else {
+            return Ok(error_json("answer must be \"safe\" or \"need_help\""));
+        };
+        if !self.emergencies.contains(&emergency) {
+            return Ok(error_json("unknown emergency"));
+        }
+        let recorded =
+            safety::webchat_answer(&self.chat.db, emergency, &self.page_token, answer).await?;
+        Ok(json!({
+            "type": "safety",
+            "emergency": emergency,
+            "answer": answer.as_str(),
+            "recorded": recorded,
+            "message": answer.thanks(self.lang),
+        })
+        .to_string())
+    }
+
+    /// Remembers an emergency banner pushed to this page.
+    fn shown(&mut self, pushed: &str) {
+        if let Ok(message) = serde_json::from_str::<Value>(pushed)
+            && message["type"] == "emergency"
+            && let Some(id) = message["id"].as_i64()
+        {
+            self.emergencies.insert(id);
+        }
+    }
+
     async fn feedback(&mut self, id: i64, helpful: bool) -> Result<String, sqlx::Error> {
         if !self.answered.contains(&id) {
             return Ok(error_json("unknown conversation id"));
@@ -308,12 +349,30 @@ async fn run(chat: ChatService, hub: WebchatHub, mut socket: WebSocket, lang: La
     let span = tracing::info_span!("webchat_socket", socket = socket_id);
     async {
         tracing::info!(open = hub.open_count(), "web chat opened");
+        let mut token = [0u8; 16];
+        rand::rng().fill_bytes(&mut token);
         let mut conversation = Conversation {
             chat,
             lang,
             answered: HashSet::new(),
             pace: Pace::default(),
+            emergencies: HashSet::new(),
+            page_token: hex::encode(token),
         };
+        // Emergencies still open when the page opens are shown at once.
+        match crate::emergency::safety::open_banners(&conversation.chat.db).await {
+            Ok(banners) => {
+                for banner in banners {
+                    let text = banner.to_string();
+                    conversation.shown(&text);
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        hub.unregister(socket_id);
+                        return;
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "open emergencies not shown"),
+        }
         loop {
             tokio::select! {
                 incoming = socket.recv() => {
@@ -335,6 +394,7 @@ async fn run(chat: ChatService, hub: WebchatHub, mut socket: WebSocket, lang: La
                     }
                 }
                 Some(pushed) = outbox.recv() => {
+                    conversation.shown(&pushed);
                     if socket.send(Message::Text(pushed.into())).await.is_err() {
                         break;
                     }

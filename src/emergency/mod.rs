@@ -57,7 +57,12 @@
 //! assert!(matches!(alert.area, Some(Area::Districts(ref list)) if list[0].as_str() == "泉"));
 //! ```
 
+pub mod api;
 pub mod cap;
+pub mod content;
+pub mod fanout;
+pub mod safety;
+pub mod store;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -300,7 +305,7 @@ impl Serialize for Language {
 }
 
 /// One language's message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertText {
     pub title: String,
     pub body: String,
@@ -447,6 +452,34 @@ pub struct EmergencyInput {
     /// The earlier alerts (hub emergency ids or CAP identifiers) an update or cancellation is about.
     #[serde(default)]
     pub references: Vec<String>,
+    /// Shorthand for `"kind": "update", "references": [id]`: the emergency (id) this one updates.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub updates: Option<EmergencyRef>,
+    /// Shorthand for `"kind": "cancel", "references": [id]`: the emergency (id) this one cancels.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub cancels: Option<EmergencyRef>,
+}
+
+/// An earlier emergency named by its id (a number) or an identifier (a string).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "an emergency id (a number) or identifier (a string)"
+)]
+pub enum EmergencyRef {
+    Id(i64),
+    Identifier(String),
+}
+
+impl EmergencyRef {
+    fn identifier(&self) -> String {
+        match self {
+            EmergencyRef::Id(id) => id.to_string(),
+            EmergencyRef::Identifier(text) => text.clone(),
+        }
+    }
 }
 
 /// A title for every language, or one per language.
@@ -513,7 +546,32 @@ fn language_of_key(field: &str, key: &str) -> Result<Language, FieldError> {
 impl EmergencyInput {
     /// Checks everything against the city's district list; the error names the offending field.
     pub fn validate(&self, districts: &[String]) -> Result<EmergencyAlert, FieldError> {
-        let kind = self.kind.unwrap_or(AlertKind::Alert);
+        let mut identifiers = self.references.clone();
+        let shorthand = match (&self.updates, &self.cancels) {
+            (Some(_), Some(_)) => {
+                return Err(field_error(
+                    "cancels",
+                    "give either `updates` or `cancels`, not both",
+                ));
+            }
+            (Some(reference), None) => Some(("updates", AlertKind::Update, reference)),
+            (None, Some(reference)) => Some(("cancels", AlertKind::Cancel, reference)),
+            (None, None) => None,
+        };
+        let kind = match (shorthand, self.kind) {
+            (Some((field, implied, _)), Some(given)) if given != implied => {
+                return Err(field_error(
+                    field,
+                    format!("`{field}` makes this a {implied:?} but `kind` says {given:?}")
+                        .to_lowercase(),
+                ));
+            }
+            (Some((_, implied, reference)), _) => {
+                identifiers.insert(0, reference.identifier());
+                implied
+            }
+            (None, given) => given.unwrap_or(AlertKind::Alert),
+        };
 
         let mut bodies: BTreeMap<Language, String> = BTreeMap::new();
         for (key, text) in &self.body {
@@ -572,7 +630,7 @@ impl EmergencyInput {
             None => None,
         };
 
-        let references = json_references(&self.references)?;
+        let references = json_references(&identifiers)?;
         if kind != AlertKind::Alert && references.is_empty() {
             let what = if kind == AlertKind::Update {
                 "an update"

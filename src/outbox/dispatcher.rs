@@ -177,6 +177,8 @@ pub struct Dispatcher {
 /// A claimed one-recipient row.
 struct Claimed {
     id: i64,
+    /// `notice` or `emergency`: an emergency email has no unsubscribe link (opt-outs do not apply to it).
+    source_kind: String,
     resident_id: i64,
     address: String,
     address_detail: Option<String>,
@@ -187,6 +189,8 @@ struct Claimed {
 /// A claimed LINE batch.
 struct LineBatch {
     id: i64,
+    /// `multicast` (the stored recipients) or `broadcast` (every friend of the account; no recipients named).
+    endpoint: String,
     retry_key: Uuid,
     content_id: i64,
     attempts: i64,
@@ -393,7 +397,7 @@ impl Dispatcher {
             "UPDATE deliveries SET lease_until_ms = $1, lease_owner = $2, attempts = attempts + 1, \
              updated_at_ms = $3 WHERE id IN (SELECT id FROM deliveries WHERE channel = $4 AND status = 'pending' \
              AND due_at_ms <= $3 AND lease_until_ms < $3 ORDER BY priority DESC, due_at_ms, id LIMIT $5{}) \
-             RETURNING id, resident_id, address, address_detail, content_id, attempts",
+             RETURNING id, source_kind, resident_id, address, address_detail, content_id, attempts",
             skip_locked(&self.db)
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -409,6 +413,7 @@ impl Dispatcher {
             .map(|row| {
                 Ok(Claimed {
                     id: row.try_get("id")?,
+                    source_kind: row.try_get("source_kind")?,
                     resident_id: row.try_get("resident_id")?,
                     address: row.try_get("address")?,
                     address_detail: row.try_get("address_detail")?,
@@ -450,23 +455,35 @@ impl Dispatcher {
                     html,
                 },
             ) => {
-                let url = self.signer.url(row.resident_id, &row.address);
-                let (mut text, mut html) = (text.clone(), html.clone());
-                if let Some(survey) = self.survey_of(row.content_id).await? {
-                    let answer = crate::surveys::answer_url(&self.signer, survey, row.resident_id);
-                    text = format!("{text}\n\nアンケートに回答する / Answer the survey: {answer}");
-                    html = with_link_paragraph(
-                        &html,
-                        &format!(
-                            "<a href=\"{answer}\">アンケートに回答する / Answer the survey</a>"
-                        ),
-                    );
-                }
-                let message = EmailMessage {
-                    subject: subject.clone(),
-                    text: format!("{text}\n\n配信停止 / Unsubscribe: {url}"),
-                    html: Some(with_unsubscribe_link(&html, &url)),
-                    list_unsubscribe: Some(url),
+                let message = if row.source_kind == "emergency" {
+                    // An emergency reaches everyone with an address: no unsubscribe link.
+                    EmailMessage {
+                        subject: subject.clone(),
+                        text: text.clone(),
+                        html: Some(html.clone()),
+                        list_unsubscribe: None,
+                    }
+                } else {
+                    let url = self.signer.url(row.resident_id, &row.address);
+                    let (mut text, mut html) = (text.clone(), html.clone());
+                    if let Some(survey) = self.survey_of(row.content_id).await? {
+                        let answer =
+                            crate::surveys::answer_url(&self.signer, survey, row.resident_id);
+                        text =
+                            format!("{text}\n\nアンケートに回答する / Answer the survey: {answer}");
+                        html = with_link_paragraph(
+                            &html,
+                            &format!(
+                                "<a href=\"{answer}\">アンケートに回答する / Answer the survey</a>"
+                            ),
+                        );
+                    }
+                    EmailMessage {
+                        subject: subject.clone(),
+                        text: format!("{text}\n\n配信停止 / Unsubscribe: {url}"),
+                        html: Some(with_unsubscribe_link(&html, &url)),
+                        list_unsubscribe: Some(url),
+                    }
                 };
                 self.sinks
                     .email
@@ -596,13 +613,25 @@ impl Dispatcher {
 
     async fn line_round(&self) -> Result<usize, sqlx::Error> {
         let wanted = self.settings.line_concurrency.max(1) * 2;
-        let mut batches = self.claim_line_batches(wanted).await?;
-        if batches.len() < wanted {
-            let rows = ((wanted - batches.len()) * channels::line::limits::MULTICAST_MAX_RECIPIENTS)
-                as i64;
-            batches.extend(self.form_line_batches(rows).await?);
+        // The emergency lane first: its stored batches and rows, before anything of a notice is claimed, so a
+        // large notice in flight delays an emergency by at most the round already under way.
+        let mut batches = Vec::new();
+        for min_priority in [super::PRIORITY_EMERGENCY, i64::MIN] {
+            batches.extend(
+                self.claim_line_batches(wanted - batches.len(), min_priority)
+                    .await?,
+            );
+            if batches.len() < wanted {
+                let rows = ((wanted - batches.len())
+                    * channels::line::limits::MULTICAST_MAX_RECIPIENTS)
+                    as i64;
+                batches.extend(self.form_line_batches(rows, min_priority).await?);
+            }
+            if !batches.is_empty() {
+                break;
+            }
         }
-        let count: usize = batches.iter().map(|b| b.recipients.len()).sum();
+        let count: usize = batches.iter().map(|b| b.recipients.len().max(1)).sum();
         if batches.is_empty() {
             return Ok(0);
         }
@@ -627,13 +656,21 @@ impl Dispatcher {
 
     /// Batches stored earlier that are due (a retry, or one whose worker stopped): the same recipients, the
     /// same key.
-    async fn claim_line_batches(&self, limit: usize) -> Result<Vec<LineBatch>, sqlx::Error> {
+    async fn claim_line_batches(
+        &self,
+        limit: usize,
+        min_priority: i64,
+    ) -> Result<Vec<LineBatch>, sqlx::Error> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let now = now_ms();
         let sql = format!(
             "UPDATE delivery_batches SET lease_until_ms = $1, lease_owner = $2, attempts = attempts + 1, \
              updated_at_ms = $3 WHERE id IN (SELECT id FROM delivery_batches WHERE channel = 'line' \
-             AND status = 'open' AND due_at_ms <= $3 AND lease_until_ms < $3 \
-             ORDER BY priority DESC, due_at_ms, id LIMIT $4{}) RETURNING id, retry_key, content_id, attempts",
+             AND status = 'open' AND due_at_ms <= $3 AND lease_until_ms < $3 AND priority >= $5 \
+             ORDER BY priority DESC, due_at_ms, id LIMIT $4{}) \
+             RETURNING id, endpoint, retry_key, content_id, attempts",
             skip_locked(&self.db)
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -641,6 +678,7 @@ impl Dispatcher {
             .bind(&self.owner)
             .bind(now)
             .bind(limit as i64)
+            .bind(min_priority)
             .fetch_all(&self.db.pool)
             .await?;
         let mut batches = Vec::with_capacity(rows.len());
@@ -649,6 +687,19 @@ impl Dispatcher {
             let key: String = row.try_get("retry_key")?;
             let retry_key =
                 Uuid::parse_str(&key).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+            let endpoint: String = row.try_get("endpoint")?;
+            if endpoint == "broadcast" {
+                // Every friend of the account: no recipients are named; the rows are only counted.
+                batches.push(LineBatch {
+                    id,
+                    endpoint,
+                    retry_key,
+                    content_id: row.try_get("content_id")?,
+                    attempts: row.try_get("attempts")?,
+                    recipients: Vec::new(),
+                });
+                continue;
+            }
             let recipients = sqlx::query(
                 "SELECT id, address FROM deliveries WHERE batch_id = $1 AND status = 'pending' ORDER BY id",
             )
@@ -660,6 +711,7 @@ impl Dispatcher {
             .collect::<Result<Vec<(i64, String)>, sqlx::Error>>()?;
             batches.push(LineBatch {
                 id,
+                endpoint,
                 retry_key,
                 content_id: row.try_get("content_id")?,
                 attempts: row.try_get("attempts")?,
@@ -671,14 +723,18 @@ impl Dispatcher {
 
     /// Claims due LINE rows that have no batch yet, groups them by content (one language, one message) into
     /// batches of up to 500, and stores each batch and its retry key, all in one transaction.
-    async fn form_line_batches(&self, limit: i64) -> Result<Vec<LineBatch>, sqlx::Error> {
+    async fn form_line_batches(
+        &self,
+        limit: i64,
+        min_priority: i64,
+    ) -> Result<Vec<LineBatch>, sqlx::Error> {
         let now = now_ms();
         let lease_until = self.lease_until(now);
         let mut tx = self.db.begin_write().await?;
         let sql = format!(
             "UPDATE deliveries SET lease_until_ms = $1, lease_owner = $2, updated_at_ms = $3 \
              WHERE id IN (SELECT id FROM deliveries WHERE channel = 'line' AND status = 'pending' \
-             AND batch_id IS NULL AND due_at_ms <= $3 AND lease_until_ms < $3 \
+             AND batch_id IS NULL AND due_at_ms <= $3 AND lease_until_ms < $3 AND priority >= $5 \
              ORDER BY priority DESC, due_at_ms, id LIMIT $4{}) RETURNING id, address, content_id, priority",
             skip_locked(&self.db)
         );
@@ -687,6 +743,7 @@ impl Dispatcher {
             .bind(&self.owner)
             .bind(now)
             .bind(limit)
+            .bind(min_priority)
             .fetch_all(&mut *tx)
             .await?;
         if rows.is_empty() {
@@ -732,6 +789,7 @@ impl Dispatcher {
                 update.execute(&mut *tx).await?;
                 batches.push(LineBatch {
                     id,
+                    endpoint: "multicast".to_owned(),
                     retry_key,
                     content_id,
                     attempts: 1,
@@ -744,30 +802,24 @@ impl Dispatcher {
     }
 
     async fn send_line_batch(&self, batch: LineBatch) -> Result<(), sqlx::Error> {
-        if batch.recipients.is_empty() {
+        let broadcast = batch.endpoint == "broadcast";
+        if batch.recipients.is_empty() && !broadcast {
             return self
                 .record_line_batch(&batch, Recording::failed("no recipients left"), true)
                 .await;
         }
         let content = self.content(batch.content_id).await?;
-        let Rendered::Line { text } = content.as_ref() else {
-            return self
-                .record_line_batch(
-                    &batch,
-                    Recording::failed("invalid_message: the stored content is not a LINE message"),
-                    true,
-                )
-                .await;
-        };
         let quick_reply = match self.survey_of(batch.content_id).await? {
             Some(survey) => crate::surveys::line::invitation_quick_reply(&self.signer, survey).ok(),
             None => None,
         };
-        let message = match LineMessage::text(text.clone()) {
-            Ok(message) => vec![match quick_reply {
-                Some(quick_reply) => message.with_quick_reply(quick_reply),
-                None => message,
-            }],
+        let message: Vec<LineMessage> = match content.line_messages() {
+            Ok(mut messages) => {
+                if let (Some(quick_reply), Some(last)) = (quick_reply, messages.pop()) {
+                    messages.push(last.with_quick_reply(quick_reply));
+                }
+                messages
+            }
             Err(error) => {
                 return self
                     .record_line_batch(
@@ -778,6 +830,9 @@ impl Dispatcher {
                     .await;
             }
         };
+        if broadcast {
+            return self.send_line_broadcast(&batch, &message).await;
+        }
         let mut recipients = Vec::with_capacity(batch.recipients.len());
         for (delivery, address) in &batch.recipients {
             match LineUserId::parse(address) {
@@ -828,6 +883,28 @@ impl Dispatcher {
         self.record_line_batch(&batch, recording, done).await
     }
 
+    /// `POST /v2/bot/message/broadcast` for a city-wide emergency: one request reaches every friend of the
+    /// account; the batch's rows (one per resident with LINE) take its outcome.
+    async fn send_line_broadcast(
+        &self,
+        batch: &LineBatch,
+        messages: &[LineMessage],
+    ) -> Result<(), sqlx::Error> {
+        let outcome = self.sinks.line.broadcast(messages, batch.retry_key).await;
+        metrics::counter!("hub_deliveries_total", "channel" => "line", "outcome" => outcome_label(&outcome))
+            .increment(1);
+        tracing::info!(
+            batch = batch.id,
+            retry_key = %batch.retry_key,
+            outcome = outcome_label(&outcome),
+            "LINE broadcast sent"
+        );
+        let recording =
+            Recording::from_outcome(&outcome, batch.attempts, self.settings.max_attempts);
+        let done = recording.status != DeliveryStatus::Pending;
+        self.record_line_batch(batch, recording, done).await
+    }
+
     async fn record_line_batch(
         &self,
         batch: &LineBatch,
@@ -837,6 +914,22 @@ impl Dispatcher {
         self.retrying("record a LINE batch outcome", || async {
             let now = now_ms();
             let mut tx = self.db.begin_write().await?;
+            // The batch row first: it is the lock an emergency fan-out takes before attaching rows to a
+            // broadcast batch, so rows attached concurrently are either updated below or take the stored outcome.
+            sqlx::query(
+                "UPDATE delivery_batches SET status = $1, due_at_ms = COALESCE($2, due_at_ms), \
+                 lease_until_ms = 0, updated_at_ms = $3, outcome = $5, provider_id = $6, error = $7 \
+                 WHERE id = $4",
+            )
+            .bind(if done { "done" } else { "open" })
+            .bind(recording.retry_at_ms)
+            .bind(now)
+            .bind(batch.id)
+            .bind(done.then(|| recording.status.as_str()))
+            .bind(recording.provider_id.clone())
+            .bind(recording.error.clone())
+            .execute(&mut *tx)
+            .await?;
             sqlx::query(
                 "UPDATE deliveries SET status = $1, provider_id = COALESCE($2, provider_id), error = $3, \
                  lease_until_ms = 0, updated_at_ms = $4 WHERE batch_id = $5 AND status = 'pending'",
@@ -844,16 +937,6 @@ impl Dispatcher {
             .bind(recording.status.as_str())
             .bind(recording.provider_id.clone())
             .bind(recording.error.clone())
-            .bind(now)
-            .bind(batch.id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE delivery_batches SET status = $1, due_at_ms = COALESCE($2, due_at_ms), \
-                 lease_until_ms = 0, updated_at_ms = $3 WHERE id = $4",
-            )
-            .bind(if done { "done" } else { "open" })
-            .bind(recording.retry_at_ms)
             .bind(now)
             .bind(batch.id)
             .execute(&mut *tx)

@@ -216,6 +216,20 @@ pub struct ResponseRate {
     pub rate: f64,
 }
 
+/// Response rates with the invitations counted and no answers yet.
+fn rates_of(invited: BTreeMap<String, i64>) -> BTreeMap<String, ResponseRate> {
+    invited
+        .into_iter()
+        .map(|(group, invited)| {
+            let rate = ResponseRate {
+                invited,
+                ..ResponseRate::default()
+            };
+            (group, rate)
+        })
+        .collect()
+}
+
 impl ResponseRate {
     fn finish(&mut self) {
         self.rate = if self.invited > 0 {
@@ -430,30 +444,8 @@ async fn results(
     let survey = load(&state, id).await?;
     let sheets = sheets(&state, &survey).await?;
     let (invited_by_district, invited_by_age, invited_total) = invited(&state, &survey).await?;
-    let mut by_district: BTreeMap<String, ResponseRate> = invited_by_district
-        .into_iter()
-        .map(|(k, invited)| {
-            (
-                k,
-                ResponseRate {
-                    invited,
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-    let mut by_age_band: BTreeMap<String, ResponseRate> = invited_by_age
-        .into_iter()
-        .map(|(k, invited)| {
-            (
-                k,
-                ResponseRate {
-                    invited,
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
+    let mut by_district = rates_of(invited_by_district);
+    let mut by_age_band = rates_of(invited_by_age);
     for sheet in &sheets {
         by_district
             .entry(sheet.district.clone().unwrap_or_default())

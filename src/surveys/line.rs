@@ -75,7 +75,7 @@ pub async fn on_text(
     if asks_for_survey(text) {
         return start_latest(db, &signer, resident_id).await.map(Some);
     }
-    let Some(session) = session(db, resident_id).await? else {
+    let Some(session) = session_in(db, None, resident_id).await? else {
         return Ok(None);
     };
     let Some(survey) = super::find(db, session.survey_id).await? else {
@@ -150,7 +150,7 @@ pub async fn on_postback(
     if action == "start" {
         return start(db, &signer, &survey, &respondent).await;
     }
-    let Some(session) = session_for(db, survey.id, resident_id).await? else {
+    let Some(session) = session_in(db, Some(survey.id), resident_id).await? else {
         // The sheet was finished (or never started): a late tap starts nothing by itself.
         return text_message(ja_or_en(
             &language,
@@ -501,30 +501,18 @@ fn session_from_row(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
     })
 }
 
-/// The resident's most recent answer in progress.
-async fn session(db: &Db, resident_id: i64) -> Result<Option<Session>, sqlx::Error> {
-    sqlx::query(
-        "SELECT survey_id, question, answers FROM survey_line_sessions WHERE resident_id = $1 \
-         ORDER BY updated_at_ms DESC LIMIT 1",
-    )
-    .bind(resident_id)
-    .fetch_optional(&db.pool)
-    .await?
-    .as_ref()
-    .map(session_from_row)
-    .transpose()
-}
-
-async fn session_for(
+/// The resident's most recent answer in progress (in `survey` when given).
+async fn session_in(
     db: &Db,
-    survey_id: i64,
+    survey_id: Option<i64>,
     resident_id: i64,
 ) -> Result<Option<Session>, sqlx::Error> {
     sqlx::query(
-        "SELECT survey_id, question, answers FROM survey_line_sessions WHERE survey_id = $1 AND resident_id = $2",
+        "SELECT survey_id, question, answers FROM survey_line_sessions WHERE resident_id = $1 \
+         AND ($2 IS NULL OR survey_id = $2) ORDER BY updated_at_ms DESC LIMIT 1",
     )
-    .bind(survey_id)
     .bind(resident_id)
+    .bind(survey_id)
     .fetch_optional(&db.pool)
     .await?
     .as_ref()

@@ -122,16 +122,16 @@ fn read_maildir(maildir: &Path) -> Vec<Mail> {
 // ---------- residents, and an independent model of them ----------
 
 #[derive(Debug, Clone)]
-struct Person {
-    external_id: String,
-    birth: NaiveDate,
-    district: &'static str,
-    language: &'static str,
-    interests: Vec<&'static str>,
-    line: Option<String>,
-    email: Option<String>,
-    push: Option<Value>,
-    preferred: Vec<&'static str>,
+pub(crate) struct Person {
+    pub(crate) external_id: String,
+    pub(crate) birth: NaiveDate,
+    pub(crate) district: &'static str,
+    pub(crate) language: &'static str,
+    pub(crate) interests: Vec<&'static str>,
+    pub(crate) line: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) push: Option<Value>,
+    pub(crate) preferred: Vec<&'static str>,
 }
 
 impl Person {
@@ -177,7 +177,7 @@ impl Lcg {
     }
 }
 
-fn people(count: usize, seed: u64) -> Vec<Person> {
+pub(crate) fn people(count: usize, seed: u64) -> Vec<Person> {
     let mut rng = Lcg(seed);
     (0..count)
         .map(|i| {
@@ -213,7 +213,7 @@ fn people(count: usize, seed: u64) -> Vec<Person> {
         .collect()
 }
 
-fn csv_of(people: &[Person]) -> String {
+pub(crate) fn csv_of(people: &[Person]) -> String {
     let mut csv = String::from(
         "external_id,birth_date,district,language,interests,line_user_id,email,preferred\n",
     );
@@ -233,7 +233,7 @@ fn csv_of(people: &[Person]) -> String {
     csv
 }
 
-async fn import(app: &TestApp, people: &[Person]) {
+pub(crate) async fn import(app: &TestApp, people: &[Person]) {
     let response = app
         .client
         .post(app.url("/api/residents/import"))
