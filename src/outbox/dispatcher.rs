@@ -815,7 +815,10 @@ impl Dispatcher {
         };
         let message: Vec<LineMessage> = match content.line_messages() {
             Ok(mut messages) => {
-                if let (Some(quick_reply), Some(last)) = (quick_reply, messages.pop()) {
+                // Pop only when there is a quick reply to attach: popping first dropped the last message.
+                if let Some(quick_reply) = quick_reply
+                    && let Some(last) = messages.pop()
+                {
                     messages.push(last.with_quick_reply(quick_reply));
                 }
                 messages
