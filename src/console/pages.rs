@@ -882,6 +882,8 @@ async fn emergency(State(state): State<AppState>, user: ConsoleUser) -> Response
     if !can_broadcast(user.0.staff.role) {
         return forbidden(&user, "emergency");
     }
+    // A dry run goes to the configured staff test recipients instead of the area.
+    let testers = state.config.emergency_test_recipients.len();
     let mut districts = String::new();
     for (i, d) in state.config.districts.iter().enumerate() {
         let _ = write!(
@@ -893,7 +895,8 @@ async fn emergency(State(state): State<AppState>, user: ConsoleUser) -> Response
     let body = format!(
         "<p class=\"warning\">このページから送る緊急配信は、対象地区の全住民に、すべての連絡手段で、\
          配信停止の設定や夜間の制限に関係なく届きます。</p>\
-         <section class=\"card\" id=\"e-compose\"><h2>1. 内容と地区</h2><form id=\"emergency-form\" novalidate>\
+         <section class=\"card\" id=\"e-compose\"><h2>1. 内容と地区</h2>\
+         <form id=\"emergency-form\" novalidate data-test-recipients=\"{testers}\">\
          <p class=\"group\">テンプレート</p><div class=\"row\">\
          <button type=\"button\" class=\"secondary\" data-template=\"evacuation\">避難指示</button>\
          <button type=\"button\" class=\"secondary\" data-template=\"landslide\">土砂災害警戒</button>\

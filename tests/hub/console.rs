@@ -988,3 +988,43 @@ async fn console_imports_residents_and_confirms_an_emergency_in_a_real_browser()
     );
     app.hub.stop().await;
 }
+
+#[tokio::test]
+async fn console_sends_a_test_emergency_and_follows_it_in_a_real_browser() {
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[("HUB_EMERGENCY_TEST_RECIPIENTS", "R-imamoto-1,R-imamoto-3")],
+    )
+    .await;
+    seed_residents(&app).await;
+    add_staff(&app, "bousai", "disaster").await;
+    let shown = run_console_browser(&app, "bousai", "emergency").await;
+    assert_eq!(shown["problems"], json!([]), "{shown}");
+    // The dry run reaches the two test recipients, not the four people of 今元.
+    assert_eq!(shown["emergency_reach"], 2, "{shown}");
+    // Progress streamed to the page until done: one LINE and one email delivery, recorded (no credentials).
+    assert_eq!(
+        shown["emergency_total"],
+        json!(["2", "0", "2", "0", "0"]),
+        "{shown}"
+    );
+    assert!(
+        shown["emergency_status"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("配信が完了しました"),
+        "{shown}"
+    );
+    let (status, list) = app.get("/api/emergencies", Some(ADMIN_TOKEN)).await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["dry_run"], true);
+    let actions = audit_actions(&app).await;
+    assert!(
+        actions
+            .iter()
+            .any(|(actor, a)| actor == "bousai" && a.starts_with("emergency")),
+        "{actions:?}"
+    );
+    app.hub.stop().await;
+}
