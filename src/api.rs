@@ -87,6 +87,8 @@ pub fn router(state: AppState) -> Router {
         // emergencies: trigger, progress, events, need-help
         .merge(crate::emergency::api::routes())
         .merge(crate::outbox::unsubscribe::routes())
+        // console (issue 7): /admin pages, login, static files, POST /api/staff
+        .merge(crate::console::routes())
         // surveys: staff API and the residents' web form
         .merge(crate::surveys::api::routes())
         .merge(crate::surveys::web::routes())
@@ -129,6 +131,7 @@ async fn metrics() -> Response {
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::notices::api::OutboundDoc::openapi());
+    doc.merge(crate::console::ConsoleDoc::openapi());
     doc.merge(crate::surveys::api::SurveysDoc::openapi());
     doc.merge(crate::emergency::api::EmergencyDoc::openapi());
     doc.merge(crate::registration::RegistrationDoc::openapi());

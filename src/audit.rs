@@ -13,18 +13,31 @@ pub async fn record(
     target: &str,
     detail: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
+    record_as(db, &staff.name, staff.role.as_str(), action, target, detail).await
+}
+
+/// An entry for someone who is not (yet) an authenticated staff member, e.g. a failed console login; `role` is
+/// what is known of them (`-` for nobody).
+pub async fn record_as(
+    db: &Db,
+    actor: &str,
+    role: &str,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit_log (at_ms, actor, role, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(now_ms())
-    .bind(&staff.name)
-    .bind(staff.role.as_str())
+    .bind(actor)
+    .bind(role)
     .bind(action)
     .bind(target)
     .bind(detail.to_string())
     .execute(&db.pool)
     .await?;
-    tracing::info!(actor = %staff.name, role = staff.role.as_str(), action, subject = target, "audit");
+    tracing::info!(actor, role, action, subject = target, "audit");
     Ok(())
 }
 

@@ -81,11 +81,11 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(ApiError::unauthorized)?;
+        let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            // console (issue 7): no bearer token, so a staff session cookie (with its CSRF header on writes).
+            return crate::console::staff_from_session(parts, state).await;
+        };
+        let header = header.to_str().map_err(|_| ApiError::unauthorized())?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))

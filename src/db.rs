@@ -62,6 +62,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "registration",
         include_str!("../migrations/sqlite/0005_registration.sql"),
     ),
+    // console: staff accounts and sessions
+    (
+        6,
+        "console",
+        include_str!("../migrations/sqlite/0006_console.sql"),
+    ),
     // surveys (questionnaires)
     (
         8,
@@ -103,6 +109,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "registration",
         include_str!("../migrations/postgres/0005_registration.sql"),
+    ),
+    // console: staff accounts and sessions
+    (
+        6,
+        "console",
+        include_str!("../migrations/postgres/0006_console.sql"),
     ),
     // surveys (questionnaires)
     (

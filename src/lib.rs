@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod chat;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod emergency;
 pub mod error;

@@ -40,6 +40,11 @@ enum Command {
         #[command(subcommand)]
         command: ResidentsCommand,
     },
+    /// Staff accounts for the web console (/admin).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// The FAQ search: evaluate it on judged queries.
     Faq {
         #[command(subcommand)]
@@ -49,6 +54,19 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a console account. The password is read from HUB_STAFF_PASSWORD, else from the first line of
+    /// standard input (never from the command line, where `ps` and shell history would show it).
+    Add {
+        #[arg(long)]
+        username: String,
+        /// admin, pr, disaster or viewer.
+        #[arg(long, value_parser = ["admin", "pr", "disaster", "viewer"])]
+        role: String,
     },
 }
 
@@ -153,6 +171,9 @@ fn main() -> ExitCode {
             Command::Residents {
                 command: ResidentsCommand::Import { file, encoding },
             } => import_residents(config, file, &encoding).await,
+            Command::Staff {
+                command: StaffCommand::Add { username, role },
+            } => add_staff(config, &username, &role).await,
             Command::Faq { .. } => Ok(()),
             Command::Bench { command } => bench(command).await,
         }
@@ -199,6 +220,47 @@ fn faq_eval(
             ExitCode::FAILURE
         }
     }
+}
+
+/// `hub staff add`: creates a console account and audits it as done from the command line.
+async fn add_staff(config: Config, username: &str, role: &str) -> anyhow::Result<()> {
+    use hub::console::accounts::{self, NewPassword, Username};
+    let role =
+        hub::auth::Role::parse(role).ok_or_else(|| anyhow::anyhow!("unknown role {role}"))?;
+    let username = Username::parse(username)?;
+    let password = match std::env::var("HUB_STAFF_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            if std::io::stdin().is_terminal() {
+                eprintln!(
+                    "password for {} (input is shown; prefer HUB_STAFF_PASSWORD or a pipe):",
+                    username.as_str()
+                );
+            }
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\n', '\r']).to_owned()
+        }
+    };
+    let password = NewPassword::parse(&password)?;
+    let db = Db::connect(&config.database_url, 2).await?;
+    db.migrate().await?;
+    accounts::create_user(&db, &username, role, password).await?;
+    hub::audit::record_as(
+        &db,
+        "hub staff add (command line)",
+        "admin",
+        "staff.create",
+        username.as_str(),
+        serde_json::json!({ "role": role }),
+    )
+    .await?;
+    eprintln!(
+        "hub: staff account {} ({}) created",
+        username.as_str(),
+        role.as_str()
+    );
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

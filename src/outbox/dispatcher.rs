@@ -826,6 +826,7 @@ impl Dispatcher {
         };
         let message: Vec<LineMessage> = match content.line_messages() {
             Ok(mut messages) => {
+                // Pop only when there is a quick reply to attach: popping first dropped the last message.
                 if let Some(quick_reply) = quick_reply
                     && let Some(last) = messages.pop()
                 {

@@ -1,0 +1,364 @@
+//! Staff accounts for the console: argon2id password hashes, lockout after repeated failures, browser sessions
+//! with a CSRF token each.
+//!
+//! A session cookie holds 32 random bytes; the database keeps only their SHA-256 (the same reasoning as API
+//! tokens: a random secret needs no slow hash). Passwords are hashed with argon2id (the crate's defaults,
+//! m=19 MiB, t=2, p=1) off the async threads.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use axum::http::HeaderMap;
+use rand::RngCore;
+use sqlx::Row;
+use subtle::ConstantTimeEq;
+
+use crate::auth::{Role, Staff, hash_token};
+use crate::db::{Db, now_ms};
+
+/// Failed logins in a row that lock an account.
+pub const MAX_FAILURES: i64 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_MS: i64 = 15 * 60 * 1000;
+/// How long a session lasts from login (a working day).
+pub const SESSION_MS: i64 = 8 * 60 * 60 * 1000;
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "hub_session";
+/// The header the console's fetch() calls carry the CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("the username {0} is already taken")]
+    Taken(String),
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// A username: 1 to 64 characters of letters, digits, `.`, `_`, `-` (what a cookie-free log line can show).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(text: &str) -> Result<Username, AccountError> {
+        let text = text.trim();
+        let ok = !text.is_empty()
+            && text.chars().count() <= 64
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+        if ok {
+            Ok(Username(text.to_owned()))
+        } else {
+            Err(AccountError::Invalid {
+                field: "username",
+                message: "the username must be 1 to 64 letters, digits, `.`, `_`, `-` or `@`"
+                    .into(),
+            })
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: 10 to 256 characters. Never logged, never stored.
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub fn parse(text: &str) -> Result<NewPassword, AccountError> {
+        let count = text.chars().count();
+        if !(10..=256).contains(&count) {
+            return Err(AccountError::Invalid {
+                field: "password",
+                message: "the password must be 10 to 256 characters".into(),
+            });
+        }
+        Ok(NewPassword(text.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The PHC string of an argon2id hash with a fresh random salt.
+pub fn hash_password(password: &str) -> Result<String, AccountError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    Argon2::default()
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| AccountError::Hash(error.to_string()))
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), phc)
+        .is_ok()
+}
+
+/// A hash to verify against when the username does not exist, so that a missing account takes as long as a
+/// wrong password (no username probing by timing).
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not a real password at all").unwrap_or_default())
+}
+
+/// Creates a staff account; 409-worthy [`AccountError::Taken`] when the username exists.
+pub async fn create_user(
+    db: &Db,
+    username: &Username,
+    role: Role,
+    password: NewPassword,
+) -> Result<(), AccountError> {
+    let phc = tokio::task::spawn_blocking(move || hash_password(&password.0))
+        .await
+        .map_err(|error| AccountError::Hash(error.to_string()))??;
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO staff_users (username, password_hash, role, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (username) DO NOTHING",
+    )
+    .bind(username.as_str())
+    .bind(phc)
+    .bind(role.as_str())
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(AccountError::Taken(username.as_str().to_owned()));
+    }
+    Ok(())
+}
+
+/// What a login attempt came to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Logged in: the cookie value (shown once) and the staff member.
+    Ok { session: String, staff: Staff },
+    /// Wrong username or password (the two are not told apart).
+    Wrong { locked_now: bool },
+    /// Too many failures: refused without checking the password until the given time.
+    Locked { until_ms: i64 },
+}
+
+/// Checks a username and password, counts failures, locks after [`MAX_FAILURES`], and opens a session.
+#[tracing::instrument(skip(db, password))]
+pub async fn login(db: &Db, username: &str, password: &str) -> Result<LoginOutcome, AccountError> {
+    let row = sqlx::query(
+        "SELECT id, password_hash, role, locked_until_ms FROM staff_users WHERE username = $1",
+    )
+    .bind(username.trim())
+    .fetch_optional(&db.pool)
+    .await?;
+    let now = now_ms();
+    let Some(row) = row else {
+        let password = password.to_owned();
+        let _ = tokio::task::spawn_blocking(move || verify_password(&password, dummy_hash())).await;
+        return Ok(LoginOutcome::Wrong { locked_now: false });
+    };
+    let id: i64 = row.try_get("id")?;
+    let locked_until: i64 = row.try_get("locked_until_ms")?;
+    if locked_until > now {
+        return Ok(LoginOutcome::Locked {
+            until_ms: locked_until,
+        });
+    }
+    let phc: String = row.try_get("password_hash")?;
+    let attempt = password.to_owned();
+    let good = tokio::task::spawn_blocking(move || verify_password(&attempt, &phc))
+        .await
+        .map_err(|error| AccountError::Hash(error.to_string()))?;
+    if !good {
+        // One statement: concurrent wrong attempts each count, and the one that reaches the limit locks.
+        let locked: i64 = sqlx::query_scalar(
+            "UPDATE staff_users SET \
+               locked_until_ms = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until_ms END, \
+               failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END, \
+               updated_at_ms = $4 \
+             WHERE id = $1 RETURNING locked_until_ms",
+        )
+        .bind(id)
+        .bind(MAX_FAILURES)
+        .bind(now + LOCK_MS)
+        .bind(now)
+        .fetch_one(&db.pool)
+        .await?;
+        return Ok(LoginOutcome::Wrong {
+            locked_now: locked > now,
+        });
+    }
+    let role: String = row.try_get("role")?;
+    let role = Role::parse(&role).ok_or_else(|| AccountError::Invalid {
+        field: "role",
+        message: format!("unknown role {role}"),
+    })?;
+    let session = random_secret();
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE staff_users SET failed_attempts = 0, updated_at_ms = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO staff_sessions (id_hash, user_id, csrf_token, created_at_ms, expires_at_ms) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(hash_token(&session))
+    .bind(id)
+    .bind(random_secret())
+    .bind(now)
+    .bind(now + SESSION_MS)
+    .execute(&mut *tx)
+    .await?;
+    // Expired sessions go when someone logs in: no background task needed for a table this small.
+    sqlx::query("DELETE FROM staff_sessions WHERE expires_at_ms < $1")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(LoginOutcome::Ok {
+        session,
+        staff: Staff {
+            name: username.trim().to_owned(),
+            role,
+        },
+    })
+}
+
+/// A logged-in staff member and the CSRF token of their session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub staff: Staff,
+    pub csrf: String,
+    id_hash: String,
+}
+
+/// The session cookie's value in a request, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty())
+}
+
+/// The live session behind a cookie value.
+pub async fn find_session(db: &Db, cookie: &str) -> Result<Option<Session>, sqlx::Error> {
+    let id_hash = hash_token(cookie);
+    let row = sqlx::query(
+        "SELECT s.id_hash AS id_hash, s.csrf_token AS csrf_token, u.username AS username, u.role AS role \
+         FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id \
+         WHERE s.id_hash = $1 AND s.expires_at_ms > $2",
+    )
+    .bind(&id_hash)
+    .bind(now_ms())
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let stored: String = row.try_get("id_hash")?;
+    if !bool::from(stored.as_bytes().ct_eq(id_hash.as_bytes())) {
+        return Ok(None);
+    }
+    let role: String = row.try_get("role")?;
+    Ok(Role::parse(&role).map(|role| Session {
+        staff: Staff {
+            name: row.try_get("username").unwrap_or_default(),
+            role,
+        },
+        csrf: row.try_get("csrf_token").unwrap_or_default(),
+        id_hash,
+    }))
+}
+
+impl Session {
+    /// Whether `token` is this session's CSRF token (constant time).
+    pub fn csrf_matches(&self, token: Option<&str>) -> bool {
+        token.is_some_and(|token| {
+            !token.is_empty() && bool::from(token.as_bytes().ct_eq(self.csrf.as_bytes()))
+        })
+    }
+
+    pub async fn end(&self, db: &Db) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1")
+            .bind(&self.id_hash)
+            .execute(&db.pool)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// `Set-Cookie` for a new session (`Secure` when the hub is served over https).
+pub fn session_set_cookie(value: &str, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        SESSION_MS / 1000,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn session_clear_cookie(secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_salted_and_verify() {
+        let first = hash_password("correct horse battery").expect("hash");
+        let second = hash_password("correct horse battery").expect("hash");
+        assert!(first.starts_with("$argon2id$"), "{first}");
+        assert_ne!(first, second, "a fresh salt each time");
+        assert!(!first.contains("correct horse"));
+        assert!(verify_password("correct horse battery", &first));
+        assert!(!verify_password("correct horse batterY", &first));
+    }
+
+    #[test]
+    fn usernames_and_passwords_parse() {
+        assert!(Username::parse("yamada.pr").is_ok());
+        assert!(Username::parse("").is_err());
+        assert!(Username::parse("a b").is_err());
+        assert!(NewPassword::parse("short").is_err());
+        assert!(NewPassword::parse("long enough pw").is_ok());
+    }
+
+    #[test]
+    fn cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            axum::http::header::COOKIE,
+            "a=1; hub_session=abc; b=2".parse().expect("header"),
+        );
+        assert_eq!(session_cookie(&headers), Some("abc"));
+    }
+}
