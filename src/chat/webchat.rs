@@ -319,14 +319,16 @@ impl Conversation {
         .to_string())
     }
 
-    /// Remembers an emergency banner pushed to this page.
-    fn shown(&mut self, pushed: &str) {
+    /// Remembers an emergency banner pushed to this page; `false` when this page was shown that banner already
+    /// (an emergency created while the page opened comes both with the open ones and as a broadcast).
+    fn shown(&mut self, pushed: &str) -> bool {
         if let Ok(message) = serde_json::from_str::<Value>(pushed)
             && message["type"] == "emergency"
             && let Some(id) = message["id"].as_i64()
         {
-            self.emergencies.insert(id);
+            return self.emergencies.insert(id);
         }
+        true
     }
 
     async fn feedback(&mut self, id: i64, helpful: bool) -> Result<String, sqlx::Error> {
@@ -394,7 +396,9 @@ async fn run(chat: ChatService, hub: WebchatHub, mut socket: WebSocket, lang: La
                     }
                 }
                 Some(pushed) = outbox.recv() => {
-                    conversation.shown(&pushed);
+                    if !conversation.shown(&pushed) {
+                        continue;
+                    }
                     if socket.send(Message::Text(pushed.into())).await.is_err() {
                         break;
                     }

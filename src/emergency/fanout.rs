@@ -158,7 +158,10 @@ async fn show_banners(state: &AppState, cursor: &mut Option<i64>) -> Result<(), 
         if emergency.dry_run || now_ms() - emergency.created_at_ms > 10 * 60 * 1000 {
             continue;
         }
-        let pages = state.webchat.broadcast(content::banner(&emergency));
+        // Every process looks for new emergencies itself: shown on this process's pages only (not relayed).
+        let pages = state
+            .webchat
+            .deliver_local(&content::banner(&emergency).to_string());
         tracing::info!(
             emergency = id,
             pages,
