@@ -8,6 +8,7 @@
 pub mod accounts;
 mod faq_edit;
 mod pages;
+mod surveys;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/static/console.js", get(script))
         .route("/api/staff", post(create_staff))
         .merge(pages::routes())
+        .merge(surveys::routes())
 }
 
 /// Whether cookies must carry `Secure` (the hub is reached over https).

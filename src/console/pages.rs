@@ -98,6 +98,9 @@ pub fn layout(user: &ConsoleUser, page: &str, title: &str, body: &str) -> Html<S
     if can_broadcast(role) {
         menu.push(("emergency", "/admin/emergency", "緊急配信"));
     }
+    if super::surveys::can_read(role) {
+        menu.push(("surveys", "/admin/surveys", "アンケート"));
+    }
     if role != Role::Disaster {
         menu.push(("faq", "/admin/faq", "FAQ"));
     }

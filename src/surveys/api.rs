@@ -441,9 +441,20 @@ async fn results(
     Path(id): Path<i64>,
 ) -> Result<Json<SurveyResults>, Response> {
     staff.require(READERS).map_err(api)?;
-    let survey = load(&state, id).await?;
-    let sheets = sheets(&state, &survey).await?;
-    let (invited_by_district, invited_by_age, invited_total) = invited(&state, &survey).await?;
+    compute_results(&state, id, can_read_texts(&staff))
+        .await
+        .map(Json)
+}
+
+/// A survey's results (`with_texts`: include free-text answers), for the API and the console's charts.
+pub async fn compute_results(
+    state: &AppState,
+    id: i64,
+    with_texts: bool,
+) -> Result<SurveyResults, Response> {
+    let survey = load(state, id).await?;
+    let sheets = sheets(state, &survey).await?;
+    let (invited_by_district, invited_by_age, invited_total) = invited(state, &survey).await?;
     let mut by_district = rates_of(invited_by_district);
     let mut by_age_band = rates_of(invited_by_age);
     for sheet in &sheets {
@@ -464,16 +475,16 @@ async fn results(
         rate: 0.0,
     };
     total.finish();
-    Ok(Json(SurveyResults {
+    Ok(SurveyResults {
         id: survey.id,
         title: survey.title.clone(),
         state: survey.state(now_ms()),
         anonymous: survey.anonymous,
         total,
-        questions: tally(&survey, &sheets, can_read_texts(&staff)),
+        questions: tally(&survey, &sheets, with_texts),
         by_district,
         by_age_band,
-    }))
+    })
 }
 
 /// A CSV field: quoted when it holds a comma, quote or line break; a leading formula character is neutralised

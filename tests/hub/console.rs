@@ -11,8 +11,10 @@ use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, spawn_app, spawn_a
 const PASSWORD: &str = "kouhou-password-2026";
 
 /// Every console page: each must send a visitor without a session to the login page.
-const PAGES: [&str; 11] = [
+const PAGES: [&str; 13] = [
     "/admin",
+    "/admin/surveys",
+    "/admin/surveys/1",
     "/admin/",
     "/admin/residents",
     "/admin/residents/R-1",
@@ -80,7 +82,7 @@ fn hidden_value(html: &str, name: &str) -> String {
 }
 
 /// A logged-in browser, as far as HTTP goes: its cookie and the page's CSRF token.
-struct Browser {
+pub(crate) struct Browser {
     cookie: String,
     csrf: String,
     set_cookie_line: String,
@@ -139,13 +141,13 @@ async fn try_login(
     )
 }
 
-async fn login(app: &TestApp, username: &str) -> Browser {
+pub(crate) async fn login(app: &TestApp, username: &str) -> Browser {
     let (status, body, browser) = try_login(app, username, PASSWORD).await;
     assert_eq!(status, 303, "{body}");
     browser.expect("a session")
 }
 
-async fn add_staff(app: &TestApp, username: &str, role: &str) {
+pub(crate) async fn add_staff(app: &TestApp, username: &str, role: &str) {
     let (status, body) = app
         .post_json(
             "/api/staff",
@@ -157,7 +159,7 @@ async fn add_staff(app: &TestApp, username: &str, role: &str) {
 }
 
 impl Browser {
-    async fn get(&self, app: &TestApp, path: &str) -> (u16, String) {
+    pub(crate) async fn get(&self, app: &TestApp, path: &str) -> (u16, String) {
         let response = no_redirects()
             .get(app.url(path))
             .header("cookie", &self.cookie)

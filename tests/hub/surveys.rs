@@ -476,6 +476,26 @@ async fn a_survey_is_answered_on_line_and_the_web_and_counted() {
             "{csv}"
         );
 
+        // The console charts the same results for PR (free text included); the disaster team has no survey pages.
+        crate::console::add_staff(&app, "koho", "pr").await;
+        let koho = crate::console::login(&app, "koho").await;
+        let (status, html) = koho.get(&app, &format!("/admin/surveys/{id}")).await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("<svg class=\"chart bars\""), "{html}");
+        assert!(
+            html.contains("夜も開けてほしいです") && html.contains("地区別の回答率"),
+            "{html}"
+        );
+        let (status, html) = koho.get(&app, "/admin/surveys").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("市民プールに関するアンケート"), "{html}");
+        crate::console::add_staff(&app, "bosai", "disaster").await;
+        let bosai = crate::console::login(&app, "bosai").await;
+        assert_eq!(
+            bosai.get(&app, &format!("/admin/surveys/{id}")).await.0,
+            403
+        );
+
         // Closed: the form and LINE refuse answers.
         let (status, closed) = app
             .post_json(&format!("/api/surveys/{id}/close"), Some(&pr), &json!({}))
