@@ -64,7 +64,8 @@ pub struct ApiDoc;
 pub fn router(state: AppState) -> Router {
     // Touch the recorder so /metrics works from the first request.
     telemetry::metrics_handle();
-    Router::new()
+    let config = state.config.clone();
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
@@ -81,6 +82,8 @@ pub fn router(state: AppState) -> Router {
         .route("/line/webhook", post(crate::chat::line_webhook::webhook))
         .route("/chat", get(crate::chat::webchat::page))
         .route("/chat/ws", get(crate::chat::webchat::socket))
+        .route("/chat/chat.js", get(crate::chat::webchat::script))
+        .route("/chat/chat.css", get(crate::chat::webchat::style))
         .route("/api/faq/misses", get(crate::chat::misses::misses))
         .route("/api/faq/status", get(crate::chat::misses::status))
         // outbound: notices, segment preview, unsubscribe links, VAPID key
@@ -89,7 +92,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    // hardening (issue 9): headers, body limits and rate limits on every route
+    crate::surface::apply(router, &config)
 }
 
 async fn not_found() -> ApiError {

@@ -71,6 +71,18 @@ pub struct Config {
     /// How long a dispatcher claim holds delivery rows before another worker may take them
     /// (`HUB_DISPATCH_LEASE_SECS`, default 300): the time a crashed process's rows wait.
     pub dispatch_lease_secs: u64,
+    // --- hardening (issue 9)
+    /// Requests per minute one client may make to the resident pages (`/chat`, `/register`, …)
+    /// (`HUB_RATE_LIMIT_PER_MINUTE`, default 600).
+    pub rate_limit_per_minute: u32,
+    /// Requests per minute one client may make to the LINE webhook (`HUB_WEBHOOK_RATE_LIMIT_PER_MINUTE`,
+    /// default 6000: LINE delivers from few addresses).
+    pub webhook_rate_limit_per_minute: u32,
+    /// A header naming the client address, set by a reverse proxy in front of the hub (`HUB_CLIENT_IP_HEADER`,
+    /// e.g. `x-forwarded-for`; its last entry is used). Without it, the peer address is the client.
+    pub client_ip_header: Option<String>,
+    /// Days after which delivery rows lose their recipient address (`HUB_DELIVERY_RETENTION_DAYS`, default 90).
+    pub delivery_retention_days: u32,
 }
 
 /// The file's shape: every key optional, unknown keys rejected so a typo is not silently ignored.
@@ -94,6 +106,10 @@ struct FileConfig {
     database_max_connections: Option<u32>,
     mail_rate: Option<u32>,
     dispatch_lease_secs: Option<u64>,
+    rate_limit_per_minute: Option<u32>,
+    webhook_rate_limit_per_minute: Option<u32>,
+    client_ip_header: Option<String>,
+    delivery_retention_days: Option<u32>,
 }
 
 /// A value with where it came from, so errors can say "HUB_LISTEN (from the environment)".
@@ -302,6 +318,37 @@ impl Config {
             None => file.dispatch_lease_secs.unwrap_or(300).max(1),
         };
 
+        let rate_limit_per_minute = positive(
+            env,
+            "HUB_RATE_LIMIT_PER_MINUTE",
+            file.rate_limit_per_minute,
+            600,
+        )?;
+        let webhook_rate_limit_per_minute = positive(
+            env,
+            "HUB_WEBHOOK_RATE_LIMIT_PER_MINUTE",
+            file.webhook_rate_limit_per_minute,
+            6000,
+        )?;
+        let delivery_retention_days = positive(
+            env,
+            "HUB_DELIVERY_RETENTION_DAYS",
+            file.delivery_retention_days,
+            90,
+        )?;
+        let client_ip_header = source
+            .string("client_ip_header", &file.client_ip_header)
+            .map(|name| name.trim().to_ascii_lowercase());
+        if let Some(name) = &client_ip_header
+            && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+        {
+            return Err(ConfigError::Value {
+                key: "HUB_CLIENT_IP_HEADER",
+                origin: origin_of(&source, "client_ip_header", &file.client_ip_header),
+                message: format!("`{name}` is not a header name"),
+            });
+        }
+
         let faq_dir = source
             .string("faq_dir", &file.faq_dir)
             .map(PathBuf::from)
@@ -325,7 +372,41 @@ impl Config {
             database_max_connections: database_max_connections.max(1),
             mail_rate_per_sec,
             dispatch_lease_secs,
+            rate_limit_per_minute,
+            webhook_rate_limit_per_minute,
+            client_ip_header,
+            delivery_retention_days,
         })
+    }
+}
+
+/// A positive number from the environment (winning) or the file, else `default`.
+fn positive(
+    env: &BTreeMap<String, String>,
+    key: &'static str,
+    from_file: Option<u32>,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match env.get(key) {
+        Some(value) => value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError::Value {
+                key,
+                origin: format!("environment variable {key}"),
+                message: format!("`{value}` is not a positive number"),
+            }),
+        None => match from_file {
+            Some(0) => Err(ConfigError::Value {
+                key,
+                origin: "configuration file".into(),
+                message: "must be a positive number".into(),
+            }),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        },
     }
 }
 

@@ -50,6 +50,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbound",
         include_str!("../migrations/sqlite/0003_outbound.sql"),
     ),
+    // hardening: the LINE event queue, delivery retention
+    (
+        7,
+        "hardening",
+        include_str!("../migrations/sqlite/0007_hardening.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -67,6 +73,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "outbound",
         include_str!("../migrations/postgres/0003_outbound.sql"),
+    ),
+    // hardening: the LINE event queue, delivery retention
+    (
+        7,
+        "hardening",
+        include_str!("../migrations/postgres/0007_hardening.sql"),
     ),
 ];
 

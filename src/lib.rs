@@ -12,8 +12,10 @@ pub mod error;
 pub mod import;
 pub mod notices;
 pub mod outbox;
+pub mod redact;
 pub mod render;
 pub mod residents;
+pub mod surface;
 pub mod telemetry;
 pub mod text;
 
@@ -34,6 +36,8 @@ pub struct AppState {
     // --- chat (issue 3): the FAQ, LINE replies, and the open web chat pages.
     pub chat: chat::ChatService,
     pub webchat: chat::WebchatHub,
+    // --- hardening (issue 9): LINE events are acknowledged first and handled from this queue.
+    pub line_events: chat::line_webhook::LineQueue,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,11 +69,17 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
             .map_err(StartError::Bootstrap)?;
     }
     let chat = start_chat(&db, &config).await?;
+    let line_events = chat::line_webhook::LineQueue::start(chat.clone());
+    line_events
+        .recover(&db)
+        .await
+        .map_err(|error| StartError::Chat(format!("cannot queue stored LINE events: {error}")))?;
     Ok(AppState {
         db,
         config: Arc::new(config),
         chat,
         webchat: chat::WebchatHub::default(),
+        line_events,
     })
 }
 

@@ -3,5 +3,6 @@
 mod chat;
 mod emergency;
 mod foundation;
+mod hardening;
 mod notices;
 mod support;
