@@ -10,6 +10,7 @@ pub mod db;
 pub mod emergency;
 pub mod error;
 pub mod import;
+pub mod loadtest;
 pub mod notices;
 pub mod outbox;
 pub mod redact;
