@@ -89,6 +89,8 @@ pub fn router(state: AppState) -> Router {
         // outbound: notices, segment preview, unsubscribe links, VAPID key
         .merge(crate::notices::api::routes())
         .merge(crate::outbox::unsubscribe::routes())
+        // hardening: a resident's data export
+        .merge(crate::protection::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
@@ -124,6 +126,7 @@ async fn metrics() -> Response {
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::notices::api::OutboundDoc::openapi());
+    doc.merge(crate::protection::ProtectionDoc::openapi());
     Json(doc)
 }
 

@@ -13,6 +13,7 @@ pub mod import;
 pub mod loadtest;
 pub mod notices;
 pub mod outbox;
+pub mod protection;
 pub mod redact;
 pub mod render;
 pub mod residents;
@@ -151,6 +152,12 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         state.db.clone(),
         state.config.clone(),
         state.webchat.clone(),
+        shutdown.subscribe(),
+    ));
+    // hardening: delivery addresses past the retention period are removed
+    background.push(protection::spawn(
+        state.db.clone(),
+        state.config.delivery_retention_days,
         shutdown.subscribe(),
     ));
     let router = api::router(state.clone());

@@ -214,6 +214,52 @@ fn error_json(message: &str) -> String {
     json!({"type": "error", "error": message}).to_string()
 }
 
+/// What a page asks for, checked: a question (trimmed, not empty, at most [`MAX_QUESTION_CHARS`]), a choice
+/// among offered candidates, or feedback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageRequest {
+    Ask(String),
+    Choose { id: i64, entry_id: String },
+    Feedback { id: i64, helpful: bool },
+}
+
+/// Parses one message from a page; `Err` is the message to show the page.
+pub fn parse_page_message(text: &str) -> Result<PageRequest, String> {
+    let message: ClientMessage =
+        serde_json::from_str(text).map_err(|error| format!("not a chat message: {error}"))?;
+    match message {
+        ClientMessage {
+            text: Some(question),
+            ..
+        } => {
+            let question = question.trim();
+            if question.is_empty() {
+                Err("質問を入力してください。".to_owned())
+            } else if question.chars().count() > MAX_QUESTION_CHARS {
+                Err(format!(
+                    "質問は{MAX_QUESTION_CHARS}文字以内で入力してください。"
+                ))
+            } else {
+                Ok(PageRequest::Ask(question.to_owned()))
+            }
+        }
+        ClientMessage {
+            entry_id: Some(entry_id),
+            id: Some(id),
+            ..
+        } => Ok(PageRequest::Choose { id, entry_id }),
+        ClientMessage {
+            helpful: Some(helpful),
+            id: Some(id),
+            ..
+        } => Ok(PageRequest::Feedback { id, helpful }),
+        _ => Err(
+            "send {\"text\": \"…\"}, {\"entry_id\": \"…\", \"id\": N} or {\"helpful\": true, \"id\": N}"
+                .to_owned(),
+        ),
+    }
+}
+
 /// One socket's conversation: log rows it was answered with (only those take choices and feedback).
 struct Conversation {
     chat: ChatService,
@@ -230,28 +276,11 @@ impl Conversation {
                 "短い時間に多くのメッセージが送られました。少し時間をおいてからお試しください。",
             );
         }
-        let message: ClientMessage = match serde_json::from_str(text) {
-            Ok(message) => message,
-            Err(error) => return error_json(&format!("not a chat message: {error}")),
-        };
-        let result = match message {
-            ClientMessage {
-                text: Some(question),
-                ..
-            } => self.ask(&question).await,
-            ClientMessage {
-                entry_id: Some(entry_id),
-                id: Some(id),
-                ..
-            } => self.choose(id, &entry_id).await,
-            ClientMessage {
-                helpful: Some(helpful),
-                id: Some(id),
-                ..
-            } => self.feedback(id, helpful).await,
-            _ => Ok(error_json(
-                "send {\"text\": \"…\"}, {\"entry_id\": \"…\", \"id\": N} or {\"helpful\": true, \"id\": N}",
-            )),
+        let result = match parse_page_message(text) {
+            Ok(PageRequest::Ask(question)) => self.ask(&question).await,
+            Ok(PageRequest::Choose { id, entry_id }) => self.choose(id, &entry_id).await,
+            Ok(PageRequest::Feedback { id, helpful }) => self.feedback(id, helpful).await,
+            Err(message) => Ok(error_json(&message)),
         };
         result.unwrap_or_else(|error| {
             tracing::error!(%error, "web chat storage error");
@@ -260,15 +289,6 @@ impl Conversation {
     }
 
     async fn ask(&mut self, question: &str) -> Result<String, sqlx::Error> {
-        let question = question.trim();
-        if question.is_empty() {
-            return Ok(error_json("質問を入力してください。"));
-        }
-        if question.chars().count() > MAX_QUESTION_CHARS {
-            return Ok(error_json(&format!(
-                "質問は{MAX_QUESTION_CHARS}文字以内で入力してください。"
-            )));
-        }
         let reply = self
             .chat
             .ask(Channel::Webchat, None, question, self.lang)

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::support::{ADMIN_TOKEN, BACKENDS, TestApp, spawn_app_with};
 
 pub(crate) const SECRET: &str = "test-line-channel-secret";
-const USER: &str = "U4af4980629abcdef4af4980629abcdef";
+pub(crate) const USER: &str = "U4af4980629abcdef4af4980629abcdef";
 const QUESTION: &str = "じゅうみんひょうをとりたい";
 
 pub(crate) async fn line_app(backend: crate::support::Backend, mock: &LineMock) -> TestApp {

@@ -306,3 +306,169 @@ async fn events_stored_before_a_stop_are_handled_at_the_next_start() {
     );
     app.hub.stop().await;
 }
+
+#[tokio::test]
+async fn retention_export_and_an_append_only_audit_log() {
+    use sqlx::Connection;
+    for backend in BACKENDS {
+        let mock = LineMock::start().await.expect("LINE mock");
+        let app = line_app(backend, &mock).await;
+        for (id, line, email) in [
+            ("R-KEEP-1", crate::chat::USER, "hanako@example.jp"),
+            (
+                "R-KEEP-2",
+                "U0000000000000000000000000000beef",
+                "jiro@example.jp",
+            ),
+        ] {
+            let (status, body) = app
+                .post_json(
+                    "/api/residents",
+                    Some(ADMIN_TOKEN),
+                    &serde_json::json!({"external_id": id, "birth_date": "1950-04-01", "district": "今元",
+                        "language": "ja", "channels": {"line": line, "email": email}}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let (status, created) = app
+            .post_json(
+                "/api/notices",
+                Some(ADMIN_TOKEN),
+                &serde_json::json!({"title": "防災訓練", "body": {"ja": "土曜日に防災訓練があります。"},
+                    "segment": "", "channels": ["line", "email"], "send_at": null, "cron": null,
+                    "ignore_quiet_hours": true}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let notice = created["id"].as_i64().expect("id");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, state) = app
+                .get(&format!("/api/notices/{notice}"), Some(ADMIN_TOKEN))
+                .await;
+            if state["fire_count"].as_i64().unwrap_or(0) > 0
+                && state["totals"]["pending"].as_i64() == Some(0)
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{state}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A question from the resident's LINE account.
+        let question = body(vec![text_event(
+            "01HEXPORT00000000000000001",
+            "token-export",
+            QUESTION,
+            false,
+        )]);
+        assert_eq!(
+            post_webhook(&app, &question, Some(&sign(SECRET, &question))).await,
+            200
+        );
+        crate::chat::settled(&app).await;
+
+        // The export: profile, addresses, the delivery with its address, the LINE question, the staff actions.
+        let (status, export) = app
+            .get("/api/residents/R-KEEP-1/export", Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(status, 200, "{export}");
+        assert_eq!(export["resident"]["external_id"], "R-KEEP-1");
+        assert_eq!(export["resident"]["channels"]["email"], "hanako@example.jp");
+        let deliveries = export["deliveries"].as_array().expect("deliveries");
+        assert_eq!(deliveries.len(), 1, "{export}");
+        assert_ne!(deliveries[0]["address"], "");
+        let chat = export["chat_log"].as_array().expect("chat log");
+        assert_eq!(chat.len(), 1, "{export}");
+        assert_eq!(chat[0]["question"], QUESTION);
+        assert!(
+            export["audit"]
+                .as_array()
+                .expect("audit")
+                .iter()
+                .any(|entry| entry["action"] == "resident.upsert")
+        );
+        // Only admins; an unknown resident is a 404.
+        let viewer = app.token("viewer").await;
+        let (status, _) = app
+            .get("/api/residents/R-KEEP-1/export", Some(&viewer))
+            .await;
+        assert_eq!(status, 403);
+        let (status, _) = app
+            .get("/api/residents/NOBODY/export", Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(status, 404);
+
+        // Retention: R-KEEP-1's delivery is made 100 days old; after the sweep its address is gone, the
+        // other resident's recent one stays, and the notice's counts do not change.
+        let (_, before) = app
+            .get(&format!("/api/notices/{notice}"), Some(ADMIN_TOKEN))
+            .await;
+        let mut connection = sqlx::AnyConnection::connect(&app.database_url)
+            .await
+            .expect("connect");
+        let now = chrono::Utc::now().timestamp_millis();
+        sqlx::query(
+            "UPDATE deliveries SET updated_at_ms = $1 WHERE resident_id = \
+             (SELECT id FROM residents WHERE external_id = 'R-KEEP-1')",
+        )
+        .bind(now - 100 * 24 * 3600 * 1000)
+        .execute(&mut connection)
+        .await
+        .expect("age the delivery");
+        let db = &app.hub.state.db;
+        assert_eq!(hub::protection::sweep(db, 90, now).await.expect("sweep"), 1);
+        assert_eq!(hub::protection::sweep(db, 90, now).await.expect("sweep"), 0);
+        let (_, export) = app
+            .get("/api/residents/R-KEEP-1/export", Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(export["deliveries"][0]["address"], "", "{export}");
+        let (_, other) = app
+            .get("/api/residents/R-KEEP-2/export", Some(ADMIN_TOKEN))
+            .await;
+        assert_ne!(other["deliveries"][0]["address"], "", "{other}");
+        let (_, after) = app
+            .get(&format!("/api/notices/{notice}"), Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(after["totals"], before["totals"]);
+
+        // The audit log: no API writes it, and the database refuses to change it.
+        let entries = count(&app, "SELECT COUNT(*) AS n FROM audit_log").await;
+        assert!(entries >= 4, "{entries}");
+        for method in [
+            reqwest::Method::PUT,
+            reqwest::Method::DELETE,
+            reqwest::Method::PATCH,
+            reqwest::Method::POST,
+        ] {
+            let response = app
+                .client
+                .request(method.clone(), app.url("/api/audit"))
+                .bearer_auth(ADMIN_TOKEN)
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .expect("answer");
+            assert_eq!(response.status(), 405, "{method}");
+        }
+        for statement in [
+            "UPDATE audit_log SET actor = 'someone else'",
+            "DELETE FROM audit_log",
+        ] {
+            let error = sqlx::query(statement)
+                .execute(&mut connection)
+                .await
+                .expect_err(statement);
+            assert!(
+                error.to_string().contains("append-only"),
+                "{statement}: {error}"
+            );
+        }
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) AS n FROM audit_log").await,
+            entries
+        );
+        mock.assert_no_violations();
+        app.hub.stop().await;
+    }
+}
