@@ -83,6 +83,9 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     /// Days after which delivery rows lose their recipient address (`HUB_DELIVERY_RETENTION_DAYS`, default 90).
     pub delivery_retention_days: u32,
+    /// Seconds a provider (LINE, Web Push) request may take before it is cut off and retried
+    /// (`HUB_PROVIDER_TIMEOUT_SECS`, default 10; an SMTP conversation gets three times as long).
+    pub provider_timeout_secs: u32,
 }
 
 /// The file's shape: every key optional, unknown keys rejected so a typo is not silently ignored.
@@ -110,6 +113,7 @@ struct FileConfig {
     webhook_rate_limit_per_minute: Option<u32>,
     client_ip_header: Option<String>,
     delivery_retention_days: Option<u32>,
+    provider_timeout_secs: Option<u32>,
 }
 
 /// A value with where it came from, so errors can say "HUB_LISTEN (from the environment)".
@@ -336,6 +340,12 @@ impl Config {
             file.delivery_retention_days,
             90,
         )?;
+        let provider_timeout_secs = positive(
+            env,
+            "HUB_PROVIDER_TIMEOUT_SECS",
+            file.provider_timeout_secs,
+            10,
+        )?;
         let client_ip_header = source
             .string("client_ip_header", &file.client_ip_header)
             .map(|name| name.trim().to_ascii_lowercase());
@@ -376,6 +386,7 @@ impl Config {
             webhook_rate_limit_per_minute,
             client_ip_header,
             delivery_retention_days,
+            provider_timeout_secs,
         })
     }
 }

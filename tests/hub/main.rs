@@ -2,6 +2,7 @@
 
 mod chat;
 mod emergency;
+mod faults;
 mod foundation;
 mod hardening;
 mod notices;
