@@ -86,6 +86,9 @@ pub struct Config {
     /// Seconds a provider (LINE, Web Push) request may take before it is cut off and retried
     /// (`HUB_PROVIDER_TIMEOUT_SECS`, default 10; an SMTP conversation gets three times as long).
     pub provider_timeout_secs: u32,
+    /// Sites that may show the web chat page in a frame (`HUB_CHAT_FRAME_ANCESTORS`, space separated origins,
+    /// e.g. `https://www.city.yukuhashi.fukuoka.jp`); no site may by default.
+    pub chat_frame_ancestors: Option<String>,
 }
 
 /// The file's shape: every key optional, unknown keys rejected so a typo is not silently ignored.
@@ -114,6 +117,7 @@ struct FileConfig {
     client_ip_header: Option<String>,
     delivery_retention_days: Option<u32>,
     provider_timeout_secs: Option<u32>,
+    chat_frame_ancestors: Option<String>,
 }
 
 /// A value with where it came from, so errors can say "HUB_LISTEN (from the environment)".
@@ -346,6 +350,23 @@ impl Config {
             file.provider_timeout_secs,
             10,
         )?;
+        let chat_frame_ancestors = source
+            .string("chat_frame_ancestors", &file.chat_frame_ancestors)
+            .map(|list| list.split_whitespace().collect::<Vec<_>>().join(" "));
+        if let Some(list) = &chat_frame_ancestors
+            && let Some(bad) = list.split(' ').find(|origin| {
+                !(origin.starts_with("https://") || origin.starts_with("http://"))
+                    || origin.contains([';', ',', '\''])
+            })
+        {
+            return Err(ConfigError::Value {
+                key: "HUB_CHAT_FRAME_ANCESTORS",
+                origin: origin_of(&source, "chat_frame_ancestors", &file.chat_frame_ancestors),
+                message: format!(
+                    "`{bad}` is not an origin like https://www.city.yukuhashi.fukuoka.jp"
+                ),
+            });
+        }
         let client_ip_header = source
             .string("client_ip_header", &file.client_ip_header)
             .map(|name| name.trim().to_ascii_lowercase());
@@ -387,6 +408,7 @@ impl Config {
             client_ip_header,
             delivery_retention_days,
             provider_timeout_secs,
+            chat_frame_ancestors,
         })
     }
 }

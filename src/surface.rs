@@ -77,6 +77,8 @@ impl RouteGroup {
 pub struct Surface {
     headers: Vec<(HeaderName, HeaderValue)>,
     csp: HeaderValue,
+    /// The chat page's policy when sites may frame it (`HUB_CHAT_FRAME_ANCESTORS`).
+    chat_csp: Option<HeaderValue>,
     https: bool,
     public_limiter: DefaultKeyedRateLimiter<IpAddr>,
     webhook_limiter: DefaultKeyedRateLimiter<IpAddr>,
@@ -137,11 +139,20 @@ impl Surface {
                 HeaderValue::from_static("max-age=31536000; includeSubDomains"),
             ));
         }
-        let csp = HeaderValue::from_str(&content_security_policy(&config.public_url))
+        let policy = content_security_policy(&config.public_url);
+        let csp = HeaderValue::from_str(&policy)
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+        let chat_csp = config.chat_frame_ancestors.as_deref().and_then(|origins| {
+            HeaderValue::from_str(&policy.replace(
+                "frame-ancestors 'none'",
+                &format!("frame-ancestors {origins}"),
+            ))
+            .ok()
+        });
         Surface {
             headers,
             csp,
+            chat_csp,
             https,
             public_limiter: RateLimiter::keyed(quota(config.rate_limit_per_minute)),
             webhook_limiter: RateLimiter::keyed(quota(config.webhook_rate_limit_per_minute)),
@@ -191,10 +202,17 @@ impl Surface {
         self.webhook_limiter.shrink_to_fit();
     }
 
-    fn finish(&self, response: &mut Response) {
+    fn finish(&self, path: &str, response: &mut Response) {
         let headers = response.headers_mut();
         for (name, value) in &self.headers {
             headers.insert(name.clone(), value.clone());
+        }
+        // The city's site may show the chat page in a frame when configured; nothing else is ever framed.
+        if path == "/chat"
+            && let Some(chat_csp) = &self.chat_csp
+        {
+            headers.remove(header::X_FRAME_OPTIONS);
+            headers.insert(header::CONTENT_SECURITY_POLICY, chat_csp.clone());
         }
         // A page may send a stricter policy of its own; every other response gets the hub's.
         if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -257,12 +275,13 @@ pub fn apply(router: Router, config: &Config) -> Router {
 }
 
 async fn guard(State(surface): State<Arc<Surface>>, request: Request, next: Next) -> Response {
-    let group = RouteGroup::of(request.uri().path());
+    let path = request.uri().path().to_owned();
+    let group = RouteGroup::of(&path);
     let mut response = match admit(&surface, group, request) {
         Ok(request) => next.run(request).await,
         Err(refusal) => refusal.into_response(),
     };
-    surface.finish(&mut response);
+    surface.finish(&path, &mut response);
     response
 }
 

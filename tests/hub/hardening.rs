@@ -77,10 +77,30 @@ async fn every_response_carries_the_security_headers() {
 
     let app = spawn_app_with(
         Backend::Sqlite,
-        &[("HUB_PUBLIC_URL", "https://hub.city.yukuhashi.example")],
+        &[
+            ("HUB_PUBLIC_URL", "https://hub.city.yukuhashi.example"),
+            (
+                "HUB_CHAT_FRAME_ANCESTORS",
+                "https://www.city.yukuhashi.fukuoka.jp",
+            ),
+        ],
     )
     .await;
-    let response = app.client.get(app.url("/chat")).send().await.unwrap();
+    // The city's site may frame the chat page, and only that page.
+    let framed = app.client.get(app.url("/chat")).send().await.unwrap();
+    assert!(
+        header(&framed, "content-security-policy")
+            .contains("frame-ancestors https://www.city.yukuhashi.fukuoka.jp;")
+    );
+    assert!(framed.headers().get("x-frame-options").is_none());
+    let response = app
+        .client
+        .get(app.url("/chat/chat.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(header(&response, "content-security-policy").contains("frame-ancestors 'none'"));
+    assert_eq!(header(&response, "x-frame-options"), "DENY");
     assert!(header(&response, "strict-transport-security").contains("max-age="));
     assert!(
         header(&response, "content-security-policy")
