@@ -253,6 +253,7 @@ async fn webhook_acknowledges_200_events_within_a_second_and_answers_each_once()
         let status = post_webhook(&app, &body, Some(&signature)).await;
         let took = started.elapsed();
         assert_eq!(status, 200, "{backend:?}");
+        eprintln!("{backend:?}: 200 LINE events acknowledged in {took:?}");
         assert!(
             took < Duration::from_secs(1),
             "{backend:?}: 200 events acknowledged in {took:?}"
