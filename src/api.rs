@@ -64,7 +64,8 @@ pub struct ApiDoc;
 pub fn router(state: AppState) -> Router {
     // Touch the recorder so /metrics works from the first request.
     telemetry::metrics_handle();
-    Router::new()
+    let config = state.config.clone();
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
@@ -80,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         .route("/line/webhook", post(crate::chat::line_webhook::webhook))
         .route("/chat", get(crate::chat::webchat::page))
         .route("/chat/ws", get(crate::chat::webchat::socket))
+        .route("/chat/chat.js", get(crate::chat::webchat::script))
+        .route("/chat/chat.css", get(crate::chat::webchat::style))
         .route("/api/faq/misses", get(crate::chat::misses::misses))
         .route("/api/faq/status", get(crate::chat::misses::status))
         // outbound: notices, segment preview, unsubscribe links, VAPID key
@@ -98,10 +101,14 @@ pub fn router(state: AppState) -> Router {
             "/api/registrations/stats",
             get(crate::registration::stats::stats),
         )
+        // hardening: a resident's data export
+        .merge(crate::protection::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    // hardening (issue 9): headers, body limits and rate limits on every route
+    crate::surface::apply(router, &config)
 }
 
 async fn not_found() -> ApiError {
@@ -111,7 +118,9 @@ async fn not_found() -> ApiError {
 /// 200 when the database answers.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "the database answers"), (status = 503, description = "the database does not answer")))]
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
+    // A database that is away makes the pool wait for a connection; the health check answers within 2 s.
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping()).await;
+    match ping.unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut)) {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(error) => {
             tracing::warn!(%error, "health check failed");
@@ -135,6 +144,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(crate::surveys::api::SurveysDoc::openapi());
     doc.merge(crate::emergency::api::EmergencyDoc::openapi());
     doc.merge(crate::registration::RegistrationDoc::openapi());
+    doc.merge(crate::protection::ProtectionDoc::openapi());
     Json(doc)
 }
 

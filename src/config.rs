@@ -74,6 +74,24 @@ pub struct Config {
     /// Residents (external ids) who get emergency dry runs (`"dry_run": true`, CAP Exercise/Test) instead of the
     /// area (`HUB_EMERGENCY_TEST_RECIPIENTS`, comma separated; default none).
     pub emergency_test_recipients: Vec<String>,
+    // --- hardening (issue 9)
+    /// Requests per minute one client may make to the resident pages (`/chat`, `/register`, …)
+    /// (`HUB_RATE_LIMIT_PER_MINUTE`, default 600).
+    pub rate_limit_per_minute: u32,
+    /// Requests per minute one client may make to the LINE webhook (`HUB_WEBHOOK_RATE_LIMIT_PER_MINUTE`,
+    /// default 6000: LINE delivers from few addresses).
+    pub webhook_rate_limit_per_minute: u32,
+    /// A header naming the client address, set by a reverse proxy in front of the hub (`HUB_CLIENT_IP_HEADER`,
+    /// e.g. `x-forwarded-for`; its last entry is used). Without it, the peer address is the client.
+    pub client_ip_header: Option<String>,
+    /// Days after which delivery rows lose their recipient address (`HUB_DELIVERY_RETENTION_DAYS`, default 90).
+    pub delivery_retention_days: u32,
+    /// Seconds a provider (LINE, Web Push) request may take before it is cut off and retried
+    /// (`HUB_PROVIDER_TIMEOUT_SECS`, default 10; an SMTP conversation gets three times as long).
+    pub provider_timeout_secs: u32,
+    /// Sites that may show the web chat page in a frame (`HUB_CHAT_FRAME_ANCESTORS`, space separated origins,
+    /// e.g. `https://www.city.yukuhashi.fukuoka.jp`); no site may by default.
+    pub chat_frame_ancestors: Option<String>,
 }
 
 /// The file's shape: every key optional, unknown keys rejected so a typo is not silently ignored.
@@ -98,6 +116,12 @@ struct FileConfig {
     mail_rate: Option<u32>,
     dispatch_lease_secs: Option<u64>,
     emergency_test_recipients: Option<Vec<String>>,
+    rate_limit_per_minute: Option<u32>,
+    webhook_rate_limit_per_minute: Option<u32>,
+    client_ip_header: Option<String>,
+    delivery_retention_days: Option<u32>,
+    provider_timeout_secs: Option<u32>,
+    chat_frame_ancestors: Option<String>,
 }
 
 /// A value with where it came from, so errors can say "HUB_LISTEN (from the environment)".
@@ -322,6 +346,59 @@ impl Config {
                 .filter(|id| !id.is_empty())
                 .collect(),
         };
+        let rate_limit_per_minute = positive(
+            env,
+            "HUB_RATE_LIMIT_PER_MINUTE",
+            file.rate_limit_per_minute,
+            600,
+        )?;
+        let webhook_rate_limit_per_minute = positive(
+            env,
+            "HUB_WEBHOOK_RATE_LIMIT_PER_MINUTE",
+            file.webhook_rate_limit_per_minute,
+            6000,
+        )?;
+        let delivery_retention_days = positive(
+            env,
+            "HUB_DELIVERY_RETENTION_DAYS",
+            file.delivery_retention_days,
+            90,
+        )?;
+        let provider_timeout_secs = positive(
+            env,
+            "HUB_PROVIDER_TIMEOUT_SECS",
+            file.provider_timeout_secs,
+            10,
+        )?;
+        let chat_frame_ancestors = source
+            .string("chat_frame_ancestors", &file.chat_frame_ancestors)
+            .map(|list| list.split_whitespace().collect::<Vec<_>>().join(" "));
+        if let Some(list) = &chat_frame_ancestors
+            && let Some(bad) = list.split(' ').find(|origin| {
+                !(origin.starts_with("https://") || origin.starts_with("http://"))
+                    || origin.contains([';', ',', '\''])
+            })
+        {
+            return Err(ConfigError::Value {
+                key: "HUB_CHAT_FRAME_ANCESTORS",
+                origin: origin_of(&source, "chat_frame_ancestors", &file.chat_frame_ancestors),
+                message: format!(
+                    "`{bad}` is not an origin like https://www.city.yukuhashi.fukuoka.jp"
+                ),
+            });
+        }
+        let client_ip_header = source
+            .string("client_ip_header", &file.client_ip_header)
+            .map(|name| name.trim().to_ascii_lowercase());
+        if let Some(name) = &client_ip_header
+            && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+        {
+            return Err(ConfigError::Value {
+                key: "HUB_CLIENT_IP_HEADER",
+                origin: origin_of(&source, "client_ip_header", &file.client_ip_header),
+                message: format!("`{name}` is not a header name"),
+            });
+        }
 
         let faq_dir = source
             .string("faq_dir", &file.faq_dir)
@@ -347,7 +424,43 @@ impl Config {
             mail_rate_per_sec,
             dispatch_lease_secs,
             emergency_test_recipients,
+            rate_limit_per_minute,
+            webhook_rate_limit_per_minute,
+            client_ip_header,
+            delivery_retention_days,
+            provider_timeout_secs,
+            chat_frame_ancestors,
         })
+    }
+}
+
+/// A positive number from the environment (winning) or the file, else `default`.
+fn positive(
+    env: &BTreeMap<String, String>,
+    key: &'static str,
+    from_file: Option<u32>,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match env.get(key) {
+        Some(value) => value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError::Value {
+                key,
+                origin: format!("environment variable {key}"),
+                message: format!("`{value}` is not a positive number"),
+            }),
+        None => match from_file {
+            Some(0) => Err(ConfigError::Value {
+                key,
+                origin: "configuration file".into(),
+                message: "must be a positive number".into(),
+            }),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        },
     }
 }
 

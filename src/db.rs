@@ -68,6 +68,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "console",
         include_str!("../migrations/sqlite/0006_console.sql"),
     ),
+    // hardening: the LINE event queue, delivery retention
+    (
+        7,
+        "hardening",
+        include_str!("../migrations/sqlite/0007_hardening.sql"),
+    ),
     // surveys (questionnaires)
     (
         8,
@@ -115,6 +121,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "console",
         include_str!("../migrations/postgres/0006_console.sql"),
+    ),
+    // hardening: the LINE event queue, delivery retention
+    (
+        7,
+        "hardening",
+        include_str!("../migrations/postgres/0007_hardening.sql"),
     ),
     // surveys (questionnaires)
     (

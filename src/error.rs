@@ -64,8 +64,25 @@ impl ApiError {
     }
 }
 
+/// `true` when the database refused a write for lack of space: SQLite's SQLITE_FULL (13, a full disk or
+/// `max_page_count`), PostgreSQL's disk_full (53100).
+pub fn is_storage_full(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "13" || code == "53100")
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        // hardening: a full disk is said plainly (and nothing was saved: the write's transaction rolled back).
+        if is_storage_full(&error) {
+            tracing::error!(%error, "the database is full");
+            return ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "データベースの空き容量がありません。何も保存されていません。(the database is full: nothing was saved)",
+            );
+        }
         ApiError::internal(error)
     }
 }

@@ -11,11 +11,15 @@ pub mod db;
 pub mod emergency;
 pub mod error;
 pub mod import;
+pub mod loadtest;
 pub mod notices;
 pub mod outbox;
+pub mod protection;
+pub mod redact;
 pub mod registration;
 pub mod render;
 pub mod residents;
+pub mod surface;
 pub mod surveys;
 pub mod telemetry;
 pub mod text;
@@ -39,6 +43,8 @@ pub struct AppState {
     pub webchat: chat::WebchatHub,
     /// Wakes this process's emergency worker when an emergency is triggered here (it also polls).
     pub emergency_wake: Arc<tokio::sync::Notify>,
+    // --- hardening (issue 9): LINE events are acknowledged first and handled from this queue.
+    pub line_events: chat::line_webhook::LineQueue,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,12 +76,19 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
             .map_err(StartError::Bootstrap)?;
     }
     let chat = start_chat(&db, &config).await?;
+    let config = Arc::new(config);
+    let line_events = chat::line_webhook::LineQueue::start(chat.clone(), config.clone());
+    line_events
+        .recover(&db)
+        .await
+        .map_err(|error| StartError::Chat(format!("cannot queue stored LINE events: {error}")))?;
     Ok(AppState {
         db,
-        config: Arc::new(config),
+        config,
         chat,
         webchat: chat::WebchatHub::default(),
         emergency_wake: Arc::new(tokio::sync::Notify::new()),
+        line_events,
     })
 }
 
@@ -164,6 +177,12 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
     // emergencies: fan-outs (and their recovery after a crash), web chat banners
     background.push(emergency::fanout::spawn(
         state.clone(),
+        shutdown.subscribe(),
+    ));
+    // hardening: delivery addresses past the retention period are removed
+    background.push(protection::spawn(
+        state.db.clone(),
+        state.config.delivery_retention_days,
         shutdown.subscribe(),
     ));
     let router = api::router(state.clone());

@@ -92,6 +92,17 @@ enum FaqCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Many web chat sessions asking FAQ questions against a `hub serve` child process on loopback: throughput,
+    /// answer latency percentiles, the hub's peak memory.
+    Chat {
+        #[arg(long, default_value_t = 1000)]
+        sessions: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Milliseconds between one session's questions (the hub takes at most 30 a minute from one page).
+        #[arg(long, default_value_t = 2500)]
+        interval_ms: u64,
+    },
     /// Segment evaluation over synthetic residents: build time, memory, compound rules (bitmaps vs row by row).
     Segments {
         #[arg(long, default_value_t = 1_000_000)]
@@ -313,6 +324,18 @@ async fn bench(command: BenchCommand) -> anyhow::Result<()> {
                 ..channels::bench::BenchOptions::default()
             };
             serde_json::to_value(channels::bench::bench(&options).await)?
+        }
+        BenchCommand::Chat {
+            sessions,
+            seconds,
+            interval_ms,
+        } => {
+            let options = hub::loadtest::ChatBenchOptions {
+                sessions,
+                seconds,
+                interval: std::time::Duration::from_millis(interval_ms.max(1)),
+            };
+            serde_json::to_value(hub::loadtest::chat(&options).await?)?
         }
         BenchCommand::Fanout {
             residents,

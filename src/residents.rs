@@ -415,7 +415,7 @@ impl From<StoreError> for ApiError {
                 message: error.to_string(),
                 field: Some(format!("channels.{channel}")),
             },
-            StoreError::Database(error) => ApiError::internal(error),
+            StoreError::Database(error) => ApiError::from(error),
         }
     }
 }

@@ -15,7 +15,8 @@ pub fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        // Every line is masked: no resident address reaches the logs, even inside an error message.
+        .with_writer(crate::redact::MaskedStderr);
     let _ = if std::io::stderr().is_terminal() {
         builder.try_init()
     } else {

@@ -1,10 +1,12 @@
 //! `POST /line/webhook`: LINE's webhook. The signature is checked on the raw body before anything is parsed; a
-//! bad one is answered 401 and nothing else happens. Events are then handled in order: text messages get the FAQ's
-//! answer through the reply API (with quick replies for candidates and feedback), follows a greeting, unfollows
-//! mark the resident's LINE address inactive, postbacks record choices and feedback. Each event id is stored
-//! before its reply, so a redelivered event is answered once.
+//! bad one is answered 401 and nothing else happens. LINE stops sending to a bot that answers slowly, so the
+//! webhook acknowledges first: the events are stored (their ids taken, so a redelivery is handled once) and 200
+//! goes back at once; a queue of workers then handles them: text messages get the FAQ's answer through the reply
+//! API (with quick replies for candidates and feedback), follows a greeting, unfollows mark the resident's LINE
+//! address inactive, postbacks record choices and feedback. One user's events go to the same worker, in order.
+//! Events stored but not handled when the process stopped are handled at the next start.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,16 +16,16 @@ use channels::Outcome;
 use channels::line::webhook::{Event, EventKind, EventMode, MessageContent, WebhookError};
 use channels::line::{LineMessage, LineUserId, QuickReply, QuickReplyItem, limits};
 use sqlx::Row;
+use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::{Channel, ChatService, Lang, Reply, ReplyKind};
 use crate::AppState;
-use crate::db::now_ms;
+use crate::db::{Db, now_ms};
 use crate::error::{ApiError, ErrorBody};
 
-/// How long the webhook waits for its events to be handled before answering 200 and finishing in the background.
-/// LINE wants a quick answer; within this budget the answer comes after the replies (which keeps tests simple).
-pub const INLINE_BUDGET: Duration = Duration::from_millis(1500);
+/// Workers handling LINE events side by side (each one user's events in order).
+pub const QUEUE_WORKERS: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LineEventError {
@@ -38,15 +40,19 @@ pub enum LineEventError {
     request_body(content = String, content_type = "application/json", description = "LINE's webhook body (CallbackRequest)"),
     params(("x-line-signature" = String, Header, description = "base64 HMAC-SHA256 of the raw body with the channel secret")),
     responses(
-        (status = 200, description = "accepted (the verification call with no events too)"),
+        (status = 200, description = "accepted: the events are stored and will be handled (the verification call with no events too)"),
         (status = 400, body = ErrorBody, description = "signed, but not a webhook body"),
         (status = 401, body = ErrorBody, description = "the signature does not match: nothing was done"),
+        (status = 413, body = ErrorBody, description = "the body is larger than 1 MiB"),
+        (status = 429, body = ErrorBody, description = "too many calls from this address; see Retry-After"),
+        (status = 500, body = ErrorBody, description = "the events could not be stored: LINE delivers them again"),
         (status = 503, body = ErrorBody, description = "no LINE channel secret is configured, so nothing can be verified")))]
 pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let span = tracing::info_span!(
         "line_webhook",
         bytes = body.len(),
-        events = tracing::field::Empty
+        events = tracing::field::Empty,
+        fresh = tracing::field::Empty
     );
     handle(state, headers, body, span.clone())
         .instrument(span)
@@ -82,37 +88,170 @@ async fn handle(state: AppState, headers: HeaderMap, body: Bytes, span: tracing:
         }
     };
     span.record("events", request.events.len());
-    if request.events.is_empty() {
+    let events: Vec<Event> = request.events.into_iter().filter(needs_handling).collect();
+    if events.is_empty() {
         return StatusCode::OK.into_response();
     }
-    let mut task = tokio::spawn(
-        process(state.chat.clone(), state.config.clone(), request.events)
-            .instrument(tracing::Span::current()),
-    );
-    match tokio::time::timeout(INLINE_BUDGET, &mut task).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::error!(%error, "LINE event handling stopped"),
-        Err(_) => tracing::info!("LINE events still being handled; answering now"),
+    let fresh = match store(&state.db, &events).await {
+        Ok(fresh) => fresh,
+        Err(error) => {
+            // Not acknowledged: LINE delivers the events again, and the ids taken by nobody are free.
+            tracing::error!(%error, "LINE events could not be stored");
+            return ApiError::internal(error).into_response();
+        }
+    };
+    span.record("fresh", fresh.len());
+    for event in fresh {
+        state.line_events.push(event);
     }
     StatusCode::OK.into_response()
 }
 
-/// Handles the events of one webhook call in order (a user's events must not overtake each other).
-async fn process(chat: ChatService, config: std::sync::Arc<crate::Config>, events: Vec<Event>) {
+/// Events that get an answer or change something (standby mode: another channel answers, except unfollows).
+fn needs_handling(event: &Event) -> bool {
+    if event.mode == EventMode::Standby && !matches!(event.kind, EventKind::Unfollow) {
+        tracing::info!(event_id = %event.webhook_event_id, "standby mode: another channel answers this user");
+        return false;
+    }
+    !matches!(event.kind, EventKind::Other)
+}
+
+/// Takes the events' ids and stores them for the queue, all or none; returns those not taken before (a
+/// redelivery of an event already stored is not handled again).
+async fn store(db: &Db, events: &[Event]) -> Result<Vec<Event>, sqlx::Error> {
+    let now = now_ms();
+    let mut fresh = Vec::with_capacity(events.len());
+    let mut tx = db.begin_write().await?;
     for event in events {
-        let span = tracing::info_span!(
-            "line_event",
-            event_id = %event.webhook_event_id,
-            kind = kind_name(&event.kind),
-            redelivery = event.is_redelivery()
-        );
-        if let Err(error) = handle_event(&chat, &config, &event)
-            .instrument(span.clone())
-            .await
-        {
-            span.in_scope(|| tracing::error!(%error, "LINE event not handled"));
+        let payload =
+            serde_json::to_string(event).map_err(|error| sqlx::Error::Encode(error.into()))?;
+        let result = sqlx::query(
+            "INSERT INTO line_webhook_events (event_id, kind, received_at_ms, payload) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(&event.webhook_event_id)
+        .bind(kind_name(&event.kind))
+        .bind(now)
+        .bind(payload)
+        .execute(&mut *tx)
+        .await?;
+        if result.rows_affected() == 1 {
+            fresh.push(event.clone());
+        } else {
+            tracing::info!(event_id = %event.webhook_event_id, "event already received: not handled again");
         }
     }
+    tx.commit().await?;
+    Ok(fresh)
+}
+
+/// The queue between the webhook and the workers that answer. Cheap to clone; the workers stop when the last
+/// clone is gone.
+#[derive(Clone)]
+pub struct LineQueue {
+    workers: Arc<Vec<mpsc::UnboundedSender<Event>>>,
+}
+
+impl LineQueue {
+    /// Starts the workers.
+    pub fn start(chat: ChatService, config: Arc<crate::Config>) -> Self {
+        let workers = (0..QUEUE_WORKERS)
+            .map(|worker| {
+                // Unbounded: every queued event is already stored, and the webhook's body and rate limits bound
+                // how fast they come.
+                let (sender, mut receiver) = mpsc::unbounded_channel::<Event>();
+                let chat = chat.clone();
+                let config = config.clone();
+                tokio::spawn(async move {
+                    while let Some(event) = receiver.recv().await {
+                        let span = tracing::info_span!(
+                            "line_event",
+                            worker,
+                            event_id = %event.webhook_event_id,
+                            kind = kind_name(&event.kind),
+                            user = event.user_id().map(|u| crate::redact::address(u.as_str())).unwrap_or_default(),
+                            redelivery = event.is_redelivery()
+                        );
+                        match handle_event(&chat, &config, &event)
+                            .instrument(span.clone())
+                            .await
+                        {
+                            Ok(()) => {
+                                if let Err(error) = mark_handled(&chat.db, &event).await {
+                                    span.in_scope(|| tracing::error!(%error, "LINE event handled but not marked"));
+                                }
+                            }
+                            // Left stored: handled again at the next start.
+                            Err(error) => span.in_scope(|| tracing::error!(%error, "LINE event not handled")),
+                        }
+                    }
+                });
+                sender
+            })
+            .collect();
+        LineQueue {
+            workers: Arc::new(workers),
+        }
+    }
+
+    /// Hands an event to its user's worker.
+    pub fn push(&self, event: Event) {
+        let key = event
+            .user_id()
+            .map(|user| user.as_str().to_owned())
+            .unwrap_or_else(|| event.webhook_event_id.clone());
+        let worker = key.bytes().fold(0usize, |hash, byte| {
+            hash.wrapping_mul(31).wrapping_add(usize::from(byte))
+        }) % self.workers.len();
+        if self.workers[worker].send(event).is_err() {
+            tracing::error!("LINE event queue closed: the event stays stored for the next start");
+        }
+    }
+
+    /// Queues the events stored but not handled (the process stopped first); returns how many.
+    pub async fn recover(&self, db: &Db) -> Result<usize, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT event_id, payload FROM line_webhook_events \
+             WHERE handled_at_ms IS NULL AND payload IS NOT NULL ORDER BY received_at_ms, event_id",
+        )
+        .fetch_all(&db.pool)
+        .await?;
+        let mut queued = 0;
+        for row in rows {
+            let event_id: String = row.try_get("event_id")?;
+            let payload: String = row.try_get("payload")?;
+            match serde_json::from_str::<Event>(&payload) {
+                Ok(event) => {
+                    self.push(event);
+                    queued += 1;
+                }
+                Err(error) => {
+                    tracing::error!(%event_id, %error, "stored LINE event unreadable: dropped");
+                    mark_handled_id(db, &event_id).await?;
+                }
+            }
+        }
+        if queued > 0 {
+            tracing::info!(queued, "LINE events from before the restart queued again");
+        }
+        Ok(queued)
+    }
+}
+
+/// Done: the stored message is cleared (it is the resident's text), the id stays so a redelivery is ignored.
+async fn mark_handled(db: &Db, event: &Event) -> Result<(), sqlx::Error> {
+    mark_handled_id(db, &event.webhook_event_id).await
+}
+
+async fn mark_handled_id(db: &Db, event_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE line_webhook_events SET handled_at_ms = $1, payload = NULL WHERE event_id = $2",
+    )
+    .bind(now_ms())
+    .bind(event_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
 }
 
 fn kind_name(kind: &EventKind) -> &'static str {
@@ -123,20 +262,6 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Postback { .. } => "postback",
         EventKind::Other => "other",
     }
-}
-
-/// Takes the event id; `false` when it was taken before (a redelivery of an event already handled).
-async fn claim(chat: &ChatService, event: &Event) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "INSERT INTO line_webhook_events (event_id, kind, received_at_ms) VALUES ($1, $2, $3) \
-         ON CONFLICT (event_id) DO NOTHING",
-    )
-    .bind(&event.webhook_event_id)
-    .bind(kind_name(&event.kind))
-    .bind(now_ms())
-    .execute(&chat.db.pool)
-    .await?;
-    Ok(result.rows_affected() == 1)
 }
 
 /// The language of the resident with this LINE address (Japanese when unknown).
@@ -177,17 +302,6 @@ async fn handle_event(
     config: &crate::Config,
     event: &Event,
 ) -> Result<(), LineEventError> {
-    if event.mode == EventMode::Standby && !matches!(event.kind, EventKind::Unfollow) {
-        tracing::info!("standby mode: another channel answers this user");
-        return Ok(());
-    }
-    if matches!(event.kind, EventKind::Other) {
-        return Ok(());
-    }
-    if !claim(chat, event).await? {
-        tracing::info!("event already handled: not answered again");
-        return Ok(());
-    }
     let user = event.user_id();
     let sender = user
         .as_ref()

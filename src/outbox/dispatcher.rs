@@ -115,11 +115,10 @@ pub async fn vapid_key(db: &Db, config: &Config) -> Result<VapidKey, DispatchErr
 impl Sinks {
     /// LINE without `HUB_LINE_CHANNEL_TOKEN` and email without `HUB_SMTP_URL` + `HUB_MAIL_FROM` are record-only.
     pub async fn from_config(db: &Db, config: &Config) -> Result<Self, DispatchError> {
-        let http = channels::http::client(Duration::from_secs(10)).map_err(|source| {
-            DispatchError::Channel {
-                channel: "http",
-                source,
-            }
+        let timeout = Duration::from_secs(u64::from(config.provider_timeout_secs.max(1)));
+        let http = channels::http::client(timeout).map_err(|source| DispatchError::Channel {
+            channel: "http",
+            source,
         })?;
         let line = LineClient::with_http(
             LineConfig::new(config.line_channel_token.clone())
@@ -140,6 +139,7 @@ impl Sinks {
             .unwrap_or_else(|| "Yukuhashi City <noreply@localhost>".to_owned());
         let email = EmailSink::new(EmailConfig {
             rate: RateLimit::per_second(config.mail_rate_per_sec.max(1)),
+            timeout: timeout * 3,
             ..EmailConfig::new(smtp_url, from)
         })
         .map_err(|source| DispatchError::Channel {
@@ -599,21 +599,25 @@ impl Dispatcher {
         .map(|_| ())
     }
 
-    /// Runs a write until it succeeds (a busy SQLite, a dropped connection): an outcome that is known must not be
-    /// lost, or the row would be sent again when its lease runs out.
+    /// Runs a write until it succeeds (a busy SQLite, a dropped connection, a database restarting): an outcome
+    /// that is known must not be lost, or the row would be sent again when its lease runs out. It keeps trying
+    /// for as long as the lease holds (a fixed number of quick attempts gave up during a 10 s database restart,
+    /// and the rows were sent twice); after that another worker may take the row anyway.
     async fn retrying<F, Fut, T>(&self, what: &str, mut write: F) -> Result<T, sqlx::Error>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
     {
-        let mut attempt = 0;
+        let started = std::time::Instant::now();
+        let mut attempt = 0u32;
         loop {
             match write().await {
                 Ok(value) => return Ok(value),
-                Err(error) if attempt < 40 => {
+                Err(error) if started.elapsed() < self.settings.lease => {
                     attempt += 1;
                     tracing::warn!(%error, attempt, "{what} failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    let wait = Duration::from_millis(250 * u64::from(attempt.min(4)));
+                    tokio::time::sleep(wait).await;
                 }
                 Err(error) => return Err(error),
             }

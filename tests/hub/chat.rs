@@ -12,10 +12,10 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::support::{ADMIN_TOKEN, BACKENDS, TestApp, spawn_app_with};
 
 pub(crate) const SECRET: &str = "test-line-channel-secret";
-const USER: &str = "U4af4980629abcdef4af4980629abcdef";
+pub(crate) const USER: &str = "U4af4980629abcdef4af4980629abcdef";
 const QUESTION: &str = "じゅうみんひょうをとりたい";
 
-async fn line_app(backend: crate::support::Backend, mock: &LineMock) -> TestApp {
+pub(crate) async fn line_app(backend: crate::support::Backend, mock: &LineMock) -> TestApp {
     spawn_app_with(
         backend,
         &[
@@ -46,7 +46,7 @@ pub(crate) fn with(mut base: Value, extra: Value) -> Value {
     base
 }
 
-fn text_event(event_id: &str, reply_token: &str, text: &str, redelivery: bool) -> Value {
+pub(crate) fn text_event(event_id: &str, reply_token: &str, text: &str, redelivery: bool) -> Value {
     with(
         common(event_id, redelivery),
         json!({"type": "message", "replyToken": reply_token,
@@ -85,13 +85,34 @@ pub(crate) async fn post_webhook(app: &TestApp, body: &[u8], signature: Option<&
         .as_u16()
 }
 
+/// Posts signed events and waits until the hub's queue has handled them (the webhook acknowledges first).
 async fn post_signed(app: &TestApp, events: Vec<Value>) -> u16 {
     let body = body(events);
-    post_webhook(app, &body, Some(&sign(SECRET, &body))).await
+    let status = post_webhook(app, &body, Some(&sign(SECRET, &body))).await;
+    settled(app).await;
+    status
+}
+
+/// Waits (up to 10 s) until no stored LINE event is left to handle.
+pub(crate) async fn settled(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(
+        app,
+        "SELECT COUNT(*) AS n FROM line_webhook_events WHERE handled_at_ms IS NULL AND payload IS NOT NULL",
+    )
+    .await
+        > 0
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The accepted reply requests of the mock, waiting up to 5 s for `count` of them.
-async fn replies(mock: &LineMock, count: usize) -> Vec<channels::testing::AcceptedRequest> {
+pub(crate) async fn replies(
+    mock: &LineMock,
+    count: usize,
+) -> Vec<channels::testing::AcceptedRequest> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let accepted: Vec<_> = mock
@@ -107,7 +128,7 @@ async fn replies(mock: &LineMock, count: usize) -> Vec<channels::testing::Accept
 }
 
 /// A count straight from the hub's database.
-async fn count(app: &TestApp, sql: &'static str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &'static str) -> i64 {
     use sqlx::{Connection, Row};
     sqlx::any::install_default_drivers();
     let mut connection = sqlx::AnyConnection::connect(&app.database_url)

@@ -3,7 +3,9 @@
 mod chat;
 mod console;
 mod emergency;
+mod faults;
 mod foundation;
+mod hardening;
 mod notices;
 mod registration;
 mod support;

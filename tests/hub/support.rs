@@ -78,6 +78,20 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     }
 }
 
+/// A test app around a hub the test started itself (its own configuration or database server).
+impl TestApp {
+    pub fn adopt(hub: RunningHub, backend: Backend, database_url: String) -> TestApp {
+        TestApp {
+            base: format!("http://{}", hub.addr),
+            hub,
+            client: reqwest::Client::new(),
+            backend,
+            database_url,
+            _dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, &[]).await
 }
