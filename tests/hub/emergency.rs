@@ -381,6 +381,8 @@ async fn post_line_events(app: &TestApp, events: Vec<Value>) {
         .status()
         .as_u16();
     assert_eq!(status, 200);
+    // The webhook acknowledges first and answers from a queue: wait until the events are handled.
+    crate::chat::settled(app).await;
 }
 
 /// The postback data of a quick reply with `label` on the last message of a LINE request.

@@ -83,8 +83,9 @@ impl<'a> LineUser<'a> {
             .expect("webhook")
             .status();
         assert_eq!(status, 200);
-        // The webhook answers after handling the event (within its inline budget): a reply is there by now
-        // or very soon.
+        // The webhook acknowledges first and answers from a queue: once the event is handled, its reply (if
+        // any) has been sent.
+        crate::chat::settled(self.app).await;
         let deadline = Instant::now() + Duration::from_secs(1);
         loop {
             if let Some(reply) = self
