@@ -58,6 +58,7 @@
 //! ```
 
 pub mod api;
+pub mod bench;
 pub mod cap;
 pub mod content;
 pub mod fanout;

@@ -399,11 +399,34 @@ impl Dispatcher {
         }
         let span = tracing::info_span!("delivery_batch", %channel, size = count);
         async {
-            let results: Vec<Result<(), sqlx::Error>> = futures_util::stream::iter(claimed)
-                .map(|row| self.send_single(channel, row))
-                .buffer_unordered(self.settings.concurrency.max(1))
-                .collect()
-                .await;
+            let (done, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
+            let sending = async move {
+                let results = futures_util::stream::iter(claimed)
+                    .map(|row| {
+                        let done = done.clone();
+                        async move {
+                            let attempted = self.attempt_single(channel, row).await?;
+                            let _ = done.send(attempted);
+                            Ok::<(), sqlx::Error>(())
+                        }
+                    })
+                    .buffer_unordered(self.settings.concurrency.max(1))
+                    .collect::<Vec<Result<(), sqlx::Error>>>()
+                    .await;
+                // Every outcome is handed over: the recorder stops once it has written them.
+                drop(done);
+                results
+            };
+            let recording = async {
+                let mut group = Vec::new();
+                while outcomes.recv_many(&mut group, 64).await > 0 {
+                    self.record_singles(channel, &group).await?;
+                    group.clear();
+                }
+                Ok::<(), sqlx::Error>(())
+            };
+            let (results, recorded) = tokio::join!(sending, recording);
+            recorded?;
             for result in results {
                 result?;
             }
@@ -414,7 +437,12 @@ impl Dispatcher {
         Ok(count)
     }
 
-    async fn send_single(&self, channel: ChannelKind, row: Claimed) -> Result<(), sqlx::Error> {
+    /// Sends one row and returns what to record (the caller records outcomes in small groups).
+    async fn attempt_single(
+        &self,
+        channel: ChannelKind,
+        row: Claimed,
+    ) -> Result<(Claimed, Recording), sqlx::Error> {
         let key = delivery_key(row.id);
         let content = self.content(row.content_id).await?;
         let outcome = match (channel, content.as_ref()) {
@@ -453,13 +481,10 @@ impl Dispatcher {
                     .as_deref()
                     .and_then(|detail| serde_json::from_str(detail).ok());
                 let Some(keys) = keys else {
-                    return self
-                        .record_single(
-                            channel,
-                            &row,
-                            Recording::failed("invalid_recipient: the subscription has no keys"),
-                        )
-                        .await;
+                    return Ok((
+                        row,
+                        Recording::failed("invalid_recipient: the subscription has no keys"),
+                    ));
                 };
                 let subscription = Subscription {
                     endpoint: row.address.clone(),
@@ -473,25 +498,17 @@ impl Dispatcher {
                     .await
             }
             _ => {
-                return self
-                    .record_single(
-                        channel,
-                        &row,
-                        Recording::failed(
-                            "invalid_message: the stored content is for another channel",
-                        ),
-                    )
-                    .await;
+                return Ok((
+                    row,
+                    Recording::failed("invalid_message: the stored content is for another channel"),
+                ));
             }
         };
         let Some(outcome) = outcome.into_iter().next() else {
-            return self
-                .record_single(
-                    channel,
-                    &row,
-                    Recording::failed("rejected: the channel gave no outcome"),
-                )
-                .await;
+            return Ok((
+                row,
+                Recording::failed("rejected: the channel gave no outcome"),
+            ));
         };
         metrics::counter!("hub_deliveries_total", "channel" => channel.as_str(), "outcome" => outcome_label(&outcome))
             .increment(1);
@@ -508,32 +525,40 @@ impl Dispatcher {
             .await?;
         }
         let recording = Recording::from_outcome(&outcome, row.attempts, self.settings.max_attempts);
-        self.record_single(channel, &row, recording).await
+        Ok((row, recording))
     }
 
-    async fn record_single(
+    /// Records the outcomes of several rows in one transaction (one commit instead of one per row: the
+    /// single writer of SQLite is the bottleneck of email and push otherwise). Outcomes are handed over as they
+    /// come, so a group holds what finished while the previous group was being written.
+    async fn record_singles(
         &self,
         channel: ChannelKind,
-        row: &Claimed,
-        recording: Recording,
+        group: &[(Claimed, Recording)],
     ) -> Result<(), sqlx::Error> {
-        tracing::debug!(%channel, delivery = row.id, status = recording.status.as_str(), "delivery outcome");
-        self.retrying("record a delivery outcome", || {
+        for (row, recording) in group {
+            tracing::debug!(%channel, delivery = row.id, status = recording.status.as_str(), "delivery outcome");
+        }
+        self.retrying("record delivery outcomes", || async {
             let now = now_ms();
-            sqlx::query(
-                "UPDATE deliveries SET status = $1, provider_id = COALESCE($2, provider_id), error = $3, \
-                 due_at_ms = COALESCE($4, due_at_ms), lease_until_ms = 0, updated_at_ms = $5 WHERE id = $6",
-            )
-            .bind(recording.status.as_str())
-            .bind(recording.provider_id.clone())
-            .bind(recording.error.clone())
-            .bind(recording.retry_at_ms)
-            .bind(now)
-            .bind(row.id)
-            .execute(&self.db.pool)
+            let mut tx = self.db.begin_write().await?;
+            for (row, recording) in group {
+                sqlx::query(
+                    "UPDATE deliveries SET status = $1, provider_id = COALESCE($2, provider_id), error = $3, \
+                     due_at_ms = COALESCE($4, due_at_ms), lease_until_ms = 0, updated_at_ms = $5 WHERE id = $6",
+                )
+                .bind(recording.status.as_str())
+                .bind(recording.provider_id.clone())
+                .bind(recording.error.clone())
+                .bind(recording.retry_at_ms)
+                .bind(now)
+                .bind(row.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
         })
         .await
-        .map(|_| ())
     }
 
     /// Runs a write until it succeeds (a busy SQLite, a dropped connection): an outcome that is known must not be
