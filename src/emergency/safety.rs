@@ -243,7 +243,7 @@ pub async fn line_postback(
             .bind(id)
             .fetch_optional(&chat.db.pool)
             .await?;
-    if !created.is_some_and(|at| now_ms() - at < POSTBACK_VALID_MS) {
+    if created.is_none_or(|at| now_ms() - at >= POSTBACK_VALID_MS) {
         tracing::info!(
             emergency = id,
             "safety postback for an unknown or old emergency ignored"

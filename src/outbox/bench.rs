@@ -60,7 +60,7 @@ pub struct SmtpSink {
     pub port: u16,
     pub messages: Arc<AtomicU64>,
     /// When each message was accepted and its `Message-ID` (for "trigger → handed to the stand-in" figures).
-    pub log: Arc<std::sync::Mutex<Vec<(chrono::DateTime<chrono::Utc>, String)>>>,
+    pub log: Arc<SinkLog>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -76,8 +76,7 @@ impl SmtpSink {
         let port = listener.local_addr()?.port();
         let messages = Arc::new(AtomicU64::new(0));
         let counter = messages.clone();
-        let log: Arc<std::sync::Mutex<Vec<(chrono::DateTime<chrono::Utc>, String)>>> =
-            Arc::default();
+        let log: Arc<SinkLog> = Arc::default();
         let sink_log = log.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -103,7 +102,8 @@ impl SmtpSink {
     }
 }
 
-type SinkLog = std::sync::Mutex<Vec<(chrono::DateTime<chrono::Utc>, String)>>;
+/// What the SMTP stand-in received: when, and the `Message-ID`.
+pub type SinkLog = std::sync::Mutex<Vec<(chrono::DateTime<chrono::Utc>, String)>>;
 
 async fn smtp_session(
     stream: tokio::net::TcpStream,
