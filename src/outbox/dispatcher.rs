@@ -751,10 +751,17 @@ impl Dispatcher {
                 .bind(&self.owner)
                 .fetch_one(&mut *tx)
                 .await?;
-                let sql = format!(
-                    "UPDATE deliveries SET batch_id = $1, attempts = attempts + 1 WHERE id IN ({})",
-                    value_list(chunk.len(), 2)
-                );
+                // In order: anonymous placeholders on SQLite (see `db::anonymous_value_rows`).
+                let sql = match self.db.backend {
+                    crate::db::Backend::Sqlite => format!(
+                        "UPDATE deliveries SET batch_id = ?, attempts = attempts + 1 WHERE id IN ({})",
+                        vec!["?"; chunk.len()].join(", ")
+                    ),
+                    crate::db::Backend::Postgres => format!(
+                        "UPDATE deliveries SET batch_id = $1, attempts = attempts + 1 WHERE id IN ({})",
+                        value_list(chunk.len(), 2)
+                    ),
+                };
                 let mut update = sqlx::query(AssertSqlSafe(sql)).bind(id);
                 for (delivery, _) in chunk {
                     update = update.bind(*delivery);
