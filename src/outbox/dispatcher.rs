@@ -11,7 +11,10 @@
 //! - **Email and push** go one row per request; the idempotency key (Message-ID, push Topic) is derived from the
 //!   row id.
 //! - Each outcome is written as soon as it is known: sent (provider id), retry (due again later), failed
-//!   (reason; a push subscription the service calls gone is marked inactive), recorded (record-only mode).
+//!   (reason; a push subscription the service calls gone is marked inactive), recorded (record-only mode). Email
+//!   and push outcomes that finish together are written in one transaction (SQLite has one writer).
+//! - **The emergency lane**: claims order by priority (an index in claim order, so a claim reads the first rows
+//!   rather than sorting a large notice's), and LINE claims emergency batches and rows before any other.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -140,6 +143,8 @@ impl Sinks {
             .unwrap_or_else(|| "Yukuhashi City <noreply@localhost>".to_owned());
         let email = EmailSink::new(EmailConfig {
             rate: RateLimit::per_second(config.mail_rate_per_sec.max(1)),
+            // As many connections as the dispatcher sends at once (DispatchSettings::concurrency).
+            connections: 16,
             ..EmailConfig::new(smtp_url, from)
         })
         .map_err(|source| DispatchError::Channel {
@@ -330,6 +335,28 @@ impl Dispatcher {
         }
     }
 
+    /// Whether an emergency is being sent: its fan-out is unfinished or some of its deliveries are due. Notices
+    /// then wait on every channel, so the emergency has the processor, the database and the providers to itself.
+    async fn emergency_in_progress(&self) -> Result<bool, sqlx::Error> {
+        let due: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE channel IN ('line', 'email', 'push') \
+             AND status = 'pending' AND priority >= $1 AND due_at_ms <= $2 LIMIT 1) due",
+        )
+        .bind(super::PRIORITY_EMERGENCY)
+        .bind(now_ms())
+        .fetch_one(&self.db.pool)
+        .await?;
+        if due > 0 {
+            return Ok(true);
+        }
+        let unfinished: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM emergencies WHERE fanned_out_at_ms IS NULL LIMIT 1) unfinished",
+        )
+        .fetch_one(&self.db.pool)
+        .await?;
+        Ok(unfinished > 0)
+    }
+
     fn lease_until(&self, now: i64) -> i64 {
         now + i64::try_from(self.settings.lease.as_millis()).unwrap_or(300_000)
     }
@@ -363,11 +390,17 @@ impl Dispatcher {
 
     async fn single_round(&self, channel: ChannelKind) -> Result<usize, sqlx::Error> {
         let limit = (self.settings.concurrency * 4) as i64;
+        let min_priority = if self.emergency_in_progress().await? {
+            super::PRIORITY_EMERGENCY
+        } else {
+            i64::MIN
+        };
         let now = now_ms();
         let sql = format!(
             "UPDATE deliveries SET lease_until_ms = $1, lease_owner = $2, attempts = attempts + 1, \
              updated_at_ms = $3 WHERE id IN (SELECT id FROM deliveries WHERE channel = $4 AND status = 'pending' \
-             AND due_at_ms <= $3 AND lease_until_ms < $3 ORDER BY priority DESC, due_at_ms, id LIMIT $5{}) \
+             AND due_at_ms <= $3 AND lease_until_ms < $3 AND priority >= $6 \
+             ORDER BY priority DESC, due_at_ms, id LIMIT $5{}) \
              RETURNING id, source_kind, resident_id, address, address_detail, content_id, attempts",
             skip_locked(&self.db)
         );
@@ -377,6 +410,7 @@ impl Dispatcher {
             .bind(now)
             .bind(channel.as_str())
             .bind(limit)
+            .bind(min_priority)
             .fetch_all(&self.db.pool)
             .await?;
         let claimed = rows
@@ -585,7 +619,8 @@ impl Dispatcher {
     // ---- LINE: stored batches of up to 500 ----
 
     async fn line_round(&self) -> Result<usize, sqlx::Error> {
-        let wanted = self.settings.line_concurrency.max(1) * 2;
+        // One wave of requests per round: an emergency waits for at most the round under way.
+        let wanted = self.settings.line_concurrency.max(1);
         // The emergency lane first: its stored batches and rows, before anything of a notice is claimed, so a
         // large notice in flight delays an emergency by at most the round already under way.
         let mut batches = Vec::new();
@@ -600,7 +635,9 @@ impl Dispatcher {
                     as i64;
                 batches.extend(self.form_line_batches(rows, min_priority).await?);
             }
-            if !batches.is_empty() {
+            // While an emergency is being sent, notices wait on every channel (their rounds would take the
+            // processor and the database from it).
+            if !batches.is_empty() || self.emergency_in_progress().await? {
                 break;
             }
         }
