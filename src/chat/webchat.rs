@@ -303,14 +303,16 @@ impl Conversation {
         .to_string())
     }
 
-    /// Remembers an emergency banner pushed to this page.
-    fn shown(&mut self, pushed: &str) {
+    /// Remembers an emergency banner pushed to this page; `false` for one it was shown already (a page that
+    /// opens as an emergency starts can get it both from the open ones and from the broadcast).
+    fn shown(&mut self, pushed: &str) -> bool {
         if let Ok(message) = serde_json::from_str::<Value>(pushed)
             && message["type"] == "emergency"
             && let Some(id) = message["id"].as_i64()
         {
-            self.emergencies.insert(id);
+            return self.emergencies.insert(id);
         }
+        true
     }
 
     async fn feedback(&mut self, id: i64, helpful: bool) -> Result<String, sqlx::Error> {
@@ -348,7 +350,9 @@ async fn run(chat: ChatService, hub: WebchatHub, mut socket: WebSocket, lang: La
             Ok(banners) => {
                 for banner in banners {
                     let text = banner.to_string();
-                    conversation.shown(&text);
+                    if !conversation.shown(&text) {
+                        continue;
+                    }
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         hub.unregister(socket_id);
                         return;
@@ -378,7 +382,9 @@ async fn run(chat: ChatService, hub: WebchatHub, mut socket: WebSocket, lang: La
                     }
                 }
                 Some(pushed) = outbox.recv() => {
-                    conversation.shown(&pushed);
+                    if !conversation.shown(&pushed) {
+                        continue;
+                    }
                     if socket.send(Message::Text(pushed.into())).await.is_err() {
                         break;
                     }

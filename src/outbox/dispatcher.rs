@@ -573,6 +573,43 @@ impl Dispatcher {
         for (row, recording) in group {
             tracing::debug!(%channel, delivery = row.id, status = recording.status.as_str(), "delivery outcome");
         }
+        if self.db.backend == crate::db::Backend::Postgres {
+            // One statement for the group (a round trip per row otherwise).
+            return self
+                .retrying("record delivery outcomes", || async {
+                    let values = (0..group.len())
+                        .map(|i| {
+                            let p = 2 + i * 5;
+                            format!(
+                                "(${}::bigint, ${}::text, ${}::text, ${}::text, ${}::bigint)",
+                                p,
+                                p + 1,
+                                p + 2,
+                                p + 3,
+                                p + 4
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let sql = format!(
+                        "UPDATE deliveries AS d SET status = v.status, \
+                         provider_id = COALESCE(v.provider_id, d.provider_id), error = v.error, \
+                         due_at_ms = COALESCE(v.retry_at, d.due_at_ms), lease_until_ms = 0, updated_at_ms = $1 \
+                         FROM (VALUES {values}) AS v(id, status, provider_id, error, retry_at) WHERE d.id = v.id"
+                    );
+                    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now_ms());
+                    for (row, recording) in group {
+                        query = query
+                            .bind(row.id)
+                            .bind(recording.status.as_str())
+                            .bind(recording.provider_id.clone())
+                            .bind(recording.error.clone())
+                            .bind(recording.retry_at_ms);
+                    }
+                    query.execute(&self.db.pool).await.map(|_| ())
+                })
+                .await;
+        }
         self.retrying("record delivery outcomes", || async {
             let now = now_ms();
             let mut tx = self.db.begin_write().await?;
