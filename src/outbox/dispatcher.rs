@@ -349,9 +349,12 @@ impl Dispatcher {
         if due > 0 {
             return Ok(true);
         }
+        // A fan-out that has not finished within ten minutes is broken, not under way: notices do not wait for it.
         let unfinished: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM emergencies WHERE fanned_out_at_ms IS NULL LIMIT 1) unfinished",
+            "SELECT COUNT(*) FROM (SELECT 1 FROM emergencies WHERE fanned_out_at_ms IS NULL \
+             AND created_at_ms > $1 LIMIT 1) unfinished",
         )
+        .bind(now_ms() - 10 * 60 * 1000)
         .fetch_one(&self.db.pool)
         .await?;
         Ok(unfinished > 0)
