@@ -273,6 +273,20 @@ pub fn value_rows(rows: usize, columns: usize) -> String {
     sql
 }
 
+/// `(?, ?), (?, ?)`: like [`value_rows`] with anonymous placeholders, for SQLite statements whose parameters are
+/// all bound in order. sqlx-sqlite resolves each `$N` by name, which SQLite does by a linear scan of the
+/// statement's parameter names: binding a multi-row INSERT of thousands of `$N` costs time quadratic in their
+/// number (most of a large fan-out's time), while `?` is bound by position.
+pub fn anonymous_value_rows(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
+}
+
+/// Whether a connection is SQLite (for the few statements written differently).
+pub fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name().eq_ignore_ascii_case("sqlite")
+}
+
 /// `$start, $start+1, …`: `count` numbered placeholders, for `IN (…)` lists.
 pub fn value_list(count: usize, start: usize) -> String {
     (start..start + count)

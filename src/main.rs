@@ -127,6 +127,25 @@ enum BenchCommand {
         #[arg(long, default_value_t = 0.6)]
         line_share: f64,
     },
+    /// An emergency to N residents through the whole hub, alone and while a notice to all of them is being
+    /// sent: trigger → first provider request, trigger → everything handed to the LINE and SMTP stand-ins.
+    Emergency {
+        #[arg(long, default_value_t = 100_000)]
+        residents: usize,
+        /// Database to run on (default: a temporary SQLite file); a PostgreSQL database must be empty.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Name the first N districts of the city's list instead of the whole city (0: the whole city, one LINE
+        /// broadcast).
+        #[arg(long, default_value_t = 0)]
+        districts: usize,
+        /// Share of residents with LINE (the first part of every hundred).
+        #[arg(long, default_value_t = 0.6)]
+        line_share: f64,
+        /// Share of residents with email (the last part of every hundred; some have both).
+        #[arg(long, default_value_t = 0.5)]
+        email_share: f64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -348,6 +367,22 @@ async fn bench(command: BenchCommand) -> anyhow::Result<()> {
                 line_share: line_share.clamp(0.0, 1.0),
             };
             serde_json::to_value(hub::outbox::bench::fanout(&options).await?)?
+        }
+        BenchCommand::Emergency {
+            residents,
+            database_url,
+            districts,
+            line_share,
+            email_share,
+        } => {
+            let options = hub::emergency::bench::EmergencyBenchOptions {
+                residents,
+                database_url,
+                districts,
+                line_share,
+                email_share,
+            };
+            serde_json::to_value(hub::emergency::bench::run(&options).await?)?
         }
     };
     println!("{report}");

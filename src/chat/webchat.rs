@@ -417,7 +417,9 @@ async fn run(chat: ChatService, hub: WebchatHub, mut socket: WebSocket, lang: La
             Ok(banners) => {
                 for banner in banners {
                     let text = banner.to_string();
-                    conversation.shown(&text);
+                    if !conversation.shown(&text) {
+                        continue;
+                    }
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         hub.unregister(socket_id);
                         return;

@@ -5,8 +5,12 @@
 //! alert, an update or a cancellation of earlier ones), whether it is real or a dry run, the text per language
 //! (Japanese always), severity and urgency, and the area as the whole city or a list of the city's districts.
 //!
-//! This module is pure: no database, no HTTP, no clock. [`parse_emergency_request`] picks the input by content
-//! type and turns every failure into the API's error shape (400 naming the field or CAP element).
+//! The model and its parsers (this file and [`cap`]) are pure: no database, no HTTP, no clock.
+//! [`parse_emergency_request`] picks the input by content type and turns every failure into the API's error shape
+//! (400 naming the field or CAP element). The broadcast itself: [`store`] (the alert row, references), [`fanout`]
+//! (crash-safe fan-out to delivery rows on the emergency lane, the worker that finishes unfinished ones, web chat
+//! banners), [`content`] (the messages per channel and language), [`safety`] (安否確認 answers from LINE and the
+//! web chat), [`api`] (trigger, progress, events, need-help, list) and [`bench`](mod@bench) (`hub bench emergency`).
 //!
 //! A CAP 1.2 alert for three districts, as the hub accepts it:
 //!
@@ -58,6 +62,7 @@
 //! ```
 
 pub mod api;
+pub mod bench;
 pub mod cap;
 pub mod content;
 pub mod fanout;

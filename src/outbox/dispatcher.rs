@@ -11,7 +11,10 @@
 //! - **Email and push** go one row per request; the idempotency key (Message-ID, push Topic) is derived from the
 //!   row id.
 //! - Each outcome is written as soon as it is known: sent (provider id), retry (due again later), failed
-//!   (reason; a push subscription the service calls gone is marked inactive), recorded (record-only mode).
+//!   (reason; a push subscription the service calls gone is marked inactive), recorded (record-only mode). Email
+//!   and push outcomes that finish together are written in one transaction (SQLite has one writer).
+//! - **The emergency lane**: claims order by priority (an index in claim order, so a claim reads the first rows
+//!   rather than sorting a large notice's), and LINE claims emergency batches and rows before any other.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -140,6 +143,8 @@ impl Sinks {
         let email = EmailSink::new(EmailConfig {
             rate: RateLimit::per_second(config.mail_rate_per_sec.max(1)),
             timeout: timeout * 3,
+            // As many connections as the dispatcher sends at once (DispatchSettings::concurrency).
+            connections: 16,
             ..EmailConfig::new(smtp_url, from)
         })
         .map_err(|source| DispatchError::Channel {
@@ -333,6 +338,31 @@ impl Dispatcher {
         }
     }
 
+    /// Whether an emergency is being sent: its fan-out is unfinished or some of its deliveries are due. Notices
+    /// then wait on every channel, so the emergency has the processor, the database and the providers to itself.
+    async fn emergency_in_progress(&self) -> Result<bool, sqlx::Error> {
+        let due: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE channel IN ('line', 'email', 'push') \
+             AND status = 'pending' AND priority >= $1 AND due_at_ms <= $2 LIMIT 1) due",
+        )
+        .bind(super::PRIORITY_EMERGENCY)
+        .bind(now_ms())
+        .fetch_one(&self.db.pool)
+        .await?;
+        if due > 0 {
+            return Ok(true);
+        }
+        // A fan-out that has not finished within ten minutes is broken, not under way: notices do not wait for it.
+        let unfinished: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM emergencies WHERE fanned_out_at_ms IS NULL \
+             AND created_at_ms > $1 LIMIT 1) unfinished",
+        )
+        .bind(now_ms() - 10 * 60 * 1000)
+        .fetch_one(&self.db.pool)
+        .await?;
+        Ok(unfinished > 0)
+    }
+
     fn lease_until(&self, now: i64) -> i64 {
         now + i64::try_from(self.settings.lease.as_millis()).unwrap_or(300_000)
     }
@@ -392,11 +422,17 @@ impl Dispatcher {
 
     async fn single_round(&self, channel: ChannelKind) -> Result<usize, sqlx::Error> {
         let limit = (self.settings.concurrency * 4) as i64;
+        let min_priority = if self.emergency_in_progress().await? {
+            super::PRIORITY_EMERGENCY
+        } else {
+            i64::MIN
+        };
         let now = now_ms();
         let sql = format!(
             "UPDATE deliveries SET lease_until_ms = $1, lease_owner = $2, attempts = attempts + 1, \
              updated_at_ms = $3 WHERE id IN (SELECT id FROM deliveries WHERE channel = $4 AND status = 'pending' \
-             AND due_at_ms <= $3 AND lease_until_ms < $3 ORDER BY priority DESC, due_at_ms, id LIMIT $5{}) \
+             AND due_at_ms <= $3 AND lease_until_ms < $3 AND priority >= $6 \
+             ORDER BY priority DESC, due_at_ms, id LIMIT $5{}) \
              RETURNING id, source_kind, resident_id, address, address_detail, content_id, attempts",
             skip_locked(&self.db)
         );
@@ -406,6 +442,7 @@ impl Dispatcher {
             .bind(now)
             .bind(channel.as_str())
             .bind(limit)
+            .bind(min_priority)
             .fetch_all(&self.db.pool)
             .await?;
         let claimed = rows
@@ -428,11 +465,34 @@ impl Dispatcher {
         }
         let span = tracing::info_span!("delivery_batch", %channel, size = count);
         async {
-            let results: Vec<Result<(), sqlx::Error>> = futures_util::stream::iter(claimed)
-                .map(|row| self.send_single(channel, row))
-                .buffer_unordered(self.settings.concurrency.max(1))
-                .collect()
-                .await;
+            let (done, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
+            let sending = async move {
+                let results = futures_util::stream::iter(claimed)
+                    .map(|row| {
+                        let done = done.clone();
+                        async move {
+                            let attempted = self.attempt_single(channel, row).await?;
+                            let _ = done.send(attempted);
+                            Ok::<(), sqlx::Error>(())
+                        }
+                    })
+                    .buffer_unordered(self.settings.concurrency.max(1))
+                    .collect::<Vec<Result<(), sqlx::Error>>>()
+                    .await;
+                // Every outcome is handed over: the recorder stops once it has written them.
+                drop(done);
+                results
+            };
+            let recording = async {
+                let mut group = Vec::new();
+                while outcomes.recv_many(&mut group, 64).await > 0 {
+                    self.record_singles(channel, &group).await?;
+                    group.clear();
+                }
+                Ok::<(), sqlx::Error>(())
+            };
+            let (results, recorded) = tokio::join!(sending, recording);
+            recorded?;
             for result in results {
                 result?;
             }
@@ -443,7 +503,12 @@ impl Dispatcher {
         Ok(count)
     }
 
-    async fn send_single(&self, channel: ChannelKind, row: Claimed) -> Result<(), sqlx::Error> {
+    /// Sends one row and returns what to record (the caller records outcomes in small groups).
+    async fn attempt_single(
+        &self,
+        channel: ChannelKind,
+        row: Claimed,
+    ) -> Result<(Claimed, Recording), sqlx::Error> {
         let key = delivery_key(row.id);
         let content = self.content(row.content_id).await?;
         let outcome = match (channel, content.as_ref()) {
@@ -507,13 +572,10 @@ impl Dispatcher {
                     .as_deref()
                     .and_then(|detail| serde_json::from_str(detail).ok());
                 let Some(keys) = keys else {
-                    return self
-                        .record_single(
-                            channel,
-                            &row,
-                            Recording::failed("invalid_recipient: the subscription has no keys"),
-                        )
-                        .await;
+                    return Ok((
+                        row,
+                        Recording::failed("invalid_recipient: the subscription has no keys"),
+                    ));
                 };
                 let subscription = Subscription {
                     endpoint: row.address.clone(),
@@ -536,25 +598,17 @@ impl Dispatcher {
                     .await
             }
             _ => {
-                return self
-                    .record_single(
-                        channel,
-                        &row,
-                        Recording::failed(
-                            "invalid_message: the stored content is for another channel",
-                        ),
-                    )
-                    .await;
+                return Ok((
+                    row,
+                    Recording::failed("invalid_message: the stored content is for another channel"),
+                ));
             }
         };
         let Some(outcome) = outcome.into_iter().next() else {
-            return self
-                .record_single(
-                    channel,
-                    &row,
-                    Recording::failed("rejected: the channel gave no outcome"),
-                )
-                .await;
+            return Ok((
+                row,
+                Recording::failed("rejected: the channel gave no outcome"),
+            ));
         };
         metrics::counter!("hub_deliveries_total", "channel" => channel.as_str(), "outcome" => outcome_label(&outcome))
             .increment(1);
@@ -571,32 +625,77 @@ impl Dispatcher {
             .await?;
         }
         let recording = Recording::from_outcome(&outcome, row.attempts, self.settings.max_attempts);
-        self.record_single(channel, &row, recording).await
+        Ok((row, recording))
     }
 
-    async fn record_single(
+    /// Records the outcomes of several rows in one transaction (one commit instead of one per row: the
+    /// single writer of SQLite is the bottleneck of email and push otherwise). Outcomes are handed over as they
+    /// come, so a group holds what finished while the previous group was being written.
+    async fn record_singles(
         &self,
         channel: ChannelKind,
-        row: &Claimed,
-        recording: Recording,
+        group: &[(Claimed, Recording)],
     ) -> Result<(), sqlx::Error> {
-        tracing::debug!(%channel, delivery = row.id, status = recording.status.as_str(), "delivery outcome");
-        self.retrying("record a delivery outcome", || {
+        for (row, recording) in group {
+            tracing::debug!(%channel, delivery = row.id, status = recording.status.as_str(), "delivery outcome");
+        }
+        if self.db.backend == crate::db::Backend::Postgres {
+            // One statement for the group (a round trip per row otherwise).
+            return self
+                .retrying("record delivery outcomes", || async {
+                    let values = (0..group.len())
+                        .map(|i| {
+                            let p = 2 + i * 5;
+                            format!(
+                                "(${}::bigint, ${}::text, ${}::text, ${}::text, ${}::bigint)",
+                                p,
+                                p + 1,
+                                p + 2,
+                                p + 3,
+                                p + 4
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let sql = format!(
+                        "UPDATE deliveries AS d SET status = v.status, \
+                         provider_id = COALESCE(v.provider_id, d.provider_id), error = v.error, \
+                         due_at_ms = COALESCE(v.retry_at, d.due_at_ms), lease_until_ms = 0, updated_at_ms = $1 \
+                         FROM (VALUES {values}) AS v(id, status, provider_id, error, retry_at) WHERE d.id = v.id"
+                    );
+                    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now_ms());
+                    for (row, recording) in group {
+                        query = query
+                            .bind(row.id)
+                            .bind(recording.status.as_str())
+                            .bind(recording.provider_id.clone())
+                            .bind(recording.error.clone())
+                            .bind(recording.retry_at_ms);
+                    }
+                    query.execute(&self.db.pool).await.map(|_| ())
+                })
+                .await;
+        }
+        self.retrying("record delivery outcomes", || async {
             let now = now_ms();
-            sqlx::query(
-                "UPDATE deliveries SET status = $1, provider_id = COALESCE($2, provider_id), error = $3, \
-                 due_at_ms = COALESCE($4, due_at_ms), lease_until_ms = 0, updated_at_ms = $5 WHERE id = $6",
-            )
-            .bind(recording.status.as_str())
-            .bind(recording.provider_id.clone())
-            .bind(recording.error.clone())
-            .bind(recording.retry_at_ms)
-            .bind(now)
-            .bind(row.id)
-            .execute(&self.db.pool)
+            let mut tx = self.db.begin_write().await?;
+            for (row, recording) in group {
+                sqlx::query(
+                    "UPDATE deliveries SET status = $1, provider_id = COALESCE($2, provider_id), error = $3, \
+                     due_at_ms = COALESCE($4, due_at_ms), lease_until_ms = 0, updated_at_ms = $5 WHERE id = $6",
+                )
+                .bind(recording.status.as_str())
+                .bind(recording.provider_id.clone())
+                .bind(recording.error.clone())
+                .bind(recording.retry_at_ms)
+                .bind(now)
+                .bind(row.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
         })
         .await
-        .map(|_| ())
     }
 
     /// Runs a write until it succeeds (a busy SQLite, a dropped connection, a database restarting): an outcome
@@ -627,7 +726,8 @@ impl Dispatcher {
     // ---- LINE: stored batches of up to 500 ----
 
     async fn line_round(&self) -> Result<usize, sqlx::Error> {
-        let wanted = self.settings.line_concurrency.max(1) * 2;
+        // One wave of requests per round: an emergency waits for at most the round under way.
+        let wanted = self.settings.line_concurrency.max(1);
         // The emergency lane first: its stored batches and rows, before anything of a notice is claimed, so a
         // large notice in flight delays an emergency by at most the round already under way.
         let mut batches = Vec::new();
@@ -642,7 +742,9 @@ impl Dispatcher {
                     as i64;
                 batches.extend(self.form_line_batches(rows, min_priority).await?);
             }
-            if !batches.is_empty() {
+            // While an emergency is being sent, notices wait on every channel (their rounds would take the
+            // processor and the database from it).
+            if !batches.is_empty() || self.emergency_in_progress().await? {
                 break;
             }
         }
@@ -793,10 +895,17 @@ impl Dispatcher {
                 .bind(&self.owner)
                 .fetch_one(&mut *tx)
                 .await?;
-                let sql = format!(
-                    "UPDATE deliveries SET batch_id = $1, attempts = attempts + 1 WHERE id IN ({})",
-                    value_list(chunk.len(), 2)
-                );
+                // In order: anonymous placeholders on SQLite (see `db::anonymous_value_rows`).
+                let sql = match self.db.backend {
+                    crate::db::Backend::Sqlite => format!(
+                        "UPDATE deliveries SET batch_id = ?, attempts = attempts + 1 WHERE id IN ({})",
+                        vec!["?"; chunk.len()].join(", ")
+                    ),
+                    crate::db::Backend::Postgres => format!(
+                        "UPDATE deliveries SET batch_id = $1, attempts = attempts + 1 WHERE id IN ({})",
+                        value_list(chunk.len(), 2)
+                    ),
+                };
                 let mut update = sqlx::query(AssertSqlSafe(sql)).bind(id);
                 for (delivery, _) in chunk {
                     update = update.bind(*delivery);

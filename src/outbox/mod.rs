@@ -141,12 +141,18 @@ pub async fn insert_deliveries(
 ) -> Result<u64, sqlx::Error> {
     let now = now_ms();
     let mut inserted = 0;
+    let sqlite = crate::db::is_sqlite(tx);
     for chunk in rows.chunks(ROWS_PER_INSERT) {
+        // Every parameter is bound in order: SQLite gets anonymous `?` (see `anonymous_value_rows`).
+        let values = if sqlite {
+            crate::db::anonymous_value_rows(chunk.len(), 14)
+        } else {
+            value_rows(chunk.len(), 14)
+        };
         let sql = format!(
             "INSERT INTO deliveries (source_kind, source_id, firing, priority, resident_id, channel, address, \
-             address_detail, language, content_id, status, due_at_ms, created_at_ms, updated_at_ms) VALUES {} \
-             ON CONFLICT (source_kind, source_id, firing, resident_id, channel) DO NOTHING",
-            value_rows(chunk.len(), 14)
+             address_detail, language, content_id, status, due_at_ms, created_at_ms, updated_at_ms) VALUES {values} \
+             ON CONFLICT (source_kind, source_id, firing, resident_id, channel) DO NOTHING"
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in chunk {

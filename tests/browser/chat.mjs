@@ -68,6 +68,15 @@ try {
   await banner.waitFor({ timeout: 20000 });
   const bannerText = await banner.textContent();
   const bannerRole = await banner.getAttribute("role");
+  // An emergency with the safety buttons: 「無事です」 is sent and acknowledged on the banner.
+  let safety = null;
+  const safe = banner.getByRole("button", { name: "無事です" });
+  if (await safe.count()) {
+    await safe.click();
+    const result = banner.locator(".safety-result");
+    await result.waitFor({ timeout: 10000 });
+    safety = await result.textContent();
+  }
 
   const accessibility = await page.evaluate(() => ({
     lang: document.documentElement.lang,
@@ -77,7 +86,7 @@ try {
   }));
 
   await page.screenshot({ path: screenshot, fullPage: true });
-  console.log(JSON.stringify({ ...shown, feedback, banner: { text: bannerText, role: bannerRole }, accessibility, problems }));
+  console.log(JSON.stringify({ ...shown, feedback, banner: { text: bannerText, role: bannerRole, safety }, accessibility, problems }));
 } finally {
   await browser.close();
 }

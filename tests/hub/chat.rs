@@ -719,11 +719,19 @@ async fn web_chat_answers_in_a_real_browser() {
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let reached = app.hub.state.webchat.broadcast(json!({
-        "type": "emergency",
-        "title": "避難指示（今元地区）",
-        "body": {"ja": "今元地区に避難指示が出ました。近くの避難所へ避難してください。"}
-    }));
+    // A real emergency: the hub shows it on both pages with the safety buttons (the page clicks 「無事です」).
+    let (status, emergency) = app
+        .post_json(
+            "/api/emergencies",
+            Some(ADMIN_TOKEN),
+            &json!({"title": "避難指示（今元地区）", "districts": ["今元"],
+                    "body": {"ja": "今元地区に避難指示が出ました。近くの避難所へ避難してください。"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{emergency}");
+    let banner = next_json(&mut socket).await;
+    assert_eq!(banner["type"], "emergency", "{banner}");
+    let reached = app.hub.state.webchat.open_count();
     let output = browser
         .await
         .expect("the browser run finished")
@@ -764,6 +772,21 @@ async fn web_chat_answers_in_a_real_browser() {
     let banner = shown["banner"]["text"].as_str().unwrap_or_default();
     assert!(banner.contains("避難指示（今元地区）"), "{shown}");
     assert_eq!(shown["banner"]["role"], "alert");
+    assert!(
+        shown["banner"]["safety"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("無事です"),
+        "the page's 「無事です」 was not acknowledged: {shown}"
+    );
+    let (_, progress) = app
+        .get(
+            &format!("/api/emergencies/{}", emergency["id"]),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(progress["safe"], 1, "{progress}");
+    assert_eq!(progress["webchat_pages"], 2, "{progress}");
     assert!(
         screenshot.exists(),
         "no screenshot at {}",

@@ -737,6 +737,30 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
         let people = people(300, 9);
         import(&app, &people).await;
         let disaster = app.token("disaster").await;
+        // On PostgreSQL a second hub shares the database: one of them fans out, both dispatch, nobody twice.
+        let second = if backend == Backend::Postgres {
+            let mut env = BTreeMap::new();
+            for (key, value) in [
+                ("HUB_LISTEN", "127.0.0.1:0".to_owned()),
+                ("HUB_DATABASE_URL", app.database_url.clone()),
+                ("HUB_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+                ("HUB_LINE_CHANNEL_TOKEN", line.token()),
+                ("HUB_LINE_CHANNEL_SECRET", SECRET.to_owned()),
+                ("HUB_LINE_API_BASE", line.base_url()),
+                ("HUB_SMTP_URL", format!("smtp://127.0.0.1:{}", smtp.port)),
+                (
+                    "HUB_MAIL_FROM",
+                    "行橋市 <info@city.yukuhashi.example>".to_owned(),
+                ),
+                ("HUB_MAIL_RATE", "2000".to_owned()),
+            ] {
+                env.insert(key.to_owned(), value);
+            }
+            let config = hub::Config::from_parts(None, &env).expect("config");
+            Some(hub::spawn(config).await.expect("a second hub"))
+        } else {
+            None
+        };
         let url = format!("ws://{}/chat/ws", app.hub.addr);
         let (mut socket, _) = tokio_tungstenite::connect_async(url.clone())
             .await
@@ -995,6 +1019,9 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
         assert_eq!(shown["id"], cancel_id, "{shown}");
 
         line.assert_no_violations();
+        if let Some(second) = second {
+            second.stop().await;
+        }
         app.hub.stop().await;
     }
 }

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::Error as SmtpError;
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
@@ -39,6 +40,9 @@ pub struct EmailConfig {
     /// Messages per period to the SMTP server.
     pub rate: RateLimit,
     pub retry: RetryPolicy,
+    /// SMTP connections kept open and used at once (lettre's pool; its default is 10). A message takes a few
+    /// round trips, so this bounds the messages per second as much as `rate` does.
+    pub connections: u32,
 }
 
 impl Default for EmailConfig {
@@ -49,6 +53,7 @@ impl Default for EmailConfig {
             timeout: Duration::from_secs(30),
             rate: RateLimit::per_second(50),
             retry: RetryPolicy::default(),
+            connections: 10,
         }
     }
 }
@@ -117,7 +122,12 @@ impl EmailSink {
                 let redacted = redact(url);
                 let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| config_err("smtp_url", format!("{redacted}: {e}")))?;
-                Some(builder.timeout(Some(config.timeout)).build())
+                Some(
+                    builder
+                        .timeout(Some(config.timeout))
+                        .pool_config(PoolConfig::new().max_size(config.connections.max(1)))
+                        .build(),
+                )
             }
         };
         Ok(EmailSink {
