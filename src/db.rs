@@ -282,6 +282,11 @@ pub fn anonymous_value_rows(rows: usize, columns: usize) -> String {
     vec![row; rows].join(", ")
 }
 
+/// `?, ?, …` for `count` anonymous placeholders: [`value_list`]'s SQLite form (see [`anonymous_value_rows`]).
+pub fn anonymous_value_list(count: usize) -> String {
+    vec!["?"; count].join(", ")
+}
+
 /// Whether a connection is SQLite (for the few statements written differently).
 pub fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
     conn.backend_name().eq_ignore_ascii_case("sqlite")

@@ -12,7 +12,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::db::{Db, now_ms, value_list, value_rows};
+use crate::db::{
+    Backend, Db, anonymous_value_list, anonymous_value_rows, now_ms, value_list, value_rows,
+};
 use crate::error::ApiError;
 use crate::text::normalize_label;
 
@@ -435,12 +437,29 @@ pub async fn upsert_many(
     let mut tx = db.begin_write().await?;
     let now = now_ms();
     let mut ids = Vec::with_capacity(residents.len());
+    // Every statement below binds its parameters in order: SQLite gets anonymous `?`, whose binding does not
+    // grow with the number of parameters (see `db::anonymous_value_rows`).
+    let sqlite = db.backend == Backend::Sqlite;
+    let rows_sql = |rows: usize, columns: usize| {
+        if sqlite {
+            anonymous_value_rows(rows, columns)
+        } else {
+            value_rows(rows, columns)
+        }
+    };
+    let list_sql = |count: usize, start: usize| {
+        if sqlite {
+            anonymous_value_list(count)
+        } else {
+            value_list(count, start)
+        }
+    };
     for chunk in residents.chunks(ROWS_PER_STATEMENT) {
         // Addresses are replaced only for residents that existed before: new ones have none to remove, and
         // PostgreSQL plans a delete against a table that grew inside this transaction badly (stale statistics).
         let existing_sql = format!(
             "SELECT external_id FROM residents WHERE external_id IN ({})",
-            value_list(chunk.len(), 1)
+            list_sql(chunk.len(), 1)
         );
         let mut existing_query = sqlx::query_scalar::<_, String>(AssertSqlSafe(existing_sql));
         for resident in chunk {
@@ -459,7 +478,7 @@ pub async fn upsert_many(
              district = excluded.district, language = excluded.language, interests = excluded.interests, \
              preferred = excluded.preferred, updated_at_ms = excluded.updated_at_ms \
              RETURNING id, external_id",
-            value_rows(chunk.len(), 8)
+            rows_sql(chunk.len(), 8)
         );
         let mut insert = sqlx::query(AssertSqlSafe(sql));
         for resident in chunk {
@@ -492,8 +511,8 @@ pub async fn upsert_many(
         if !replace_channels.is_empty() && !existing_ids.is_empty() {
             let sql = format!(
                 "DELETE FROM resident_addresses WHERE resident_id IN ({}) AND channel IN ({})",
-                value_list(existing_ids.len(), 1),
-                value_list(replace_channels.len(), existing_ids.len() + 1)
+                list_sql(existing_ids.len(), 1),
+                list_sql(replace_channels.len(), existing_ids.len() + 1)
             );
             let mut delete = sqlx::query(AssertSqlSafe(sql));
             for id in &existing_ids {
@@ -527,7 +546,7 @@ pub async fn upsert_many(
         if !addresses.is_empty() {
             let sql = format!(
                 "INSERT INTO resident_addresses (resident_id, channel, address, detail, active) VALUES {}",
-                value_rows(addresses.len(), 5)
+                rows_sql(addresses.len(), 5)
             );
             let mut insert = sqlx::query(AssertSqlSafe(sql));
             for (id, kind, address, detail) in &addresses {
