@@ -3,7 +3,7 @@
 //! trigger → first provider request, and trigger → every delivery handed to a stand-in. Then the same while a
 //! notice to every resident is being sent, and the ratio of the two.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -12,9 +12,8 @@ use sqlx::Row;
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
-use crate::outbox::bench::{SmtpSink, tempfile_dir};
+use crate::outbox::bench::{BENCH_ADMIN as ADMIN, BenchHub, SmtpSink, remove_temporary};
 use crate::outbox::dispatcher::delivery_key;
-use crate::residents::{self, ChannelKind, ChannelsInput, ResidentInput};
 
 #[derive(Debug, Clone)]
 pub struct EmergencyBenchOptions {
@@ -75,69 +74,28 @@ pub struct EmergencyBenchReport {
     pub meets_notice_aim: bool,
 }
 
-const ADMIN: &str = "bench-admin-token-0123456789";
-
 pub async fn run(options: &EmergencyBenchOptions) -> anyhow::Result<EmergencyBenchReport> {
-    let line = channels::testing::LineMock::start().await?;
-    let smtp = SmtpSink::start().await?;
-    let dir = tempfile_dir()?;
-    let database_url = options
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
-    let mut env = BTreeMap::new();
-    env.insert("HUB_LISTEN".to_owned(), "127.0.0.1:0".to_owned());
-    env.insert("HUB_DATABASE_URL".to_owned(), database_url.clone());
-    env.insert("HUB_DATABASE_MAX_CONNECTIONS".to_owned(), "16".to_owned());
-    env.insert("HUB_ADMIN_TOKEN".to_owned(), ADMIN.to_owned());
-    env.insert("HUB_LINE_CHANNEL_TOKEN".to_owned(), line.token());
-    env.insert("HUB_LINE_API_BASE".to_owned(), line.base_url());
-    env.insert("HUB_SMTP_URL".to_owned(), smtp.url());
-    env.insert(
-        "HUB_MAIL_FROM".to_owned(),
-        "行橋市 <info@city.yukuhashi.example>".to_owned(),
-    );
-    env.insert("HUB_MAIL_RATE".to_owned(), "1000000".to_owned());
-    let config = crate::Config::from_parts(None, &env)?;
-    let state = crate::prepare(config.clone()).await?;
-
-    let started = Instant::now();
-    let languages = ["ja", "ja", "en", "zh", "ko", "vi"];
-    let today = residents::today_in_japan();
     // LINE for the first `line_share` of every hundred residents, email for the last `email_share`.
     let line_cut = (options.line_share.clamp(0.0, 1.0) * 100.0).round() as usize;
     let email_from = 100 - (options.email_share.clamp(0.0, 1.0) * 100.0).round() as usize;
-    let mut batch = Vec::with_capacity(options.residents);
-    for i in 0..options.residents {
-        let slot = i % 100;
-        let input = ResidentInput {
-            external_id: format!("E{i:07}"),
-            birth_date: Some(format!("{}-{:02}-15", 1930 + i % 80, 1 + i % 12)),
-            district: Some(config.districts[i % config.districts.len()].clone()),
-            language: Some(languages[i % languages.len()].to_owned()),
-            interests: vec![],
-            channels: ChannelsInput {
-                line: (slot < line_cut).then(|| format!("U{i:032x}")),
-                email: (slot >= email_from).then(|| format!("e{i:07}@example.org")),
-                push: None,
-            },
-            preferred: vec![],
-        };
-        batch.push(
-            input
-                .validate(&config.districts, today)
-                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?,
-        );
-    }
-    for chunk in batch.chunks(20_000) {
-        residents::upsert_many(&state.db, chunk, &[ChannelKind::Line, ChannelKind::Email]).await?;
-    }
-    drop(batch);
-    let insert_residents_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let backend = match state.db.backend {
-        crate::db::Backend::Sqlite => "sqlite",
-        crate::db::Backend::Postgres => "postgres",
-    };
+    let BenchHub {
+        line,
+        smtp,
+        config,
+        state,
+        backend,
+        insert_residents_ms,
+        temporary,
+    } = BenchHub::prepare(
+        options.database_url.as_deref(),
+        options.residents,
+        'E',
+        |i| {
+            let slot = i % 100;
+            (slot < line_cut, slot >= email_from)
+        },
+    )
+    .await?;
     let db = state.db.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let hub = crate::start(state, listener).await?;
@@ -216,9 +174,7 @@ pub async fn run(options: &EmergencyBenchOptions) -> anyhow::Result<EmergencyBen
         .as_i64()
         .unwrap_or(0);
     hub.abort();
-    if options.database_url.is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    remove_temporary(temporary);
     let first_request_ratio = during_notice.first_request_ms / alone.first_request_ms.max(1e-9);
     let all_handed_ratio = during_notice.all_handed_ms / alone.all_handed_ms.max(1e-9);
     Ok(EmergencyBenchReport {

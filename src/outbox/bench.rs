@@ -171,70 +171,138 @@ async fn smtp_session(
     }
 }
 
-pub async fn fanout(options: &FanoutOptions) -> anyhow::Result<FanoutReport> {
-    let line = channels::testing::LineMock::start().await?;
-    let smtp = SmtpSink::start().await?;
-    let dir = tempfile_dir()?;
-    let database_url = options
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
-    let admin = "bench-admin-token-0123456789";
-    let mut env = BTreeMap::new();
-    env.insert("HUB_LISTEN".to_owned(), "127.0.0.1:0".to_owned());
-    env.insert("HUB_DATABASE_URL".to_owned(), database_url.clone());
-    env.insert("HUB_DATABASE_MAX_CONNECTIONS".to_owned(), "16".to_owned());
-    env.insert("HUB_ADMIN_TOKEN".to_owned(), admin.to_owned());
-    env.insert("HUB_LINE_CHANNEL_TOKEN".to_owned(), line.token());
-    env.insert("HUB_LINE_API_BASE".to_owned(), line.base_url());
-    env.insert("HUB_SMTP_URL".to_owned(), smtp.url());
-    env.insert(
-        "HUB_MAIL_FROM".to_owned(),
-        "行橋市 <info@city.yukuhashi.example>".to_owned(),
-    );
-    env.insert("HUB_MAIL_RATE".to_owned(), "1000000".to_owned());
-    let config = crate::Config::from_parts(None, &env)?;
-    let state = crate::prepare(config.clone()).await?;
+/// The admin token of the benchmarks' hubs.
+pub(crate) const BENCH_ADMIN: &str = "bench-admin-token-0123456789";
 
-    // Residents: varied districts and languages; LINE for `line_share` of them, email for the rest.
-    let started = Instant::now();
-    let languages = ["ja", "ja", "en", "zh", "ko", "vi"];
-    let today = residents::today_in_japan();
-    let mut batch = Vec::with_capacity(options.residents);
-    for i in 0..options.residents {
-        let on_line = ((i % 100) as f64) < options.line_share * 100.0;
-        let input = ResidentInput {
-            external_id: format!("B{i:07}"),
-            birth_date: Some(format!("{}-{:02}-15", 1930 + i % 80, 1 + i % 12)),
-            district: Some(config.districts[i % config.districts.len()].clone()),
-            language: Some(languages[i % languages.len()].to_owned()),
-            interests: vec![],
-            channels: ChannelsInput {
-                line: on_line.then(|| format!("U{:032x}", i)),
-                email: (!on_line).then(|| format!("b{i:07}@example.org")),
-                push: None,
-            },
-            preferred: vec![],
+/// A benchmark's hub before it serves: the LINE mock and SMTP sink it sends to, and its database (a temporary
+/// SQLite file unless a URL is given) filled with synthetic residents of varied districts, ages and languages.
+pub(crate) struct BenchHub {
+    pub line: channels::testing::LineMock,
+    pub smtp: SmtpSink,
+    pub config: crate::Config,
+    pub state: crate::AppState,
+    pub backend: &'static str,
+    pub insert_residents_ms: f64,
+    /// The temporary directory of the SQLite file, when no database was given.
+    pub temporary: Option<std::path::PathBuf>,
+}
+
+impl BenchHub {
+    /// `prefix` starts the external ids and email addresses (`B0000001`, `b0000001@example.org`);
+    /// `addresses(i)` says whether resident `i` has a LINE address and an email address.
+    pub(crate) async fn prepare(
+        database_url: Option<&str>,
+        residents: usize,
+        prefix: char,
+        addresses: impl Fn(usize) -> (bool, bool),
+    ) -> anyhow::Result<BenchHub> {
+        let line = channels::testing::LineMock::start().await?;
+        let smtp = SmtpSink::start().await?;
+        let (database_url, temporary) = match database_url {
+            Some(url) => (url.to_owned(), None),
+            None => {
+                let dir = tempfile_dir()?;
+                (
+                    format!("sqlite://{}", dir.join("bench.db").display()),
+                    Some(dir),
+                )
+            }
         };
-        batch.push(
-            input
-                .validate(&config.districts, today)
-                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?,
+        let mut env = BTreeMap::new();
+        env.insert("HUB_LISTEN".to_owned(), "127.0.0.1:0".to_owned());
+        env.insert("HUB_DATABASE_URL".to_owned(), database_url);
+        env.insert("HUB_DATABASE_MAX_CONNECTIONS".to_owned(), "16".to_owned());
+        env.insert("HUB_ADMIN_TOKEN".to_owned(), BENCH_ADMIN.to_owned());
+        env.insert("HUB_LINE_CHANNEL_TOKEN".to_owned(), line.token());
+        env.insert("HUB_LINE_API_BASE".to_owned(), line.base_url());
+        env.insert("HUB_SMTP_URL".to_owned(), smtp.url());
+        env.insert(
+            "HUB_MAIL_FROM".to_owned(),
+            "行橋市 <info@city.yukuhashi.example>".to_owned(),
         );
+        env.insert("HUB_MAIL_RATE".to_owned(), "1000000".to_owned());
+        let config = crate::Config::from_parts(None, &env)?;
+        let state = crate::prepare(config.clone()).await?;
+
+        let started = Instant::now();
+        let languages = ["ja", "ja", "en", "zh", "ko", "vi"];
+        let today = residents::today_in_japan();
+        let lower = prefix.to_ascii_lowercase();
+        let mut batch = Vec::with_capacity(residents);
+        for i in 0..residents {
+            let (on_line, by_email) = addresses(i);
+            let input = ResidentInput {
+                external_id: format!("{prefix}{i:07}"),
+                birth_date: Some(format!("{}-{:02}-15", 1930 + i % 80, 1 + i % 12)),
+                district: Some(config.districts[i % config.districts.len()].clone()),
+                language: Some(languages[i % languages.len()].to_owned()),
+                interests: vec![],
+                channels: ChannelsInput {
+                    line: on_line.then(|| format!("U{i:032x}")),
+                    email: by_email.then(|| format!("{lower}{i:07}@example.org")),
+                    push: None,
+                },
+                preferred: vec![],
+            };
+            batch.push(
+                input
+                    .validate(&config.districts, today)
+                    .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?,
+            );
+        }
+        for chunk in batch.chunks(20_000) {
+            residents::upsert_many(
+                &state.db,
+                chunk,
+                &[residents::ChannelKind::Line, residents::ChannelKind::Email],
+            )
+            .await?;
+        }
+        let insert_residents_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let backend = match state.db.backend {
+            crate::db::Backend::Sqlite => "sqlite",
+            crate::db::Backend::Postgres => "postgres",
+        };
+        Ok(BenchHub {
+            line,
+            smtp,
+            config,
+            state,
+            backend,
+            insert_residents_ms,
+            temporary,
+        })
     }
-    for chunk in batch.chunks(20_000) {
-        residents::upsert_many(
-            &state.db,
-            chunk,
-            &[residents::ChannelKind::Line, residents::ChannelKind::Email],
-        )
-        .await?;
+}
+
+/// Removes a benchmark's temporary database directory, if it made one.
+pub(crate) fn remove_temporary(dir: Option<std::path::PathBuf>) {
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    let insert_residents_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let backend = match state.db.backend {
-        crate::db::Backend::Sqlite => "sqlite",
-        crate::db::Backend::Postgres => "postgres",
-    };
+}
+
+pub async fn fanout(options: &FanoutOptions) -> anyhow::Result<FanoutReport> {
+    let share = options.line_share * 100.0;
+    let BenchHub {
+        line,
+        smtp,
+        state,
+        backend,
+        insert_residents_ms,
+        temporary,
+        ..
+    } = BenchHub::prepare(
+        options.database_url.as_deref(),
+        options.residents,
+        'B',
+        |i| {
+            let on_line = ((i % 100) as f64) < share;
+            (on_line, !on_line)
+        },
+    )
+    .await?;
+    let admin = BENCH_ADMIN;
 
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let hub = crate::start(state, listener).await?;
@@ -285,9 +353,7 @@ pub async fn fanout(options: &FanoutOptions) -> anyhow::Result<FanoutReport> {
     let total_ms = started.elapsed().as_secs_f64() * 1000.0;
     let fanout_ms = fanout_ms.unwrap_or(total_ms);
     hub.stop().await;
-    if options.database_url.is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    remove_temporary(temporary);
 
     let line_deliveries = view["counts"]["line"]["targeted"].as_i64().unwrap_or(0);
     let email_deliveries = view["counts"]["email"]["targeted"].as_i64().unwrap_or(0);
