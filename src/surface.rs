@@ -43,6 +43,24 @@ pub enum RouteGroup {
 
 const PUBLIC_PREFIXES: [&str; 4] = ["/chat", "/register", "/preferences", "/unsubscribe"];
 
+/// Paths whose responses no cache may keep: the staff console and API (personal data), and the resident pages
+/// that show a resident's own data or carry a signed token in their address (preferences, unsubscribe links,
+/// survey forms, registration and its confirmation). Their static files (`/register.css`, `/survey.css`) are
+/// outside these prefixes and keep their own caching.
+const NO_STORE_PREFIXES: [&str; 6] = [
+    "/admin",
+    "/api",
+    "/preferences",
+    "/unsubscribe",
+    "/register",
+    "/s",
+];
+
+/// `Cache-Control: no-store` for the paths above, whatever the handler said.
+pub fn no_store(path: &str) -> bool {
+    NO_STORE_PREFIXES.iter().any(|prefix| under(path, prefix))
+}
+
 fn under(path: &str, prefix: &str) -> bool {
     path.strip_prefix(prefix)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
@@ -218,6 +236,9 @@ impl Surface {
         if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
             headers.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
         }
+        if no_store(path) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
         if self.https {
             secure_cookies(headers);
         }
@@ -361,6 +382,32 @@ mod tests {
         assert_eq!(RouteGroup::of("/api/notices"), RouteGroup::Api);
         assert_eq!(RouteGroup::of("/healthz"), RouteGroup::Other);
         assert!(RouteGroup::Import.body_limit() > RouteGroup::Api.body_limit());
+    }
+
+    #[test]
+    fn personal_pages_are_not_stored() {
+        for path in [
+            "/admin",
+            "/admin/residents/R1",
+            "/api/residents/R1",
+            "/preferences/tok",
+            "/unsubscribe/tok",
+            "/register",
+            "/register/confirm/tok",
+            "/s/tok",
+        ] {
+            assert!(no_store(path), "{path}");
+        }
+        for path in [
+            "/register.css",
+            "/survey.css",
+            "/sw.js",
+            "/chat",
+            "/healthz",
+            "/sx",
+        ] {
+            assert!(!no_store(path), "{path}");
+        }
     }
 
     #[test]

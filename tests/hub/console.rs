@@ -159,6 +159,16 @@ pub(crate) async fn add_staff(app: &TestApp, username: &str, role: &str) {
 }
 
 impl Browser {
+    /// A GET with the session, the whole response (headers too).
+    pub(crate) async fn send(&self, app: &TestApp, path: &str) -> reqwest::Response {
+        no_redirects()
+            .get(app.url(path))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub(crate) async fn get(&self, app: &TestApp, path: &str) -> (u16, String) {
         let response = no_redirects()
             .get(app.url(path))

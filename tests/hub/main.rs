@@ -6,6 +6,7 @@ mod emergency;
 mod faults;
 mod foundation;
 mod hardening;
+mod limits;
 mod notices;
 mod registration;
 mod support;
