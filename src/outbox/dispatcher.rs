@@ -310,7 +310,7 @@ impl Dispatcher {
             .collect()
     }
 
-    async fn work(&self, channel: ChannelKind, mut shutdown: watch::Receiver<bool>) {
+    async fn work(self: Arc<Self>, channel: ChannelKind, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(%channel, owner = %self.owner, "dispatcher worker started");
         if matches!(channel, ChannelKind::Email | ChannelKind::Push) {
             self.work_singles(channel, shutdown).await;
@@ -434,7 +434,11 @@ impl Dispatcher {
     /// finishes its outcome is recorded and the next claimed row starts. There are no rounds to wait for: a
     /// push endpoint that never answers holds one slot until its timeout, never the other residents' rows
     /// (a round used to wait for its slowest row before claiming the next).
-    async fn work_singles(&self, channel: ChannelKind, mut shutdown: watch::Receiver<bool>) {
+    async fn work_singles(
+        self: &Arc<Self>,
+        channel: ChannelKind,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let concurrency = self.settings.concurrency.max(1);
         let (done, mut outcomes) = tokio::sync::mpsc::unbounded_channel::<(Claimed, Recording)>();
         let recording = async {
@@ -449,7 +453,9 @@ impl Dispatcher {
         };
         let sending = async move {
             let mut queue: VecDeque<Claimed> = VecDeque::new();
-            let mut in_flight = futures_util::stream::FuturesUnordered::new();
+            // Each request is a task of its own: it keeps going (and gives its database connection back) while
+            // this loop waits for a claim.
+            let mut in_flight = tokio::task::JoinSet::new();
             // Whether due rows may be waiting (false after a claim that found fewer than it asked for, until a
             // wake-up or the poll interval).
             let mut look = true;
@@ -476,15 +482,21 @@ impl Dispatcher {
                     && let Some(row) = queue.pop_front()
                 {
                     let done = done.clone();
+                    let this = self.clone();
                     let span = tracing::info_span!("delivery", %channel, delivery = row.id);
-                    in_flight.push(
+                    in_flight.spawn(
                         async move {
-                            match self.attempt_single(channel, row).await {
+                            let id = row.id;
+                            match this.attempt_single(channel, row).await {
                                 Ok(attempted) => {
                                     let _ = done.send(attempted);
                                 }
-                                Err(error) => tracing::warn!(%error,
-                                    "delivery not attempted; it is sent when its lease runs out"),
+                                Err(error) => {
+                                    // Nothing was sent (the database failed before the request): give the
+                                    // row back so it is tried again soon, not when its lease runs out.
+                                    tracing::warn!(%error, "delivery not attempted; released for another try");
+                                    this.release(vec![id]).await;
+                                }
                             }
                         }
                         .instrument(span),
@@ -501,11 +513,11 @@ impl Dispatcher {
                     }
                     look = true;
                 } else if stopping || in_flight.len() >= concurrency {
-                    in_flight.next().await;
+                    in_flight.join_next().await;
                 } else {
                     // A slot is free: the next row starts when one finishes or new rows are due.
                     tokio::select! {
-                        _ = in_flight.next() => {}
+                        _ = in_flight.join_next() => {}
                         () = WAKE_DISPATCHER.notified() => look = true,
                         () = tokio::time::sleep(self.settings.poll) => look = true,
                         _ = shutdown.changed() => {}
@@ -573,11 +585,16 @@ impl Dispatcher {
              AND status = 'pending' AND id IN ({})",
             value_list(ids.len(), 2)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(&self.owner);
-        for id in &ids {
-            query = query.bind(*id);
-        }
-        if let Err(error) = query.execute(&self.db.pool).await {
+        let released = self
+            .retrying("release claimed rows", || {
+                let mut query = sqlx::query(AssertSqlSafe(sql.clone())).bind(&self.owner);
+                for id in &ids {
+                    query = query.bind(*id);
+                }
+                query.execute(&self.db.pool)
+            })
+            .await;
+        if let Err(error) = released {
             tracing::warn!(%error, rows = ids.len(), "claimed rows not released; they are sent when the lease runs out");
         }
     }
