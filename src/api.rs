@@ -211,6 +211,15 @@ async fn upsert_resident(
 ) -> Result<Json<ResidentView>, ApiError> {
     staff.require(&[])?;
     let resident = input.validate(&state.config.districts, residents::today_in_japan())?;
+    if let Some(push) = &input.channels.push {
+        push.check_endpoint(&state.config.push_policy())
+            .map_err(|error| {
+                ApiError::bad_request(
+                    "channels.push.endpoint",
+                    format!("the push endpoint cannot be used: {error}"),
+                )
+            })?;
+    }
     residents::upsert_many(
         &state.db,
         std::slice::from_ref(&resident),

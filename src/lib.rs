@@ -82,11 +82,12 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         .recover(&db)
         .await
         .map_err(|error| StartError::Chat(format!("cannot queue stored LINE events: {error}")))?;
+    let webchat = chat::WebchatHub::new(chat::webchat::WebchatLimits::from_config(&config));
     Ok(AppState {
         db,
         config,
         chat,
-        webchat: chat::WebchatHub::default(),
+        webchat,
         emergency_wake: Arc::new(tokio::sync::Notify::new()),
         line_events,
     })

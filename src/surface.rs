@@ -29,6 +29,11 @@ pub const API_BODY_LIMIT: usize = 1024 * 1024;
 /// Largest CSV import (a whole city's residents).
 pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
+/// The client's address as the surface sees it (the proxy's header when `HUB_CLIENT_IP_HEADER` is set, else the
+/// peer; unspecified when neither is known), for handlers that keep their own per-client limits (the web chat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
 /// Which limits apply to a request, by its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteGroup {
@@ -340,8 +345,12 @@ impl IntoResponse for Refusal {
 }
 
 /// The rate and size checks; the request (its body now capped) when it may go on.
-fn admit(surface: &Surface, group: RouteGroup, request: Request) -> Result<Request, Refusal> {
-    if let Some(ip) = surface.client_ip(&request)
+fn admit(surface: &Surface, group: RouteGroup, mut request: Request) -> Result<Request, Refusal> {
+    let client = surface.client_ip(&request);
+    request.extensions_mut().insert(ClientAddr(
+        client.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+    ));
+    if let Some(ip) = client
         && let Err(wait) = surface.check_rate(group, ip)
     {
         let retry_after_secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);

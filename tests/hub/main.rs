@@ -1,5 +1,6 @@
 //! Black-box tests: each starts a hub on port 0 against a fresh database and talks to it over HTTP.
 
+mod abuse;
 mod chat;
 mod console;
 mod emergency;
