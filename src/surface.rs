@@ -1,7 +1,8 @@
 //! The hub's public surface, applied to the whole router so every route (present and future) gets it:
 //! security headers and a strict Content-Security-Policy on every response, `Secure` cookies over HTTPS,
 //! request body size limits per route group, and per-client rate limits on the endpoints residents and LINE
-//! reach without a token (web chat, registration pages, the LINE webhook).
+//! reach without a token (web chat, registration pages, the LINE webhook) and on console login attempts. The
+//! client's address, as the rate limits see it, travels on to handlers as a [`ClientIp`] extension.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -29,10 +30,17 @@ pub const API_BODY_LIMIT: usize = 1024 * 1024;
 /// Largest CSV import (a whole city's residents).
 pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
+/// The client's address as the surface saw it (the proxy's header when configured, else the peer): handlers
+/// that keep per-client state (console login) use this rather than reading headers themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
 /// Which limits apply to a request, by its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteGroup {
     Webhook,
+    /// The console's login form (`/admin/login`): only its posts count against the login limit.
+    Login,
     /// Resident pages reached without a token: the web chat, registration and preference pages, unsubscribe links.
     Public,
     Import,
@@ -52,6 +60,8 @@ impl RouteGroup {
     pub fn of(path: &str) -> Self {
         if path == "/line/webhook" {
             RouteGroup::Webhook
+        } else if path == "/admin/login" {
+            RouteGroup::Login
         } else if path == "/api/residents/import" {
             RouteGroup::Import
         } else if under(path, "/api") {
@@ -66,7 +76,7 @@ impl RouteGroup {
     pub fn body_limit(self) -> usize {
         match self {
             RouteGroup::Webhook => WEBHOOK_BODY_LIMIT,
-            RouteGroup::Public | RouteGroup::Other => PUBLIC_BODY_LIMIT,
+            RouteGroup::Public | RouteGroup::Login | RouteGroup::Other => PUBLIC_BODY_LIMIT,
             RouteGroup::Import => IMPORT_BODY_LIMIT,
             RouteGroup::Api => API_BODY_LIMIT,
         }
@@ -82,6 +92,7 @@ pub struct Surface {
     https: bool,
     public_limiter: DefaultKeyedRateLimiter<IpAddr>,
     webhook_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    login_limiter: DefaultKeyedRateLimiter<IpAddr>,
     client_ip_header: Option<HeaderName>,
 }
 
@@ -156,6 +167,7 @@ impl Surface {
             https,
             public_limiter: RateLimiter::keyed(quota(config.rate_limit_per_minute)),
             webhook_limiter: RateLimiter::keyed(quota(config.webhook_rate_limit_per_minute)),
+            login_limiter: RateLimiter::keyed(quota(config.login_rate_limit_per_minute)),
             client_ip_header: config
                 .client_ip_header
                 .as_deref()
@@ -183,10 +195,12 @@ impl Surface {
     }
 
     /// `Err(wait)` when the client has used up its allowance for this group.
-    fn check_rate(&self, group: RouteGroup, ip: IpAddr) -> Result<(), Duration> {
+    fn check_rate(&self, group: RouteGroup, method: &Method, ip: IpAddr) -> Result<(), Duration> {
         let limiter = match group {
             RouteGroup::Webhook => &self.webhook_limiter,
             RouteGroup::Public => &self.public_limiter,
+            // Showing the form costs nothing; an attempt runs a password hash.
+            RouteGroup::Login if method == Method::POST => &self.login_limiter,
             _ => return Ok(()),
         };
         limiter
@@ -198,8 +212,10 @@ impl Surface {
     fn prune(&self) {
         self.public_limiter.retain_recent();
         self.webhook_limiter.retain_recent();
+        self.login_limiter.retain_recent();
         self.public_limiter.shrink_to_fit();
         self.webhook_limiter.shrink_to_fit();
+        self.login_limiter.shrink_to_fit();
     }
 
     fn finish(&self, path: &str, response: &mut Response) {
@@ -319,9 +335,13 @@ impl IntoResponse for Refusal {
 }
 
 /// The rate and size checks; the request (its body now capped) when it may go on.
-fn admit(surface: &Surface, group: RouteGroup, request: Request) -> Result<Request, Refusal> {
-    if let Some(ip) = surface.client_ip(&request)
-        && let Err(wait) = surface.check_rate(group, ip)
+fn admit(surface: &Surface, group: RouteGroup, mut request: Request) -> Result<Request, Refusal> {
+    let client = surface.client_ip(&request);
+    if let Some(ip) = client {
+        request.extensions_mut().insert(ClientIp(ip));
+    }
+    if let Some(ip) = client
+        && let Err(wait) = surface.check_rate(group, request.method(), ip)
     {
         let retry_after_secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         metrics::counter!("hub_rate_limited_total", "group" => format!("{group:?}")).increment(1);
@@ -357,6 +377,8 @@ mod tests {
         assert_eq!(RouteGroup::of("/register"), RouteGroup::Public);
         assert_eq!(RouteGroup::of("/register/confirm"), RouteGroup::Public);
         assert_eq!(RouteGroup::of("/chatter"), RouteGroup::Other);
+        assert_eq!(RouteGroup::of("/admin/login"), RouteGroup::Login);
+        assert_eq!(RouteGroup::of("/admin/logins"), RouteGroup::Other);
         assert_eq!(RouteGroup::of("/api/residents/import"), RouteGroup::Import);
         assert_eq!(RouteGroup::of("/api/notices"), RouteGroup::Api);
         assert_eq!(RouteGroup::of("/healthz"), RouteGroup::Other);

@@ -8,5 +8,6 @@ mod foundation;
 mod hardening;
 mod notices;
 mod registration;
+mod staff_access;
 mod support;
 mod surveys;
