@@ -16,7 +16,11 @@ const PROXY: [(&str, &str); 1] = [("HUB_CLIENT_IP_HEADER", "x-forwarded-for")];
 
 /// The audit rows with `action`, newest first.
 async fn audit_rows(app: &TestApp, action: &str) -> Vec<Value> {
-    let (status, body) = app.get("/api/audit?limit=1000", Some(ADMIN_TOKEN)).await;
+    audit_rows_as(app, ADMIN_TOKEN, action).await
+}
+
+async fn audit_rows_as(app: &TestApp, token: &str, action: &str) -> Vec<Value> {
+    let (status, body) = app.get("/api/audit?limit=1000", Some(token)).await;
     assert_eq!(status, 200, "{body}");
     body.as_array()
         .expect("entries")
@@ -518,7 +522,7 @@ async fn a_new_hub_admin_token_revokes_the_previous_one_across_a_restart() {
         );
         let (status, _) = second.get("/api/audit", Some(ROTATED)).await;
         assert_eq!(status, 200);
-        let revokes = audit_rows(&second, "token.revoke").await;
+        let revokes = audit_rows_as(&second, ROTATED, "token.revoke").await;
         assert_eq!(revokes.len(), 1, "{revokes:?}");
         assert_eq!(revokes[0]["detail"]["reason"], "bootstrap token rotated");
         second.hub.stop().await;
@@ -527,7 +531,10 @@ async fn a_new_hub_admin_token_revokes_the_previous_one_across_a_restart() {
         let third = start_on(backend, &database_url, ROTATED).await;
         let (status, _) = third.get("/api/audit", Some(ROTATED)).await;
         assert_eq!(status, 200);
-        assert_eq!(audit_rows(&third, "token.revoke").await.len(), 1);
+        assert_eq!(
+            audit_rows_as(&third, ROTATED, "token.revoke").await.len(),
+            1
+        );
         third.hub.stop().await;
         let fourth = start_on(backend, &database_url, ADMIN_TOKEN).await;
         let (status, _) = fourth.get("/api/audit", Some(ADMIN_TOKEN)).await;
