@@ -41,19 +41,26 @@ pub const QUEUE_WAIT: Duration = Duration::from_secs(10);
 #[error("too many login attempts are being checked; try again shortly")]
 pub struct Busy;
 
-/// Runs password hashes one per slot, with at most `queue` more waiting.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs password hashes on `slots` threads of its own, with at most `queue` more waiting. Own threads rather
+/// than tokio's blocking pool: each hash allocates 19 MiB, and the allocator keeps such memory per thread, so
+/// hashes spread over many pool threads would each leave their 19 MiB behind.
 pub struct HashGate {
     slots: Arc<Semaphore>,
     capacity: usize,
     admitted: AtomicUsize,
     running: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
+    jobs: std::sync::mpsc::Sender<Job>,
+    workers: usize,
 }
 
 impl std::fmt::Debug for HashGate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HashGate")
             .field("capacity", &self.capacity)
+            .field("workers", &self.workers)
             .field("running", &self.running.load(Ordering::Relaxed))
             .finish()
     }
@@ -70,14 +77,44 @@ impl Drop for Admitted<'_> {
 }
 
 impl HashGate {
+    /// Starts `slots` hash threads; they end when the gate is dropped.
     pub fn new(slots: usize, queue: usize) -> HashGate {
         let slots = slots.max(1);
+        let (jobs, inbox) = std::sync::mpsc::channel::<Job>();
+        let inbox = Arc::new(std::sync::Mutex::new(inbox));
+        let mut workers = 0;
+        for n in 0..slots {
+            let inbox = inbox.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("login-hash-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = match inbox.lock() {
+                            Ok(inbox) => inbox.recv(),
+                            Err(_) => break,
+                        };
+                        match job {
+                            // A panicking hash must not take the thread (and its slot) with it.
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                });
+            match started {
+                Ok(_) => workers += 1,
+                Err(error) => tracing::warn!(%error, "cannot start a login hash thread"),
+            }
+        }
         HashGate {
-            slots: Arc::new(Semaphore::new(slots)),
-            capacity: slots + queue,
+            slots: Arc::new(Semaphore::new(workers)),
+            capacity: workers + queue,
             admitted: AtomicUsize::new(0),
             running: Arc::new(AtomicUsize::new(0)),
             peak: Arc::new(AtomicUsize::new(0)),
+            jobs,
+            workers,
         }
     }
 
@@ -94,14 +131,16 @@ impl HashGate {
         self.peak.load(Ordering::Acquire)
     }
 
-    /// Runs `work` (a password hash) on a blocking thread once a slot is free; [`Busy`] at once when the queue is
+    /// Runs `work` (a password hash) on a hash thread once a slot is free; [`Busy`] at once when the queue is
     /// full, or after [`QUEUE_WAIT`] without a slot.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Busy> {
-        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
-            self.admitted.fetch_sub(1, Ordering::AcqRel);
+        if self.workers == 0 || self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            if self.workers > 0 {
+                self.admitted.fetch_sub(1, Ordering::AcqRel);
+            }
             metrics::counter!("hub_login_refused_total", "reason" => "busy").increment(1);
             return Err(Busy);
         }
@@ -116,18 +155,19 @@ impl HashGate {
             };
         let running = self.running.clone();
         let peak = self.peak.clone();
-        // The permit moves into the blocking task: a dropped request cannot free its slot while the hash runs.
-        let task = tokio::task::spawn_blocking(move || {
+        let (done, result) = tokio::sync::oneshot::channel();
+        // The permit moves into the job: a dropped request cannot free its slot while the hash runs.
+        let job: Job = Box::new(move || {
             let now = running.fetch_add(1, Ordering::AcqRel) + 1;
             peak.fetch_max(now, Ordering::AcqRel);
             metrics::gauge!("hub_login_hashes_running").set(now as f64);
-            let result = work();
+            let _ = done.send(work());
             let left = running.fetch_sub(1, Ordering::AcqRel) - 1;
             metrics::gauge!("hub_login_hashes_running").set(left as f64);
             drop(permit);
-            result
         });
-        task.await.map_err(|_| Busy)
+        self.jobs.send(job).map_err(|_| Busy)?;
+        result.await.map_err(|_| Busy)
     }
 }
 
