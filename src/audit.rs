@@ -41,6 +41,31 @@ pub async fn record_as(
     Ok(())
 }
 
+/// An entry written inside the caller's transaction, so the change and its record commit (or not) together.
+pub async fn record_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    at_ms: i64,
+    actor: &str,
+    role: &str,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (at_ms, actor, role, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(at_ms)
+    .bind(actor)
+    .bind(role)
+    .bind(action)
+    .bind(target)
+    .bind(detail.to_string())
+    .execute(&mut **tx)
+    .await?;
+    tracing::info!(actor, role, action, subject = target, "audit");
+    Ok(())
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub at_ms: i64,

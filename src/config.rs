@@ -81,6 +81,9 @@ pub struct Config {
     /// Requests per minute one client may make to the LINE webhook (`HUB_WEBHOOK_RATE_LIMIT_PER_MINUTE`,
     /// default 6000: LINE delivers from few addresses).
     pub webhook_rate_limit_per_minute: u32,
+    /// Console login attempts (`POST /admin/login`) one client may make per minute
+    /// (`HUB_LOGIN_RATE_LIMIT_PER_MINUTE`, default 20).
+    pub login_rate_limit_per_minute: u32,
     /// A header naming the client address, set by a reverse proxy in front of the hub (`HUB_CLIENT_IP_HEADER`,
     /// e.g. `x-forwarded-for`; its last entry is used). Without it, the peer address is the client.
     pub client_ip_header: Option<String>,
@@ -145,6 +148,7 @@ struct FileConfig {
     emergency_test_recipients: Option<Vec<String>>,
     rate_limit_per_minute: Option<u32>,
     webhook_rate_limit_per_minute: Option<u32>,
+    login_rate_limit_per_minute: Option<u32>,
     client_ip_header: Option<String>,
     delivery_retention_days: Option<u32>,
     provider_timeout_secs: Option<u32>,
@@ -390,6 +394,12 @@ impl Config {
             file.webhook_rate_limit_per_minute,
             6000,
         )?;
+        let login_rate_limit_per_minute = positive(
+            env,
+            "HUB_LOGIN_RATE_LIMIT_PER_MINUTE",
+            file.login_rate_limit_per_minute,
+            20,
+        )?;
         let delivery_retention_days = positive(
             env,
             "HUB_DELIVERY_RETENTION_DAYS",
@@ -517,6 +527,7 @@ impl Config {
             emergency_test_recipients,
             rate_limit_per_minute,
             webhook_rate_limit_per_minute,
+            login_rate_limit_per_minute,
             client_ip_header,
             delivery_retention_days,
             provider_timeout_secs,

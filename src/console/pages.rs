@@ -106,6 +106,8 @@ pub fn layout(user: &ConsoleUser, page: &str, title: &str, body: &str) -> Html<S
     }
     if role == Role::Admin {
         menu.push(("audit", "/admin/audit", "監査ログ"));
+        menu.push(("staff", "/admin/staff", "職員"));
+        menu.push(("tokens", "/admin/tokens", "APIトークン"));
     }
     let mut nav = String::new();
     for (key, href, label) in menu {
@@ -172,7 +174,7 @@ pub fn login_html(csrf: &str, error: Option<&str>, username: &str) -> Html<Strin
 }
 
 /// A page the user's role may not open: 403 with the menu still there.
-fn forbidden(user: &ConsoleUser, page: &str) -> Response {
+pub(super) fn forbidden(user: &ConsoleUser, page: &str) -> Response {
     (
         StatusCode::FORBIDDEN,
         layout(
@@ -185,7 +187,7 @@ fn forbidden(user: &ConsoleUser, page: &str) -> Response {
         .into_response()
 }
 
-fn db_error(error: sqlx::Error) -> Response {
+pub(super) fn db_error(error: sqlx::Error) -> Response {
     ApiError::from(error).into_response()
 }
 

@@ -10,5 +10,6 @@ mod hardening;
 mod limits;
 mod notices;
 mod registration;
+mod staff_access;
 mod support;
 mod surveys;
