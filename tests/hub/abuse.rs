@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use channels::testing::PushStandIn;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::chat::count;
-use crate::support::{ADMIN_TOKEN, BACKENDS, TestApp, spawn_app_with};
+use crate::support::db::{count, execute};
+use crate::support::webchat::{exchange, next_json, try_open};
+use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, eventually, form, spawn_app_with};
 
 // ---------- helpers ----------
 
@@ -46,14 +46,6 @@ async fn loopback_service(response: String) -> (String, Arc<AtomicUsize>) {
     (base, hits)
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
-    let mut serializer = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in pairs {
-        serializer.append_pair(key, value);
-    }
-    serializer.finish()
-}
-
 async fn register_push(app: &TestApp, endpoint: &str) -> (u16, String) {
     let push = json!({"endpoint": endpoint,
         "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
@@ -73,19 +65,6 @@ async fn register_push(app: &TestApp, endpoint: &str) -> (u16, String) {
         .expect("posted");
     let status = response.status().as_u16();
     (status, response.text().await.expect("body"))
-}
-
-async fn execute(app: &TestApp, sql: &str, binds: &[&str]) {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let mut connection = sqlx::AnyConnection::connect(&app.database_url)
-        .await
-        .expect("database");
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
-    for bind in binds {
-        query = query.bind(*bind);
-    }
-    query.execute(&mut connection).await.expect("statement");
 }
 
 async fn resident_with_push(app: &TestApp, external_id: &str, subscription: &Value) {
@@ -110,17 +89,6 @@ async fn push_notice(app: &TestApp, token: &str, title: &str) -> i64 {
         .await;
     assert_eq!(status, 201, "{created}");
     created["id"].as_i64().expect("an id")
-}
-
-async fn wait_for(what: &str, timeout: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < timeout,
-            "{what}: not within {timeout:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 // ---------- hole 4: push endpoints ----------
@@ -199,19 +167,18 @@ async fn a_subscription_stored_before_the_check_is_refused_without_connecting_an
         execute(
             &app,
             "UPDATE resident_addresses SET address = $1 WHERE channel = 'push'",
-            &[&format!("{internal}/admin/delete-everything")],
+            &[format!("{internal}/admin/delete-everything")
+                .as_str()
+                .into()],
         )
         .await;
         let pr = app.token("pr").await;
         let id = push_notice(&app, &pr, "古い登録のテスト").await;
-        wait_for(
+        eventually(
             "the push row is finished",
             Duration::from_secs(30),
-            async || {
-                let (_, notice) = app.get(&format!("/api/notices/{id}"), Some(&pr)).await;
-                notice["fire_count"].as_i64().unwrap_or(0) > 0
-                    && notice["totals"]["pending"].as_i64() == Some(0)
-            },
+            async || app.get(&format!("/api/notices/{id}"), Some(&pr)).await.1,
+            crate::support::notice_finished,
         )
         .await;
         assert_eq!(
@@ -271,19 +238,21 @@ async fn a_redirecting_or_silent_push_endpoint_holds_no_other_residents_push() {
         }
         let pr = app.token("pr").await;
         push_notice(&app, &pr, "一通目").await;
-        wait_for(
+        eventually(
             "the silent endpoint is being called",
             Duration::from_secs(20),
-            async || silent_hits.load(Ordering::SeqCst) > 0,
+            async || silent_hits.load(Ordering::SeqCst),
+            |hits| *hits > 0,
         )
         .await;
         // While the silent endpoint holds its request, a second notice reaches everyone else at once.
         let sent = Instant::now();
         push_notice(&app, &pr, "二通目").await;
-        wait_for(
+        eventually(
             "both notices reached the 20 residents",
             Duration::from_secs(5),
-            async || standin.stats().accepted >= 40,
+            async || standin.stats().accepted,
+            |accepted| *accepted >= 40,
         )
         .await;
         assert!(
@@ -298,9 +267,9 @@ async fn a_redirecting_or_silent_push_endpoint_holds_no_other_residents_push() {
             0,
             "the redirect was not followed"
         );
-        wait_for("the redirect is recorded as a failure", Duration::from_secs(10), async || {
-            count(&app, "SELECT COUNT(*) AS n FROM deliveries WHERE channel = 'push' AND status = 'failed' AND error LIKE '%redirect%'").await >= 1
-        })
+        eventually("the redirect is recorded as a failure", Duration::from_secs(10), async || {
+            count(&app, "SELECT COUNT(*) AS n FROM deliveries WHERE channel = 'push' AND status = 'failed' AND error LIKE '%redirect%'").await
+        }, |failed| *failed >= 1)
         .await;
         assert_eq!(app.get("/healthz", None).await.0, 200);
         app.hub.stop().await;
@@ -308,49 +277,6 @@ async fn a_redirecting_or_silent_push_endpoint_holds_no_other_residents_push() {
 }
 
 // ---------- holes 5 and 6: the web chat ----------
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens a chat socket as client `forwarded` (the proxy header), or the 429 status when refused.
-async fn try_open(app: &TestApp, forwarded: Option<&str>) -> Result<Socket, u16> {
-    let mut request = format!("ws://{}/chat/ws", app.hub.addr)
-        .into_client_request()
-        .expect("request");
-    if let Some(ip) = forwarded {
-        request
-            .headers_mut()
-            .insert("x-forwarded-for", ip.parse().expect("header"));
-    }
-    match tokio_tungstenite::connect_async(request).await {
-        Ok((socket, _)) => Ok(socket),
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            Err(response.status().as_u16())
-        }
-        Err(error) => panic!("unexpected socket error: {error}"),
-    }
-}
-
-async fn next_json(socket: &mut Socket) -> Value {
-    loop {
-        let received = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("socket open")
-            .expect("a message");
-        if let Message::Text(text) = received {
-            return serde_json::from_str(text.as_str()).expect("JSON");
-        }
-    }
-}
-
-async fn exchange(socket: &mut Socket, message: Value) -> Value {
-    socket
-        .send(Message::Text(message.to_string().into()))
-        .await
-        .expect("sent");
-    next_json(socket).await
-}
 
 #[tokio::test]
 async fn a_web_chat_flood_over_many_sockets_is_bounded_per_client() {
@@ -368,7 +294,7 @@ async fn a_web_chat_flood_over_many_sockets_is_bounded_per_client() {
         let mut open = Vec::new();
         let mut refused = 0;
         for _ in 0..20 {
-            match try_open(&app, Some("203.0.113.7")).await {
+            match try_open(app.hub.addr, Some("203.0.113.7")).await {
                 Ok(socket) => open.push(socket),
                 Err(status) => {
                     assert_eq!(status, 429);
@@ -378,7 +304,9 @@ async fn a_web_chat_flood_over_many_sockets_is_bounded_per_client() {
         }
         assert_eq!((open.len(), refused), (5, 15));
         // Another client (another address named by the proxy) is not affected.
-        let mut other = try_open(&app, Some("203.0.113.8")).await.expect("opens");
+        let mut other = try_open(app.hub.addr, Some("203.0.113.8"))
+            .await
+            .expect("opens");
         // 10 questions on each of the 5 sockets: 20 answers in all, the rest a friendly Japanese refusal.
         let (mut answered, mut throttled) = (0, 0);
         for socket in &mut open {
@@ -419,16 +347,17 @@ async fn a_web_chat_flood_over_many_sockets_is_bounded_per_client() {
         let mut first = open.remove(0);
         first.close(None).await.expect("closed");
         drop(first);
-        wait_for(
+        eventually(
             "the slot is free again",
             Duration::from_secs(5),
-            async || match try_open(&app, Some("203.0.113.7")).await {
+            async || match try_open(app.hub.addr, Some("203.0.113.7")).await {
                 Ok(socket) => {
                     open.push(socket);
                     true
                 }
                 Err(_) => false,
             },
+            |opened| *opened,
         )
         .await;
         assert_eq!(app.get("/healthz", None).await.0, 200);
@@ -438,13 +367,9 @@ async fn a_web_chat_flood_over_many_sockets_is_bounded_per_client() {
 
 #[tokio::test]
 async fn a_silent_web_chat_socket_is_closed_and_a_pinging_page_stays() {
-    let app = spawn_app_with(
-        crate::support::Backend::Sqlite,
-        &[("HUB_WEBCHAT_IDLE_TIMEOUT_SECS", "1")],
-    )
-    .await;
-    let mut silent = try_open(&app, None).await.expect("opens");
-    let mut pinging = try_open(&app, None).await.expect("opens");
+    let app = spawn_app_with(Backend::Sqlite, &[("HUB_WEBCHAT_IDLE_TIMEOUT_SECS", "1")]).await;
+    let mut silent = try_open(app.hub.addr, None).await.expect("opens");
+    let mut pinging = try_open(app.hub.addr, None).await.expect("opens");
     let started = Instant::now();
     let mut silent_closed = None;
     while started.elapsed() < Duration::from_millis(2500) {
@@ -501,7 +426,7 @@ async fn anonymous_web_chat_safety_answers_are_counted_apart_and_capped() {
         // 20 anonymous sockets from one client answer 「助けが必要」.
         let mut recorded = 0;
         for _ in 0..20 {
-            let mut socket = try_open(&app, None).await.expect("opens");
+            let mut socket = try_open(app.hub.addr, None).await.expect("opens");
             let banner = next_json(&mut socket).await;
             assert_eq!(banner["type"], "emergency", "{banner}");
             let answered =

@@ -6,9 +6,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, spawn_app, spawn_app_with};
-
-const PASSWORD: &str = "kouhou-password-2026";
+use crate::support::console::{
+    Browser, PASSWORD, add_staff, audit_actions, hidden_value, login, no_redirects, set_cookie,
+    try_login,
+};
+use crate::support::{
+    ADMIN_TOKEN, BACKENDS, Backend, TestApp, browser, eventually, form as form_encode, spawn_app,
+    spawn_app_with,
+};
 
 /// Every console page: each must send a visitor without a session to the login page.
 const PAGES: [&str; 15] = [
@@ -28,235 +33,6 @@ const PAGES: [&str; 15] = [
     "/admin/staff",
     "/admin/tokens",
 ];
-
-pub(crate) fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-fn form_encode(pairs: &[(&str, &str)]) -> String {
-    let encode = |text: &str| {
-        let mut out = String::new();
-        for byte in text.bytes() {
-            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-                out.push(byte as char);
-            } else {
-                out.push_str(&format!("%{byte:02X}"));
-            }
-        }
-        out
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// The value of cookie `name` among a response's Set-Cookie headers, with the whole header line.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
-    response
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|line| line.starts_with(&format!("{name}=")))
-        .map(|line| {
-            let value = line[name.len() + 1..]
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            (value, line.to_owned())
-        })
-}
-
-fn hidden_value(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).expect("the hidden field") + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// A logged-in browser, as far as HTTP goes: its cookie and the page's CSRF token.
-pub(crate) struct Browser {
-    pub(crate) cookie: String,
-    pub(crate) csrf: String,
-    set_cookie_line: String,
-}
-
-/// What a login attempt answered: status, body, and the session when it worked.
-async fn try_login(
-    app: &TestApp,
-    username: &str,
-    password: &str,
-) -> (u16, String, Option<Browser>) {
-    let (status, _, body, browser) = try_login_from(app, None, username, password).await;
-    (status, body, browser)
-}
-
-/// A login attempt from client address `ip` (sent in `x-forwarded-for`, for a hub started with
-/// `HUB_CLIENT_IP_HEADER`): status, `Retry-After`, body, and the session when it worked.
-pub(crate) async fn try_login_from(
-    app: &TestApp,
-    ip: Option<&str>,
-    username: &str,
-    password: &str,
-) -> (u16, Option<u64>, String, Option<Browser>) {
-    let client = no_redirects();
-    let page = client
-        .get(app.url("/admin/login"))
-        .send()
-        .await
-        .expect("login page");
-    let (login_cookie, _) = set_cookie(&page, "hub_login").expect("the login form's cookie");
-    let html = page.text().await.expect("body");
-    let token = hidden_value(&html, "csrf");
-    let mut request = client
-        .post(app.url("/admin/login"))
-        .header("cookie", format!("hub_login={login_cookie}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form_encode(&[
-            ("username", username),
-            ("password", password),
-            ("csrf", &token),
-        ]));
-    if let Some(ip) = ip {
-        request = request.header("x-forwarded-for", ip);
-    }
-    let response = request.send().await.expect("login");
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let session = set_cookie(&response, "hub_session");
-    let body = response.text().await.unwrap_or_default();
-    let Some((value, line)) = session.filter(|_| status == 303) else {
-        return (status, retry_after, body, None);
-    };
-    let cookie = format!("hub_session={value}");
-    let dashboard = client
-        .get(app.url("/admin"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("dashboard");
-    let html = dashboard.text().await.expect("body");
-    let csrf = hidden_value(&html, "csrf");
-    (
-        status,
-        retry_after,
-        body,
-        Some(Browser {
-            cookie,
-            csrf,
-            set_cookie_line: line,
-        }),
-    )
-}
-
-pub(crate) async fn login(app: &TestApp, username: &str) -> Browser {
-    let (status, body, browser) = try_login(app, username, PASSWORD).await;
-    assert_eq!(status, 303, "{body}");
-    browser.expect("a session")
-}
-
-pub(crate) async fn add_staff(app: &TestApp, username: &str, role: &str) {
-    let (status, body) = app
-        .post_json(
-            "/api/staff",
-            Some(ADMIN_TOKEN),
-            &json!({"username": username, "role": role, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-}
-
-impl Browser {
-    /// A GET with the session, the whole response (headers too).
-    pub(crate) async fn send(&self, app: &TestApp, path: &str) -> reqwest::Response {
-        no_redirects()
-            .get(app.url(path))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("request")
-    }
-
-    pub(crate) async fn get(&self, app: &TestApp, path: &str) -> (u16, String) {
-        let response = no_redirects()
-            .get(app.url(path))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("request");
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap_or_default())
-    }
-
-    /// A JSON API call as the console's script makes it (cookie, and the CSRF header when `csrf`).
-    async fn api(&self, app: &TestApp, path: &str, body: &Value, csrf: bool) -> (u16, Value) {
-        let mut request = no_redirects()
-            .post(app.url(path))
-            .header("cookie", &self.cookie)
-            .json(body);
-        if csrf {
-            request = request.header("x-csrf-token", &self.csrf);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    pub(crate) async fn post_form(
-        &self,
-        app: &TestApp,
-        path: &str,
-        pairs: &[(&str, &str)],
-    ) -> (u16, String, Option<String>) {
-        let response = no_redirects()
-            .post(app.url(path))
-            .header("cookie", &self.cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form_encode(pairs))
-            .send()
-            .await
-            .expect("request");
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        (status, response.text().await.unwrap_or_default(), location)
-    }
-}
-
-pub(crate) async fn audit_actions(app: &TestApp) -> Vec<(String, String)> {
-    let (status, body) = app.get("/api/audit?limit=1000", Some(ADMIN_TOKEN)).await;
-    assert_eq!(status, 200, "{body}");
-    body.as_array()
-        .expect("entries")
-        .iter()
-        .map(|e| {
-            (
-                e["actor"].as_str().unwrap_or_default().to_owned(),
-                e["action"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn every_admin_page_sends_a_visitor_without_a_session_to_login() {
@@ -740,15 +516,14 @@ async fn residents_search_and_notice_report_pages_show_the_data() {
             .await;
         assert_eq!(status, 201, "{body}");
         let id = body["id"].as_i64().expect("id");
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let (_, html) = browser.get(&app, &format!("/admin/notices/{id}")).await;
-            if html.contains("<tr class=\"total\"><th scope=\"row\">合計</th><td>3</td>") {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "{backend:?}: {html}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let path = format!("/admin/notices/{id}");
+        eventually(
+            format!("{backend:?}: the report page counting 3 deliveries"),
+            Duration::from_secs(20),
+            async || browser.get(&app, &path).await.1,
+            |html| html.contains("<tr class=\"total\"><th scope=\"row\">合計</th><td>3</td>"),
+        )
+        .await;
         // The dashboard's chart has a line per channel and counts today's deliveries.
         let (status, html) = browser.get(&app, "/admin").await;
         assert_eq!(status, 200);
@@ -800,23 +575,8 @@ async fn seed_residents(app: &TestApp) {
 
 /// Runs tests/browser/console.mjs against `app` and returns what it printed.
 async fn run_console_browser(app: &TestApp, username: &str, steps: &str) -> Value {
-    let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "Chromium is missing at {chromium}: run scripts/test.sh (it installs Debian's chromium) or set CHROMIUM"
-    );
-    assert!(
-        browser_dir.join("node_modules/playwright-core").is_dir(),
-        "playwright-core is missing: run `npm ci` in {} (scripts/test.sh does)",
-        browser_dir.display()
-    );
-    let artifacts = std::env::var_os("HUB_TEST_ARTIFACTS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts")
-        });
-    std::fs::create_dir_all(&artifacts).expect("artifacts folder");
+    let (browser_dir, chromium) = browser::require();
+    let artifacts = browser::artifacts_dir();
     let script = browser_dir.join("console.mjs");
     let (base, username, steps) = (app.base.clone(), username.to_owned(), steps.to_owned());
     let output = tokio::task::spawn_blocking(move || {

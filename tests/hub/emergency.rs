@@ -5,20 +5,27 @@
 //! and a SIGKILL of the real binary in the middle of an alert with LINE failing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use channels::line::webhook::sign;
 use channels::testing::{Faults, LineMock};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::notices::{Person, SmtpServer, import, people, start_smtp};
-use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, spawn_app, spawn_app_with};
+use crate::support::line::{
+    SECRET, line_text, postback, quick_reply_data, replies_now, settled, text_message,
+};
+use crate::support::people::{Person, csv_of, import, people};
+use crate::support::process::HubProcess;
+use crate::support::smtp::SmtpServer;
+use crate::support::webchat::{self, next_json};
+use crate::support::world::{MAIL_FROM, World};
+use crate::support::{
+    ADMIN_TOKEN, BACKENDS, Backend, TestApp, eventually, fresh_database, install_crypto, spawn_app,
+    spawn_hub,
+};
 
-const SECRET: &str = "test-line-channel-secret";
 const CAP_BAD_SEVERITY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
   <identifier>yukuhashi-test-1</identifier>
@@ -81,113 +88,11 @@ async fn malformed_cap_and_json_are_refused_naming_the_place() {
 
 // ---------- what arrived ----------
 
-/// An email as the SMTP server stored it, with its subject decoded (RFC 2047).
-#[derive(Debug, Clone)]
-struct Mail {
-    to: String,
-    subject: String,
-    message_id: String,
-    list_unsubscribe: bool,
-}
-
-/// Decodes RFC 2047 encoded words (`=?UTF-8?B?…?=`, `=?UTF-8?Q?…?=`); white space between them is dropped.
-fn decode_header(value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    let mut last_was_word = false;
-    while !rest.is_empty() {
-        let Some(start) = rest.find("=?") else {
-            out.push_str(rest);
-            break;
-        };
-        let between = &rest[..start];
-        if !(last_was_word && between.trim().is_empty()) {
-            out.push_str(between);
-        }
-        let word = &rest[start + 2..];
-        let mut parts = word.splitn(3, '?');
-        let (Some(_charset), Some(encoding), Some(tail)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
-            out.push_str(&rest[start..]);
-            break;
-        };
-        let Some(end) = tail.find("?=") else {
-            out.push_str(&rest[start..]);
-            break;
-        };
-        let text = &tail[..end];
-        let bytes = if encoding.eq_ignore_ascii_case("b") {
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .unwrap_or_default()
-        } else {
-            let mut bytes = Vec::new();
-            let raw = text.as_bytes();
-            let mut i = 0;
-            while i < raw.len() {
-                match raw[i] {
-                    b'_' => bytes.push(b' '),
-                    b'=' if i + 2 < raw.len() => {
-                        if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                            bytes.push(b);
-                        }
-                        i += 2;
-                    }
-                    other => bytes.push(other),
-                }
-                i += 1;
-            }
-            bytes
-        };
-        out.push_str(&String::from_utf8_lossy(&bytes));
-        rest = &tail[end + 2..];
-        last_was_word = true;
-    }
-    out
-}
-
-fn read_mails(maildir: &Path) -> Vec<Mail> {
-    let mut mails = Vec::new();
-    for sub in ["new", "cur"] {
-        let Ok(entries) = std::fs::read_dir(maildir.join(sub)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(text) = std::fs::read_to_string(entry.path()) else {
-                continue;
-            };
-            let header_end = text.find("\n\n").unwrap_or(text.len());
-            let headers = text[..header_end]
-                .replace("\r\n", "\n")
-                .replace("\n ", " ")
-                .replace("\n\t", " ");
-            let get = |name: &str| {
-                headers.lines().find_map(|line| {
-                    let (key, value) = line.split_once(':')?;
-                    key.eq_ignore_ascii_case(name)
-                        .then(|| value.trim().to_owned())
-                })
-            };
-            mails.push(Mail {
-                to: get("To")
-                    .unwrap_or_default()
-                    .trim_matches(['<', '>'])
-                    .to_owned(),
-                subject: decode_header(&get("Subject").unwrap_or_default()),
-                message_id: get("Message-ID").unwrap_or_default(),
-                list_unsubscribe: get("List-Unsubscribe").is_some(),
-            });
-        }
-    }
-    mails
-}
-
 /// Who got a message whose text (LINE) or subject (email) contains `marker`: resident → channels, with repeats.
 /// Email counts distinct Message-IDs (an SMTP server that got the same message twice is one delivery).
 fn arrivals(
     line: &LineMock,
-    maildir: &Path,
+    smtp: &SmtpServer,
     people: &[Person],
     marker: &str,
 ) -> BTreeMap<String, Vec<&'static str>> {
@@ -214,7 +119,7 @@ fn arrivals(
         }
     }
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    for mail in read_mails(maildir) {
+    for mail in smtp.mails() {
         if !mail.subject.contains(marker) || !seen.insert(mail.message_id.clone()) {
             continue;
         }
@@ -226,19 +131,6 @@ fn arrivals(
             .push("email");
     }
     got
-}
-
-/// Every text of a LINE request's messages.
-fn line_text(messages: &Value) -> String {
-    messages
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|m| m["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
 }
 
 /// What an emergency to `districts` must do: every resident there, once on each channel they have.
@@ -306,39 +198,6 @@ async fn post_cap(client: &reqwest::Client, base: &str, token: &str, xml: &str) 
     )
 }
 
-async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
-    let response = client
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request sent");
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-/// Polls `GET /api/emergencies/{id}` until it is done (fanned out, nothing pending).
-async fn wait_emergency(client: &reqwest::Client, base: &str, id: i64, timeout: Duration) -> Value {
-    let started = Instant::now();
-    loop {
-        let (status, progress) =
-            get_json(client, &format!("{base}/api/emergencies/{id}"), ADMIN_TOKEN).await;
-        assert_eq!(status, 200, "{progress}");
-        if progress["done"] == true {
-            return progress;
-        }
-        assert!(
-            started.elapsed() < timeout,
-            "emergency {id} not done in {timeout:?}: {progress}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn line_event(user: &str, event_id: &str, kind: Value) -> Value {
     let mut event = json!({
         "mode": "active",
@@ -354,14 +213,6 @@ fn line_event(user: &str, event_id: &str, kind: Value) -> Value {
         }
     }
     event
-}
-
-fn text_message(text: &str) -> Value {
-    json!({"type": "message", "message": {"type": "text", "id": "468789577898262530", "quoteToken": "q", "text": text}})
-}
-
-fn postback(data: &str) -> Value {
-    json!({"type": "postback", "postback": {"data": data}})
 }
 
 async fn post_line_events(app: &TestApp, events: Vec<Value>) {
@@ -382,82 +233,37 @@ async fn post_line_events(app: &TestApp, events: Vec<Value>) {
         .as_u16();
     assert_eq!(status, 200);
     // The webhook acknowledges first and answers from a queue: wait until the events are handled.
-    crate::chat::settled(app).await;
+    settled(app).await;
 }
 
-/// The postback data of a quick reply with `label` on the last message of a LINE request.
-fn quick_reply_data(messages: &Value, label: &str) -> String {
-    let last = messages
-        .as_array()
-        .and_then(|list| list.last())
-        .expect("a message");
-    last["quickReply"]["items"]
-        .as_array()
-        .and_then(|items| {
-            items
-                .iter()
-                .find(|item| item["action"]["label"] == label)
-                .and_then(|item| item["action"]["data"].as_str())
-        })
-        .unwrap_or_else(|| panic!("no quick reply {label:?} in {last}"))
-        .to_owned()
-}
-
-/// The last reply the mock accepted that contains `text`, waiting up to 5 s.
+/// The last reply the stand-in accepted that contains `text` (the events are handled: see `settled`).
 async fn reply_containing(line: &LineMock, text: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(found) = line
-            .accepted()
-            .into_iter()
-            .rev()
-            .filter(|r| r.path == "/v2/bot/message/reply")
-            .map(|r| line_text(&r.messages))
-            .find(|t| t.contains(text))
-        {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "no reply containing {text:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        format!("a reply containing {text:?}"),
+        Duration::from_secs(5),
+        async || {
+            replies_now(line)
+                .into_iter()
+                .rev()
+                .map(|r| line_text(&r.messages))
+                .find(|t| t.contains(text))
+        },
+        Option::is_some,
+    )
+    .await
+    .unwrap_or_default()
 }
 
 async fn emergency_world(
     backend: Backend,
     extra: &[(&str, &str)],
 ) -> (TestApp, LineMock, SmtpServer) {
-    let line = LineMock::start().await.expect("LINE mock");
-    let smtp = start_smtp();
-    let smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
-    let line_base = line.base_url();
-    let line_token = line.token();
-    let mut settings: Vec<(&str, &str)> = vec![
-        ("HUB_LINE_CHANNEL_TOKEN", &line_token),
-        ("HUB_LINE_CHANNEL_SECRET", SECRET),
-        ("HUB_LINE_API_BASE", &line_base),
-        ("HUB_SMTP_URL", &smtp_url),
-        ("HUB_MAIL_FROM", "行橋市 <info@city.yukuhashi.example>"),
-        ("HUB_MAIL_RATE", "2000"),
-    ];
-    settings.extend_from_slice(extra);
-    let app = spawn_app_with(backend, &settings).await;
-    (app, line, smtp)
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_json(socket: &mut Socket) -> Value {
-    loop {
-        let received = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("socket open")
-            .expect("a message");
-        if let Message::Text(text) = received {
-            return serde_json::from_str(text.as_str()).expect("JSON");
-        }
+    let mut builder = World::builder(backend);
+    for (key, value) in extra {
+        builder = builder.setting(key, value);
     }
+    let world = builder.start().await;
+    (world.app, world.line, world.smtp)
 }
 
 fn residents_in(
@@ -520,17 +326,13 @@ async fn overtakes_a_notice(backend: Backend) {
             .await;
         assert_eq!(status, 201, "{notice}");
         let notice_id = notice["id"].as_i64().expect("id");
-        let started = Instant::now();
-        loop {
-            let (_, view) = app
-                .get(&format!("/api/notices/{notice_id}"), Some(&pr))
-                .await;
-            if view["totals"]["sent"].as_i64().unwrap_or(0) > 0 {
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(60), "{view}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        app.notice_when(
+            notice_id,
+            "the first newsletter sent",
+            Duration::from_secs(60),
+            |view| view["totals"]["sent"].as_i64().unwrap_or(0) > 0,
+        )
+        .await;
 
         // The emergency, while the notice is being sent.
         let districts = ["今元", "仲津", "泉"];
@@ -544,7 +346,7 @@ async fn overtakes_a_notice(backend: Backend) {
             .await;
         assert_eq!(status, 201, "{created}");
         let id = created["id"].as_i64().expect("id");
-        let progress = wait_emergency(&app.client, &app.base, id, Duration::from_secs(120)).await;
+        let progress = app.emergency_done(id, Duration::from_secs(120)).await;
         let (_, notice_then) = app
             .get(&format!("/api/notices/{notice_id}"), Some(&pr))
             .await;
@@ -563,7 +365,7 @@ async fn overtakes_a_notice(backend: Backend) {
         );
 
         let expected = expected_in(&people, &districts);
-        let got = arrivals(&line, &smtp.maildir, &people, "避難指示E1");
+        let got = arrivals(&line, &smtp, &people, "避難指示E1");
         assert_exactly_once(&expected, &got, "emergency E1");
         let line_people = people
             .iter()
@@ -603,10 +405,10 @@ async fn overtakes_a_notice(backend: Backend) {
             }
         }
         assert!(
-            read_mails(&smtp.maildir)
+            smtp.mails()
                 .iter()
                 .filter(|m| m.subject.contains("避難指示E1"))
-                .all(|m| !m.list_unsubscribe)
+                .all(|m| m.list_unsubscribe.is_none())
         );
 
         // Safety: a Japanese reader taps 「無事です」.
@@ -620,8 +422,10 @@ async fn overtakes_a_notice(backend: Backend) {
             .into_iter()
             .find(|r| line_text(&r.messages).contains("避難指示E1") && r.to.contains(&user_a))
             .expect("A's LINE message");
-        let safe_data = quick_reply_data(&request.messages, "無事です");
-        let help_data = quick_reply_data(&request.messages, "助けが必要");
+        let safe_data =
+            quick_reply_data(request.messages.as_array().expect("messages"), "無事です");
+        let help_data =
+            quick_reply_data(request.messages.as_array().expect("messages"), "助けが必要");
         post_line_events(
             &app,
             vec![line_event(&user_a, "ev-a1", postback(&safe_data))],
@@ -739,36 +543,29 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
         let disaster = app.token("disaster").await;
         // On PostgreSQL a second hub shares the database: one of them fans out, both dispatch, nobody twice.
         let second = if backend == Backend::Postgres {
-            let mut env = BTreeMap::new();
-            for (key, value) in [
-                ("HUB_LISTEN", "127.0.0.1:0".to_owned()),
-                ("HUB_DATABASE_URL", app.database_url.clone()),
-                ("HUB_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
-                ("HUB_LINE_CHANNEL_TOKEN", line.token()),
-                ("HUB_LINE_CHANNEL_SECRET", SECRET.to_owned()),
-                ("HUB_LINE_API_BASE", line.base_url()),
-                ("HUB_SMTP_URL", format!("smtp://127.0.0.1:{}", smtp.port)),
-                (
-                    "HUB_MAIL_FROM",
-                    "行橋市 <info@city.yukuhashi.example>".to_owned(),
-                ),
-                ("HUB_MAIL_RATE", "2000".to_owned()),
-            ] {
-                env.insert(key.to_owned(), value);
-            }
-            let config = hub::Config::from_parts(None, &env).expect("config");
-            Some(hub::spawn(config).await.expect("a second hub"))
+            let line_settings = crate::support::line::settings(&line);
+            let smtp_url = smtp.url();
+            let mut settings: Vec<(&str, &str)> = line_settings
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect();
+            settings.extend([
+                ("HUB_SMTP_URL", smtp_url.as_str()),
+                ("HUB_MAIL_FROM", MAIL_FROM),
+                ("HUB_MAIL_RATE", "2000"),
+            ]);
+            Some(spawn_hub(&app.database_url, &settings).await)
         } else {
             None
         };
-        let url = format!("ws://{}/chat/ws", app.hub.addr);
-        let (mut socket, _) = tokio_tungstenite::connect_async(url.clone())
-            .await
-            .expect("web chat opens");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while app.hub.state.webchat.open_count() < 1 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let mut socket = webchat::open(app.hub.addr).await;
+        eventually(
+            "the web chat page open",
+            Duration::from_secs(5),
+            async || app.hub.state.webchat.open_count(),
+            |open| *open >= 1,
+        )
+        .await;
 
         let (status, created) = app
             .post_json(
@@ -857,7 +654,7 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
         assert_eq!(event["id"], id);
         drop(response);
 
-        let progress = wait_emergency(&app.client, &app.base, id, Duration::from_secs(60)).await;
+        let progress = app.emergency_done(id, Duration::from_secs(60)).await;
         assert_eq!(progress["line_broadcast"], true, "{progress}");
         // The web chat's answer is anonymous: counted apart, never among the verified answers.
         assert_eq!(progress["safe"], 0, "{progress}");
@@ -879,8 +676,11 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
         assert_eq!(broadcasts[0].path, "/v2/bot/message/broadcast");
         let messages = broadcasts[0].messages.as_array().expect("messages");
         assert_eq!(messages.len(), 2, "Japanese and English");
-        quick_reply_data(&broadcasts[0].messages, "無事です");
-        let mails = read_mails(&smtp.maildir);
+        quick_reply_data(
+            broadcasts[0].messages.as_array().expect("messages"),
+            "無事です",
+        );
+        let mails = smtp.mails();
         assert_eq!(
             mails
                 .iter()
@@ -917,7 +717,7 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
         assert_eq!(status, 201, "{drill}");
         assert_eq!(drill["dry_run"], true);
         let drill_id = drill["id"].as_i64().expect("id");
-        wait_emergency(&app.client, &app.base, drill_id, Duration::from_secs(30)).await;
+        app.emergency_done(drill_id, Duration::from_secs(30)).await;
         let testers: Vec<Person> = people
             .iter()
             .filter(|p| ["R00001", "R00002"].contains(&p.external_id.as_str()))
@@ -938,7 +738,7 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
             .collect();
         assert_exactly_once(
             &expected,
-            &arrivals(&line, &smtp.maildir, &people, "訓練D1"),
+            &arrivals(&line, &smtp, &people, "訓練D1"),
             "dry run",
         );
         assert!(
@@ -961,7 +761,7 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
         assert_eq!(status, 201, "{cancel}");
         assert_eq!(cancel["kind"], "cancel");
         let cancel_id = cancel["id"].as_i64().expect("id");
-        let done = wait_emergency(&app.client, &app.base, cancel_id, Duration::from_secs(60)).await;
+        let done = app.emergency_done(cancel_id, Duration::from_secs(60)).await;
         assert_eq!(done["counts"]["line"]["sent"], with_line, "{done}");
         assert_eq!(done["counts"]["email"]["sent"], with_email, "{done}");
         assert_eq!(line.stats().broadcasts, 2);
@@ -1016,9 +816,7 @@ async fn whole_city_broadcast_web_chat_dry_run_and_cancellation() {
             .await;
         assert_eq!(status, 400, "a drill cannot update a real alert: {error}");
         // A page opened now is shown what is still open: the cancellation.
-        let (mut late, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("web chat opens");
+        let mut late = webchat::open(app.hub.addr).await;
         let shown = next_json(&mut late).await;
         assert_eq!(shown["id"], cancel_id, "{shown}");
 
@@ -1065,58 +863,6 @@ fn cap_document(
     )
 }
 
-/// `hub serve` as a separate process (the binary this package builds), so it can be killed with SIGKILL.
-struct HubProcess {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_hub_process(env: &[(String, String)], log: &Path) -> HubProcess {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("log file");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hub"));
-    command
-        .arg("serve")
-        .env("HUB_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(log);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let child = command.spawn().expect("hub serve starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        if let Ok(response) = client.get(format!("{base}/healthz")).send().await
-            && response.status().is_success()
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "hub serve did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    HubProcess { child, base }
-}
-
 /// A CAP alert for three districts; the hub process is killed (SIGKILL) a fifth of the way through and started
 /// again on the same database, with LINE failing 5% of requests with 500 (half of them after accepting the
 /// request) and answering some slowly: every resident is reached exactly once on each channel — LINE counted
@@ -1134,11 +880,11 @@ async fn a_cap_alert_survives_sigkill_and_its_update_reaches_the_same_people_pos
 
 async fn survives_sigkill(backend: Backend) {
     {
-        crate::support::install_crypto();
+        install_crypto();
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = crate::support::fresh_database(backend, dir.path()).await;
+        let database_url = fresh_database(backend, dir.path()).await;
         let line = LineMock::start().await.expect("LINE mock");
-        let smtp = start_smtp();
+        let smtp = SmtpServer::start();
         let env: Vec<(String, String)> = [
             ("HUB_DATABASE_URL", database_url.clone()),
             ("HUB_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
@@ -1157,13 +903,13 @@ async fn survives_sigkill(backend: Backend) {
         .collect();
         let log = dir.path().join("hub.log");
         let client = reqwest::Client::new();
-        let first = start_hub_process(&env, &log).await;
+        let first = HubProcess::start(&env, &log).await;
         let mut people = people(large_n(), 17);
         let response = client
             .post(format!("{}/api/residents/import", first.base))
             .bearer_auth(ADMIN_TOKEN)
             .header("content-type", "text/csv")
-            .body(crate::notices::csv_of(&people))
+            .body(csv_of(&people))
             .send()
             .await
             .expect("import");
@@ -1185,29 +931,29 @@ async fn survives_sigkill(backend: Backend) {
         let total: usize = expected.values().map(Vec::len).sum();
 
         // A fifth of the way: then SIGKILL.
-        let started = Instant::now();
-        loop {
-            let (_, p) = get_json(
-                &client,
-                &format!("{}/api/emergencies/{id}", first.base),
-                ADMIN_TOKEN,
-            )
-            .await;
-            let handled = p["totals"]["sent"].as_u64().unwrap_or(0)
-                + p["totals"]["failed"].as_u64().unwrap_or(0);
-            if handled * 5 >= total as u64 {
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(120), "{p}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually(
+            "a fifth of the deliveries handled",
+            Duration::from_secs(120),
+            async || {
+                first
+                    .get(&format!("/api/emergencies/{id}"), Some(ADMIN_TOKEN))
+                    .await
+                    .1
+            },
+            |p| {
+                let handled = p["totals"]["sent"].as_u64().unwrap_or(0)
+                    + p["totals"]["failed"].as_u64().unwrap_or(0);
+                handled * 5 >= total as u64
+            },
+        )
+        .await;
         drop(first); // kill -9
         let at_kill = line.stats();
 
-        let second = start_hub_process(&env, &log).await;
-        let progress = wait_emergency(&client, &second.base, id, Duration::from_secs(180)).await;
+        let second = HubProcess::start(&env, &log).await;
+        let progress = second.emergency_done(id, Duration::from_secs(180)).await;
         assert_eq!(progress["totals"]["failed"], 0, "{progress}");
-        let got = arrivals(&line, &smtp.maildir, &people, "避難指示C1");
+        let got = arrivals(&line, &smtp, &people, "避難指示C1");
         assert_exactly_once(&expected, &got, "CAP alert across a SIGKILL");
         let per_user = line.deliveries_per_user();
         for person in people
@@ -1222,7 +968,8 @@ async fn survives_sigkill(backend: Backend) {
                 );
             }
         }
-        let copies = read_mails(&smtp.maildir)
+        let copies = smtp
+            .mails()
             .iter()
             .filter(|m| m.subject.contains("避難指示C1"))
             .count();
@@ -1289,7 +1036,9 @@ async fn survives_sigkill(backend: Backend) {
         let (status, updated) = post_cap(&client, &second.base, ADMIN_TOKEN, &update).await;
         assert_eq!(status, 201, "{updated}");
         let update_id = updated["id"].as_i64().expect("id");
-        let done = wait_emergency(&client, &second.base, update_id, Duration::from_secs(120)).await;
+        let done = second
+            .emergency_done(update_id, Duration::from_secs(120))
+            .await;
         assert_eq!(done["references"], json!([id]), "{done}");
         assert_eq!(done["incident_id"], id);
         assert!(
@@ -1299,7 +1048,7 @@ async fn survives_sigkill(backend: Backend) {
                 .starts_with("【更新】"),
             "{done}"
         );
-        let got = arrivals(&line, &smtp.maildir, &people, "避難指示C1-UPDATE");
+        let got = arrivals(&line, &smtp, &people, "避難指示C1-UPDATE");
         assert!(
             got.contains_key(&mover.external_id),
             "the mover still gets the update"

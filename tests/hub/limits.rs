@@ -1,13 +1,13 @@
 //! Issue 25, holes 1, 2 and 9: a notice template cannot crash or exhaust the hub, made-up HTTP methods cannot
 //! grow the metrics, and pages with personal data or signed tokens are never stored by a cache.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::console::{add_staff, login};
+use crate::support::console::{add_staff, login};
 use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, spawn_app};
 
 /// The template of the report: an inline partial that calls itself.
@@ -180,15 +180,11 @@ async fn a_template_stored_before_the_checks_fails_its_notice_instead_of_the_hub
         .execute(&mut connection)
         .await
         .expect("update");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let stored = loop {
-            let (_, stored) = app.get(&format!("/api/notices/{id}"), Some(&pr)).await;
-            if stored["status"] == "failed" || Instant::now() > deadline {
-                break stored;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        assert_eq!(stored["status"], "failed", "{stored}");
+        let stored = app
+            .notice_when(id, "failed", Duration::from_secs(20), |n| {
+                n["status"] == "failed"
+            })
+            .await;
         assert!(stored.to_string().contains("inline partials"), "{stored}");
         assert_healthy(&app).await;
         app.hub.stop().await;

@@ -2,366 +2,25 @@
 //! computation, notices delivered through the spec-validating LINE mock, a real SMTP server (aiosmtpd) and the
 //! Web Push stand-in — exactly the right residents, on the right channel, in the right language, once each.
 
-use sqlx::Connection;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use channels::testing::{Faults, LineMock, PushStandIn};
-use chrono::{Datelike, NaiveDate, Utc};
+use channels::testing::{Faults, LineMock};
+use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, spawn_app_with};
+use crate::support::db::count_with;
+use crate::support::people::{Person, import, people, today_in_tokyo};
+use crate::support::world::World;
+use crate::support::{ADMIN_TOKEN, Api, BACKENDS, Backend, eventually, spawn_app_with, spawn_hub};
 
-const DISTRICTS: [&str; 11] = [
-    "行橋", "行事", "大橋", "今元", "仲津", "泉", "今川", "稗田", "延永", "椿市", "蓑島",
-];
-const LANGUAGES: [&str; 6] = ["ja", "ja", "ja", "en", "zh", "vi"];
-const INTERESTS: [&str; 5] = ["防災", "介護", "子育て", "ごみ", "健康"];
-
-// ---------- a real SMTP server ----------
-
-pub(crate) struct SmtpServer {
-    child: Child,
-    pub(crate) port: u16,
-    pub(crate) maildir: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub(crate) fn start_smtp() -> SmtpServer {
-    let python = std::env::var("HUB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let dir = tempfile::tempdir().expect("temp dir");
-    let maildir = dir.path().join("mail");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let child = Command::new(&python)
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(&maildir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("starting aiosmtpd with {python} (set HUB_TEST_PYTHON to a Python with aiosmtpd): {e}")
-        });
-    let mut server = SmtpServer {
-        child,
-        port,
-        maildir,
-        _dir: dir,
-    };
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!("aiosmtpd exited at start ({status}): is aiosmtpd installed for {python}?");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "aiosmtpd did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
-}
-
-/// One stored message: its envelope-relevant headers and when it was written.
-#[derive(Debug, Clone)]
-struct Mail {
-    to: String,
-    subject: String,
-    message_id: String,
-    list_unsubscribe: Option<String>,
-    written: std::time::SystemTime,
-}
-
-fn read_maildir(maildir: &Path) -> Vec<Mail> {
-    let mut mails = Vec::new();
-    for sub in ["new", "cur"] {
-        let Ok(entries) = std::fs::read_dir(maildir.join(sub)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(text) = std::fs::read_to_string(entry.path()) else {
-                continue;
-            };
-            let header_end = text.find("\n\n").unwrap_or(text.len());
-            // Unfold continuation lines.
-            let headers = text[..header_end].replace("\n ", " ").replace("\n\t", " ");
-            let get = |name: &str| {
-                headers.lines().find_map(|line| {
-                    let (key, value) = line.split_once(':')?;
-                    key.eq_ignore_ascii_case(name)
-                        .then(|| value.trim().to_owned())
-                })
-            };
-            mails.push(Mail {
-                to: get("To").unwrap_or_default(),
-                subject: get("Subject").unwrap_or_default(),
-                message_id: get("Message-ID").unwrap_or_default(),
-                list_unsubscribe: get("List-Unsubscribe"),
-                written: entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .unwrap_or(std::time::UNIX_EPOCH),
-            });
-        }
-    }
-    mails
-}
-
-// ---------- residents, and an independent model of them ----------
-
-#[derive(Debug, Clone)]
-pub(crate) struct Person {
-    pub(crate) external_id: String,
-    pub(crate) birth: NaiveDate,
-    pub(crate) district: &'static str,
-    pub(crate) language: &'static str,
-    pub(crate) interests: Vec<&'static str>,
-    pub(crate) line: Option<String>,
-    pub(crate) email: Option<String>,
-    pub(crate) push: Option<Value>,
-    pub(crate) preferred: Vec<&'static str>,
-}
-
-impl Person {
-    fn age_on(&self, date: NaiveDate) -> i32 {
-        let mut age = date.year() - self.birth.year();
-        if (date.month(), date.day()) < (self.birth.month(), self.birth.day()) {
-            age -= 1;
-        }
-        age
-    }
-
-    fn has(&self, channel: &str) -> bool {
-        match channel {
-            "line" => self.line.is_some(),
-            "email" => self.email.is_some(),
-            "push" => self.push.is_some(),
-            _ => false,
-        }
-    }
-
-    /// The contract: first preferred channel (then line, push, email) the notice uses and the resident has.
-    fn channel_for(&self, notice_channels: &[&str]) -> Option<&'static str> {
-        self.preferred
-            .iter()
-            .copied()
-            .chain(["line", "push", "email"])
-            .find(|c| notice_channels.contains(c) && self.has(c))
-    }
-}
-
-/// A small deterministic generator (no dependency on the hub's own code).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-pub(crate) fn people(count: usize, seed: u64) -> Vec<Person> {
-    let mut rng = Lcg(seed);
-    (0..count)
-        .map(|i| {
-            let year = 1925 + rng.below(95) as i32;
-            let birth =
-                NaiveDate::from_ymd_opt(year, 1 + rng.below(12) as u32, 1 + rng.below(28) as u32)
-                    .expect("a date");
-            let interests: Vec<&'static str> = INTERESTS
-                .iter()
-                .copied()
-                .filter(|_| rng.below(3) == 0)
-                .collect();
-            let line = (rng.below(10) < 6).then(|| format!("U{:032x}", 0xabc0_0000_u64 + i as u64));
-            let email = (rng.below(10) < 5).then(|| format!("r{i:05}@example.org"));
-            let preferred = match rng.below(4) {
-                0 => vec![],
-                1 => vec!["email", "line"],
-                2 => vec!["line"],
-                _ => vec!["email"],
-            };
-            Person {
-                external_id: format!("R{i:05}"),
-                birth,
-                district: DISTRICTS[rng.below(DISTRICTS.len() as u64) as usize],
-                language: LANGUAGES[rng.below(LANGUAGES.len() as u64) as usize],
-                interests,
-                line,
-                email,
-                push: None,
-                preferred,
-            }
-        })
-        .collect()
-}
-
-pub(crate) fn csv_of(people: &[Person]) -> String {
-    let mut csv = String::from(
-        "external_id,birth_date,district,language,interests,line_user_id,email,preferred\n",
-    );
-    for p in people {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
-            p.external_id,
-            p.birth,
-            p.district,
-            p.language,
-            p.interests.join("|"),
-            p.line.clone().unwrap_or_default(),
-            p.email.clone().unwrap_or_default(),
-            p.preferred.join("|"),
-        ));
-    }
-    csv
-}
-
-pub(crate) async fn import(app: &TestApp, people: &[Person]) {
-    let response = app
-        .client
-        .post(app.url("/api/residents/import"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "text/csv")
-        .body(csv_of(people))
-        .send()
-        .await
-        .expect("import sent");
-    let status = response.status().as_u16();
-    let body = response.text().await.unwrap_or_default();
-    assert_eq!(status, 200, "import: {body}");
-}
-
-/// Residents with a Web Push subscription go in through the JSON API (CSV has no push column).
-async fn add_push_people(
-    app: &TestApp,
-    standin: &PushStandIn,
-    people: &mut Vec<Person>,
-    count: usize,
-) {
-    for i in 0..count {
-        let subscription = serde_json::to_value(standin.new_subscription()).expect("json");
-        let person = Person {
-            external_id: format!("P{i:04}"),
-            birth: NaiveDate::from_ymd_opt(1950 + (i as i32 % 60), 1 + (i as u32 % 12), 10)
-                .expect("date"),
-            district: DISTRICTS[i % DISTRICTS.len()],
-            language: ["ja", "en", "vi"][i % 3],
-            interests: if i % 2 == 0 {
-                vec!["防災"]
-            } else {
-                vec!["ごみ"]
-            },
-            line: None,
-            email: (i % 4 == 0).then(|| format!("p{i:04}@example.org")),
-            push: Some(subscription.clone()),
-            preferred: vec![],
-        };
-        let mut channels = json!({"push": subscription});
-        if let Some(email) = &person.email {
-            channels["email"] = json!(email);
-        }
-        let (status, body) = app
-            .post_json(
-                "/api/residents",
-                Some(ADMIN_TOKEN),
-                &json!({
-                    "external_id": person.external_id,
-                    "birth_date": person.birth.to_string(),
-                    "district": person.district,
-                    "language": person.language,
-                    "interests": person.interests,
-                    "channels": channels,
-                }),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        people.push(person);
-    }
-}
-
-fn today_in_tokyo() -> NaiveDate {
-    (Utc::now() + chrono::Duration::hours(9)).date_naive()
-}
-
-// ---------- the hub with all three providers on loopback ----------
-
-struct World {
-    app: TestApp,
-    line: LineMock,
-    push: PushStandIn,
-    smtp: SmtpServer,
-    people: Vec<Person>,
-}
-
+/// The world of these tests: `residents` people (seed 7) and 40 with Web Push.
 async fn world(backend: Backend, residents: usize) -> World {
-    let line = LineMock::start().await.expect("LINE mock");
-    let smtp = start_smtp();
-    let smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
-    let line_base = line.base_url();
-    let line_token = line.token();
-    let app = spawn_app_with(
-        backend,
-        &[
-            ("HUB_LINE_CHANNEL_TOKEN", &line_token),
-            ("HUB_LINE_API_BASE", &line_base),
-            ("HUB_SMTP_URL", &smtp_url),
-            ("HUB_MAIL_FROM", "行橋市 <info@city.yukuhashi.example>"),
-            ("HUB_MAIL_RATE", "2000"),
-            // The push service stand-in runs on loopback: allowed explicitly.
-            ("HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS", "true"),
-        ],
-    )
-    .await;
-    let (status, key) = app.get("/push/vapid-public-key", None).await;
-    assert_eq!(status, 200, "{key}");
-    let public_key = key["public_key"].as_str().expect("a key").to_owned();
-    let push = PushStandIn::start(Some(public_key))
+    World::builder(backend)
+        .residents(residents, 7)
+        .push_residents(40)
+        .start()
         .await
-        .expect("push stand-in");
-    let mut people = people(residents, 7);
-    import(&app, &people).await;
-    add_push_people(&app, &push, &mut people, 40).await;
-    World {
-        app,
-        line,
-        push,
-        smtp,
-        people,
-    }
-}
-
-async fn wait_done(app: &TestApp, token: &str, id: i64, timeout: Duration) -> Value {
-    let started = Instant::now();
-    loop {
-        let (status, notice) = app.get(&format!("/api/notices/{id}"), Some(token)).await;
-        assert_eq!(status, 200, "{notice}");
-        let fired = notice["fire_count"].as_i64().unwrap_or(0) > 0;
-        if fired && notice["totals"]["pending"].as_i64() == Some(0) {
-            return notice;
-        }
-        assert!(
-            started.elapsed() < timeout,
-            "notice {id} not done in {timeout:?}: {notice}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// What a notice should do: resident → (channel, language).
@@ -422,7 +81,7 @@ fn arrived(world: &World, title: &str) -> BTreeMap<String, Vec<(&'static str, St
                 .push(("line", language.clone()));
         }
     }
-    for mail in read_maildir(&world.smtp.maildir) {
+    for mail in world.smtp.mails() {
         if !mail.subject.contains(title) {
             continue;
         }
@@ -433,7 +92,7 @@ fn arrived(world: &World, title: &str) -> BTreeMap<String, Vec<(&'static str, St
             .or_default()
             .push(("email", language_marker(&mail.subject)));
     }
-    for push in world.push.received() {
+    for push in world.push().received() {
         let payload: Value = serde_json::from_str(push.payload_str()).expect("JSON payload");
         let push_title = payload["title"].as_str().unwrap_or_default();
         if !push_title.contains(title) {
@@ -675,8 +334,8 @@ async fn notices_now_and_scheduled_reach_exactly_their_residents_once() {
             "{early}"
         );
 
-        let done_now = wait_done(app, &pr, now_id, Duration::from_secs(90)).await;
-        let done_later = wait_done(app, &pr, later_id, Duration::from_secs(90)).await;
+        let done_now = app.notice_done(now_id, Duration::from_secs(90)).await;
+        let done_later = app.notice_done(later_id, Duration::from_secs(90)).await;
 
         let languages = ["ja", "en", "zh"];
         let want_now = expected(
@@ -728,7 +387,7 @@ async fn notices_now_and_scheduled_reach_exactly_their_residents_once() {
             }
         }
         let not_before_system: std::time::SystemTime = not_before.into();
-        let mails = read_maildir(&world.smtp.maildir);
+        let mails = world.smtp.mails();
         for mail in mails.iter().filter(|m| m.subject.contains("Drill-later")) {
             assert!(
                 mail.written >= not_before_system,
@@ -744,11 +403,24 @@ async fn notices_now_and_scheduled_reach_exactly_their_residents_once() {
                 .is_some_and(|l| l.contains("/unsubscribe/"))
         }));
         world.line.assert_no_violations();
-        world.push.assert_no_violations();
+        world.push().assert_no_violations();
 
-        // A second look changes nothing: nothing was sent twice after the fact.
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // Nothing more can come: both notices fired once, nothing pending, no further firing scheduled; what
+        // arrived is still exactly what should have.
+        for id in [now_id, later_id] {
+            let (_, view) = app.get(&format!("/api/notices/{id}"), Some(&pr)).await;
+            assert_eq!(
+                (
+                    &view["fire_count"],
+                    &view["totals"]["pending"],
+                    &view["next_fire_at"]
+                ),
+                (&json!(1), &json!(0), &Value::Null),
+                "{view}"
+            );
+        }
         assert_exactly(&want_now, &arrived(&world, "Drill-now"), "later look");
+        assert_exactly(&want_later, &arrived(&world, "Drill-later"), "later look");
         world.app.hub.stop().await;
     }
 }
@@ -775,7 +447,7 @@ async fn line_failing_five_percent_still_delivers_each_once() {
             .await;
         assert_eq!(status, 201, "{created}");
         let id = created["id"].as_i64().expect("id");
-        let done = wait_done(app, &pr, id, Duration::from_secs(120)).await;
+        let done = app.notice_done(id, Duration::from_secs(120)).await;
         let want = expected(&world.people, |_| true, &["line"], &["ja", "en", "zh"]);
         assert_exactly(
             &want,
@@ -798,26 +470,8 @@ async fn line_failing_five_percent_still_delivers_each_once() {
 async fn two_hubs_on_one_postgres_deliver_a_notice_once() {
     let world = world(Backend::Postgres, 2000).await;
     let app = &world.app;
-    // A second hub process on the same database, same providers.
-    let mut env = BTreeMap::new();
-    for (key, value) in [
-        ("HUB_LISTEN", "127.0.0.1:0".to_owned()),
-        ("HUB_DATABASE_URL", app.database_url.clone()),
-        ("HUB_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
-        ("HUB_LINE_CHANNEL_TOKEN", world.line.token()),
-        ("HUB_LINE_API_BASE", world.line.base_url()),
-        (
-            "HUB_SMTP_URL",
-            format!("smtp://127.0.0.1:{}", world.smtp.port),
-        ),
-        ("HUB_MAIL_FROM", "info@city.yukuhashi.example".to_owned()),
-        ("HUB_MAIL_RATE", "2000".to_owned()),
-        ("HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS", "true".to_owned()),
-    ] {
-        env.insert(key.to_owned(), value);
-    }
-    let config = hub::Config::from_parts(None, &env).expect("config");
-    let second = hub::spawn(config).await.expect("second hub");
+    // A second hub on the same database, same providers.
+    let second = world.another_hub().await;
     let pr = app.token("pr").await;
     // Several notices at once, due in a second, so both schedulers race for them.
     let send_at = (Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
@@ -845,7 +499,7 @@ async fn two_hubs_on_one_postgres_deliver_a_notice_once() {
         &["ja", "en", "zh"],
     );
     for (i, id) in ids.iter().enumerate() {
-        let done = wait_done(app, &pr, *id, Duration::from_secs(120)).await;
+        let done = app.notice_done(*id, Duration::from_secs(120)).await;
         assert_eq!(done["fire_count"], 1, "fired once: {done}");
         assert_exactly(&want, &arrived(&world, &format!("Twin-{i}")), "two hubs");
     }
@@ -918,7 +572,9 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
 
         body["title"] = json!("Edited");
         body["ignore_quiet_hours"] = json!(false);
-        let (status, edited) = put_json(app, &format!("/api/notices/{id}"), &pr, &body).await;
+        let (status, edited) = app
+            .put_json(&format!("/api/notices/{id}"), &pr, &body)
+            .await;
         assert_eq!(status, 200, "{edited}");
         assert_eq!(edited["title"], "Edited");
         let (status, cancelled) = app
@@ -926,7 +582,9 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
             .await;
         assert_eq!(status, 200, "{cancelled}");
         assert_eq!(cancelled["status"], "cancelled");
-        let (status, _) = put_json(app, &format!("/api/notices/{id}"), &pr, &body).await;
+        let (status, _) = app
+            .put_json(&format!("/api/notices/{id}"), &pr, &body)
+            .await;
         assert_eq!(status, 409, "a cancelled notice cannot be edited");
 
         // Quiet hours are each resident's (registration): the notice fires at 22:30 JST and each delivery
@@ -956,14 +614,9 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
             )
             .await;
         assert_eq!(status, 201);
-        wait_done(
-            app,
-            &pr,
-            created["id"].as_i64().expect("id"),
-            Duration::from_secs(60),
-        )
-        .await;
-        let mails = read_maildir(&world.smtp.maildir);
+        app.notice_done(created["id"].as_i64().expect("id"), Duration::from_secs(60))
+            .await;
+        let mails = world.smtp.mails();
         let mail = mails
             .iter()
             .find(|m| {
@@ -1034,7 +687,7 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
             .as_ref()
             .and_then(|s| s["endpoint"].as_str())
             .expect("endpoint");
-        world.push.set_gone(endpoint);
+        world.push().set_gone(endpoint);
         let (status, created) = app
             .post_json(
                 "/api/notices",
@@ -1043,13 +696,9 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
             )
             .await;
         assert_eq!(status, 201);
-        let done = wait_done(
-            app,
-            &pr,
-            created["id"].as_i64().expect("id"),
-            Duration::from_secs(60),
-        )
-        .await;
+        let done = app
+            .notice_done(created["id"].as_i64().expect("id"), Duration::from_secs(60))
+            .await;
         assert_eq!(done["counts"]["push"]["failed"], 1, "{done}");
         let (_, resident) = app
             .get(
@@ -1077,13 +726,9 @@ async fn without_credentials_deliveries_are_recorded() {
             )
             .await;
         assert_eq!(status, 201, "{created}");
-        let done = wait_done(
-            &app,
-            &pr,
-            created["id"].as_i64().expect("id"),
-            Duration::from_secs(60),
-        )
-        .await;
+        let done = app
+            .notice_done(created["id"].as_i64().expect("id"), Duration::from_secs(60))
+            .await;
         let want = expected(&people, |_| true, &["line", "email"], &["ja"]);
         assert_eq!(
             done["totals"]["recorded"].as_i64(),
@@ -1113,37 +758,18 @@ async fn without_credentials_deliveries_are_recorded() {
             )
             .await;
         assert_eq!(after["totals"], done["totals"], "{after}");
-        let mut connection = sqlx::AnyConnection::connect(&app.database_url)
-            .await
-            .expect("connect");
-        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE address = $1")
-            .bind(&email)
-            .fetch_one(&mut connection)
-            .await
-            .expect("count");
+        let left = count_with(
+            &app,
+            "SELECT COUNT(*) FROM deliveries WHERE address = $1",
+            &[email.as_str().into()],
+        )
+        .await;
         assert_eq!(
             left, 0,
             "the forgotten resident's address is still in deliveries"
         );
         app.hub.stop().await;
     }
-}
-
-async fn put_json(app: &TestApp, path: &str, token: &str, body: &Value) -> (u16, Value) {
-    let response = app
-        .client
-        .put(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .expect("request sent");
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 /// A crash while LINE holds a request it accepted: the batch and its key are stored, so after the lease runs
@@ -1178,55 +804,32 @@ async fn after_a_crash_an_unanswered_line_batch_is_resent_with_its_key_and_nobod
             .await;
         assert_eq!(status, 201, "{created}");
         let id = created["id"].as_i64().expect("id");
-        let started = Instant::now();
-        while line.stats().accepted == 0 {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "no LINE request"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(
+            "a LINE request accepted",
+            Duration::from_secs(30),
+            async || line.stats().accepted,
+            |accepted| *accepted > 0,
+        )
+        .await;
+        // A moment for more batches to go out and hang, so that several are in flight at the crash.
         tokio::time::sleep(Duration::from_millis(300)).await;
         // The crash: everything stops at once, nothing in flight is recorded.
         let database_url = app.database_url.clone();
-        let client = app.client.clone();
         app.hub.abort();
         let accepted_before = line.stats().accepted;
         assert!(accepted_before > 0);
 
         // A new hub on the same database, LINE answering normally again.
         line.set_faults(Faults::none());
-        let mut env = BTreeMap::new();
-        env.insert("HUB_LISTEN".to_owned(), "127.0.0.1:0".to_owned());
-        env.insert("HUB_DATABASE_URL".to_owned(), database_url);
-        env.insert("HUB_ADMIN_TOKEN".to_owned(), ADMIN_TOKEN.to_owned());
-        for (key, value) in settings {
-            env.insert(key.to_owned(), value.to_owned());
-        }
-        let second = hub::spawn(hub::Config::from_parts(None, &env).expect("config"))
-            .await
-            .expect("second hub");
-        let second_base = format!("http://{}", second.addr);
-        let started = Instant::now();
-        let done = loop {
-            let notice: Value = client
-                .get(format!("{second_base}/api/notices/{id}"))
-                .bearer_auth(ADMIN_TOKEN)
-                .send()
-                .await
-                .expect("get")
-                .json()
-                .await
-                .expect("json");
-            if notice["fire_count"] == 1 && notice["totals"]["pending"] == 0 {
-                break notice;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "not done after the restart: {notice}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
+        let second = spawn_hub(&database_url, &settings).await;
+        let done = Api::of(&second)
+            .notice_when(
+                id,
+                "fired once, nothing pending after the restart",
+                Duration::from_secs(120),
+                |n| n["fire_count"] == 1 && n["totals"]["pending"] == 0,
+            )
+            .await;
         let want = expected(&people, |_| true, &["line"], &["ja", "en", "zh"]);
         assert_eq!(
             done["counts"]["line"]["sent"].as_i64(),

@@ -2,161 +2,15 @@
 //! e-mail double opt-in over a real SMTP server, the preferences page, deletion, topics, quiet hours and
 //! 配信停止 in notices, and the staff counts.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use channels::line::webhook::sign;
 use channels::testing::LineMock;
 use serde_json::{Value, json};
 
-use crate::notices::{SmtpServer, start_smtp};
-use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, spawn_app_with};
-
-const SECRET: &str = "test-line-channel-secret";
-
-async fn line_app(backend: Backend, mock: &LineMock, extra: &[(&str, &str)]) -> TestApp {
-    let mut settings = vec![
-        ("HUB_LINE_API_BASE", mock.base_url()),
-        ("HUB_LINE_CHANNEL_SECRET", SECRET.to_owned()),
-        ("HUB_LINE_CHANNEL_TOKEN", mock.token()),
-    ];
-    for (key, value) in extra {
-        settings.push((key, value.to_string()));
-    }
-    let refs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    spawn_app_with(backend, &refs).await
-}
-
-/// One LINE user talking to the hub, with the replies the bot sent them.
-struct LineUser<'a> {
-    app: &'a TestApp,
-    mock: &'a LineMock,
-    id: String,
-    events: usize,
-}
-
-impl<'a> LineUser<'a> {
-    fn new(app: &'a TestApp, mock: &'a LineMock, id: &str) -> Self {
-        LineUser {
-            app,
-            mock,
-            id: id.to_owned(),
-            events: 0,
-        }
-    }
-
-    fn event(&mut self, extra: Value) -> (Value, String) {
-        self.events += 1;
-        let tail = &self.id[self.id.len() - 8..];
-        let token = format!("reply-{tail}-{}", self.events);
-        let mut event = json!({
-            "mode": "active",
-            "timestamp": 1_764_000_000_000_i64,
-            "source": {"type": "user", "userId": self.id},
-            "webhookEventId": format!("01HREG{tail}{:012}", self.events),
-            "deliveryContext": {"isRedelivery": false},
-            "replyToken": token,
-        });
-        if let (Some(event), Some(extra)) = (event.as_object_mut(), extra.as_object()) {
-            for (key, value) in extra {
-                event.insert(key.clone(), value.clone());
-            }
-        }
-        (event, token)
-    }
-
-    /// Sends one event and returns the messages of the bot's reply (empty when it did not reply).
-    async fn send(&mut self, extra: Value) -> Vec<Value> {
-        let (event, token) = self.event(extra);
-        let body = serde_json::to_vec(
-            &json!({"destination": "U00000000000000000000000000000000", "events": [event]}),
-        )
-        .expect("json");
-        let status = self
-            .app
-            .client
-            .post(self.app.url("/line/webhook"))
-            .header("content-type", "application/json")
-            .header("x-line-signature", sign(SECRET, &body))
-            .body(body)
-            .send()
-            .await
-            .expect("webhook")
-            .status();
-        assert_eq!(status, 200);
-        // The webhook acknowledges first and answers from a queue: once the event is handled, its reply (if
-        // any) has been sent.
-        crate::chat::settled(self.app).await;
-        let deadline = Instant::now() + Duration::from_secs(1);
-        loop {
-            if let Some(reply) = self
-                .mock
-                .accepted()
-                .into_iter()
-                .find(|r| r.reply_token.as_deref() == Some(token.as_str()))
-            {
-                return reply.messages.as_array().cloned().unwrap_or_default();
-            }
-            if Instant::now() > deadline {
-                return Vec::new();
-            }
-            tokio::time::sleep(Duration::from_millis(30)).await;
-        }
-    }
-
-    async fn follow(&mut self) -> Vec<Value> {
-        self.send(json!({"type": "follow", "follow": {"isUnblocked": false}}))
-            .await
-    }
-
-    async fn say(&mut self, text: &str) -> Vec<Value> {
-        self.send(json!({"type": "message",
-            "message": {"type": "text", "id": "468789577898262530", "quoteToken": "q", "text": text}}))
-            .await
-    }
-
-    async fn postback(&mut self, data: &str) -> Vec<Value> {
-        self.send(json!({"type": "postback", "postback": {"data": data}}))
-            .await
-    }
-
-    /// Taps the quick reply labelled `label` on the last message of `reply`.
-    async fn tap(&mut self, reply: &[Value], label: &str) -> Vec<Value> {
-        let data = quick_reply(reply, label)["action"]["data"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{label:?} is not a postback in {reply:?}"))
-            .to_owned();
-        self.postback(&data).await
-    }
-}
-
-fn quick_reply<'v>(reply: &'v [Value], label: &str) -> &'v Value {
-    reply
-        .last()
-        .and_then(|message| message["quickReply"]["items"].as_array())
-        .and_then(|items| items.iter().find(|i| i["action"]["label"] == label))
-        .unwrap_or_else(|| panic!("no quick reply {label:?} in {reply:?}"))
-}
-
-fn labels(reply: &[Value]) -> Vec<String> {
-    reply
-        .last()
-        .and_then(|message| message["quickReply"]["items"].as_array())
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["action"]["label"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn text_of(reply: &[Value]) -> String {
-    reply
-        .iter()
-        .filter_map(|m| m["text"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use crate::support::db::{count, execute};
+use crate::support::line::{LineUser, labels, line_app, quick_reply, text_of};
+use crate::support::smtp::SmtpServer;
+use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, form, spawn_app_with};
 
 async fn preview(app: &TestApp, rule: &str) -> u64 {
     let (status, body) = app
@@ -170,34 +24,6 @@ async fn preview(app: &TestApp, rule: &str) -> u64 {
     body["count"].as_u64().expect("a count")
 }
 
-/// A count straight from the hub's database.
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    use sqlx::{Connection, Row};
-    sqlx::any::install_default_drivers();
-    let mut connection = sqlx::AnyConnection::connect(&app.database_url)
-        .await
-        .expect("database");
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .fetch_one(&mut connection)
-        .await
-        .expect("count")
-        .try_get::<i64, _>(0)
-        .expect("a number")
-}
-
-/// A statement straight on the hub's database (to move a sign-up back in time).
-async fn execute(app: &TestApp, sql: &str) {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let mut connection = sqlx::AnyConnection::connect(&app.database_url)
-        .await
-        .expect("database");
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&mut connection)
-        .await
-        .expect("statement");
-}
-
 fn path_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     rest.find('/')
@@ -209,7 +35,7 @@ async fn line_dialog_from_follow_to_a_registration_found_by_a_segment() {
     for backend in BACKENDS {
         let mock = LineMock::start().await.expect("LINE mock");
         let app = line_app(backend, &mock, &[]).await;
-        let mut user = LineUser::new(&app, &mock, "U1234567890abcdef1234567890abcdef");
+        let user = LineUser::new(&app, &mock, "U1234567890abcdef1234567890abcdef");
 
         // Follow: the greeting, then the language question.
         let reply = user.follow().await;
@@ -360,77 +186,6 @@ async fn line_dialog_from_follow_to_a_registration_found_by_a_segment() {
 
 // ---------- the web ----------
 
-fn form(pairs: &[(&str, &str)]) -> String {
-    let mut serializer = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in pairs {
-        serializer.append_pair(key, value);
-    }
-    serializer.finish()
-}
-
-async fn post_form(app: &TestApp, path: &str, body: String) -> (u16, String) {
-    let response = app
-        .client
-        .post(app.url(path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .expect("form posted");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("body"))
-}
-
-async fn get_page(app: &TestApp, path: &str) -> (u16, String) {
-    let response = app.client.get(app.url(path)).send().await.expect("page");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("body"))
-}
-
-/// Every stored mail's recipient, subject and decoded text (Python's e-mail parser undoes the encodings).
-fn mails(smtp: &SmtpServer) -> Vec<(String, String, String)> {
-    let python = std::env::var("HUB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = r#"
-import email, email.policy, json, os, sys
-out = []
-for sub in ("new", "cur"):
-    folder = os.path.join(sys.argv[1], sub)
-    if not os.path.isdir(folder):
-        continue
-    for name in sorted(os.listdir(folder)):
-        with open(os.path.join(folder, name), "rb") as f:
-            message = email.message_from_binary_file(f, policy=email.policy.default)
-        texts = [part.get_content() for part in message.walk() if part.get_content_maintype() == "text"]
-        out.append([str(message["To"]), str(message["Subject"]), "\n".join(texts)])
-print(json.dumps(out))
-"#;
-    let output = std::process::Command::new(python)
-        .args(["-c", script])
-        .arg(&smtp.maildir)
-        .output()
-        .expect("python reads the mails");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("json of mails")
-}
-
-async fn wait_for_mails(smtp: &SmtpServer, to: &str, n: usize) -> Vec<(String, String, String)> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let found: Vec<_> = mails(smtp)
-            .into_iter()
-            .filter(|(recipient, _, _)| recipient.contains(to))
-            .collect();
-        if found.len() >= n || Instant::now() > deadline {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The first link in `text` that contains `marker`, as a path.
 fn link(text: &str, marker: &str) -> String {
     let at = text
@@ -443,29 +198,20 @@ fn link(text: &str, marker: &str) -> String {
     path_of(&text[start..end])
 }
 
-async fn create_notice(app: &TestApp, body: &Value) -> i64 {
-    let (status, created) = app.post_json("/api/notices", Some(ADMIN_TOKEN), body).await;
-    assert_eq!(status, 201, "{created}");
-    created["id"].as_i64().expect("id")
-}
-
-/// The notice once it has fired and `done` holds for it (or after 10 s).
+/// The notice once it has fired and `done` holds for it.
 async fn wait_notice(app: &TestApp, id: i64, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, notice) = app
-            .get(&format!("/api/notices/{id}"), Some(ADMIN_TOKEN))
-            .await;
-        if notice["status"] == "fired" && done(&notice) || Instant::now() > deadline {
-            return notice;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.notice_when(
+        id,
+        "fired, and the test's condition",
+        Duration::from_secs(15),
+        |n| n["status"] == "fired" && done(n),
+    )
+    .await
 }
 
 /// Sends a notice now and waits until nothing of it is pending.
 async fn notice_now(app: &TestApp, body: Value) -> Value {
-    let id = create_notice(app, &body).await;
+    let id = app.create_notice(&body).await;
     wait_notice(app, id, |n| n["totals"]["pending"] == 0).await
 }
 
@@ -474,8 +220,8 @@ const ANNE: &str = "anne@example.jp";
 #[tokio::test]
 async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_work_at_once() {
     for backend in BACKENDS {
-        let smtp = start_smtp();
-        let smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
+        let smtp = SmtpServer::start();
+        let smtp_url = smtp.url();
         let app = spawn_app_with(
             backend,
             &[
@@ -488,7 +234,7 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
         .await;
 
         // The page and its files: Japanese first, six languages, no inline script or style.
-        let (status, page) = get_page(&app, "/register").await;
+        let (status, page) = app.get_page("/register").await;
         assert_eq!(status, 200);
         assert!(page.contains("<html lang=\"ja\"") && page.contains("行橋市からのお知らせ"));
         assert!(page.contains("?lang=vi") && page.contains("やさしい日本語"));
@@ -502,7 +248,7 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
         ] {
             assert!(api["paths"][path].is_object(), "{path} documented");
         }
-        let (_, english) = get_page(&app, "/register?lang=en").await;
+        let (_, english) = app.get_page("/register?lang=en").await;
         assert!(english.contains("Get notices from Yukuhashi City"));
         for (path, kind) in [
             ("/register.js", "text/javascript"),
@@ -531,7 +277,7 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
                 ("consent", "yes"),
             ])
         };
-        let (status, refused) = post_form(&app, "/register", signup("東京")).await;
+        let (status, refused) = app.post_form("/register", signup("東京")).await;
         assert_eq!(status, 400, "{refused}");
         assert!(refused.contains("data-field=\"district\""), "{refused}");
         for district in ["行橋", "今元", "蓑島"] {
@@ -541,18 +287,15 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
             refused.contains(&format!("value=\"{ANNE}\"")),
             "kept what was typed"
         );
-        let (status, _) = post_form(
-            &app,
-            "/register",
-            form(&[("email", ANNE), ("district", "今元")]),
-        )
-        .await;
+        let (status, _) = app
+            .post_form("/register", form(&[("email", ANNE), ("district", "今元")]))
+            .await;
         assert_eq!(status, 400, "no consent");
         assert_eq!(count(&app, "SELECT COUNT(*) FROM residents").await, 0);
 
         // Signed up twice: one resident, one mail, and nobody counts before the link is opened.
         for _ in 0..2 {
-            let (status, done) = post_form(&app, "/register", signup("今元")).await;
+            let (status, done) = app.post_form("/register", signup("今元")).await;
             assert_eq!(status, 200, "{done}");
             assert!(done.contains("確認メール"), "{done}");
         }
@@ -571,9 +314,9 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
             (json!(0), json!(1))
         );
 
-        let confirmations = wait_for_mails(&smtp, ANNE, 1).await;
+        let confirmations = smtp.delivered_to(&app, ANNE, 1).await;
         assert_eq!(confirmations.len(), 1, "one mail for two submissions");
-        let confirm = link(&confirmations[0].2, "/register/confirm/");
+        let confirm = link(&confirmations[0].text, "/register/confirm/");
         // A forged link: 404, nothing changed.
         let forged = format!("{}0", &confirm[..confirm.len() - 1]);
         let forged = if forged == confirm {
@@ -581,9 +324,9 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
         } else {
             forged
         };
-        assert_eq!(get_page(&app, &forged).await.0, 404);
+        assert_eq!(app.get_page(&forged).await.0, 404);
         assert_eq!(preview(&app, "").await, 0);
-        let (status, confirmed) = get_page(&app, &confirm).await;
+        let (status, confirmed) = app.get_page(&confirm).await;
         assert_eq!(status, 200, "{confirmed}");
         assert_eq!(
             preview(&app, r#"district = "今元" and interests has "子育て" and age >= 30 and age < 40 and channels has "email""#).await,
@@ -591,7 +334,7 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
             "{backend:?}"
         );
         assert_eq!(
-            get_page(&app, &confirm).await.0,
+            app.get_page(&confirm).await.0,
             200,
             "opening it again is fine"
         );
@@ -604,16 +347,16 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
         )
         .await;
         assert_eq!(after["totals"]["sent"], 1, "{after}");
-        let mails = wait_for_mails(&smtp, ANNE, 2).await;
+        let mails = smtp.delivered_to(&app, ANNE, 2).await;
         let notice_mail = mails
             .iter()
-            .find(|(_, _, text)| text.contains("確認後のお知らせ"))
+            .find(|m| m.text.contains("確認後のお知らせ"))
             .expect("the notice mail");
-        let preferences = link(&notice_mail.2, "/preferences/");
-        assert!(notice_mail.2.contains("/unsubscribe/"));
+        let preferences = link(&notice_mail.text, "/preferences/");
+        assert!(notice_mail.text.contains("/unsubscribe/"));
 
         // The preferences page shows the settings; a change is effective at once.
-        let (status, page) = get_page(&app, &preferences).await;
+        let (status, page) = app.get_page(&preferences).await;
         assert_eq!(status, 200, "{page}");
         assert!(page.contains("<option value=\"今元\" selected>"), "{page}");
         let change = form(&[
@@ -625,7 +368,7 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
             ("quiet_from", "22:00"),
             ("quiet_until", "07:00"),
         ]);
-        let (status, saved) = post_form(&app, &preferences, change.clone()).await;
+        let (status, saved) = app.post_form(&preferences, change.clone()).await;
         assert_eq!(status, 200, "{saved}");
         assert_eq!(
             preview(&app, r#"district = "泉" and language = "en""#).await,
@@ -633,19 +376,19 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
         );
         assert_eq!(preview(&app, r#"district = "今元""#).await, 0);
         // An unknown district there too: refused, nothing changed.
-        let (status, _) = post_form(
-            &app,
-            &preferences,
-            change.replace("%E6%B3%89", "%E6%9D%B1%E4%BA%AC"),
-        )
-        .await;
+        let (status, _) = app
+            .post_form(
+                &preferences,
+                change.replace("%E6%B3%89", "%E6%9D%B1%E4%BA%AC"),
+            )
+            .await;
         assert_eq!(status, 400);
         assert_eq!(preview(&app, r#"district = "泉""#).await, 1);
         // A forged preferences link: 404, nothing changed, nothing deleted.
         let forged = preferences.replacen("/preferences/", "/preferences/9", 1);
-        assert_eq!(post_form(&app, &forged, change.clone()).await.0, 404);
+        assert_eq!(app.post_form(&forged, change.clone()).await.0, 404);
         assert_eq!(
-            post_form(&app, &format!("{forged}/delete"), String::new())
+            app.post_form(&format!("{forged}/delete"), String::new())
                 .await
                 .0,
             404
@@ -654,27 +397,25 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
 
         // A confirmation link older than 7 days: 410, nothing counted.
         let late = "late@example.jp";
-        let (status, _) = post_form(
-            &app,
-            "/register",
-            form(&[("email", late), ("district", "行事"), ("consent", "yes")]),
-        )
-        .await;
+        let (status, _) = app
+            .post_form(
+                "/register",
+                form(&[("email", late), ("district", "行事"), ("consent", "yes")]),
+            )
+            .await;
         assert_eq!(status, 200);
-        let late_mail = wait_for_mails(&smtp, late, 1).await;
+        let late_mail = smtp.delivered_to(&app, late, 1).await;
         assert_eq!(late_mail.len(), 1);
-        execute(
-            &app,
-            "UPDATE email_signups SET created_at_ms = created_at_ms - 8 * 86400000 WHERE email = 'late@example.jp'",
-        )
+        execute(&app, "UPDATE email_signups SET created_at_ms = created_at_ms - 8 * 86400000 WHERE email = 'late@example.jp'", &[])
         .await;
-        let expired = link(&late_mail[0].2, "/register/confirm/");
-        assert_eq!(get_page(&app, &expired).await.0, 410);
+        let expired = link(&late_mail[0].text, "/register/confirm/");
+        assert_eq!(app.get_page(&expired).await.0, 410);
         assert_eq!(preview(&app, r#"district = "行事""#).await, 0);
 
         // Delete my data: gone at once.
-        let (status, deleted) =
-            post_form(&app, &format!("{preferences}/delete"), String::new()).await;
+        let (status, deleted) = app
+            .post_form(&format!("{preferences}/delete"), String::new())
+            .await;
         assert_eq!(status, 200, "{deleted}");
         assert_eq!(preview(&app, "").await, 0);
         assert_eq!(
@@ -690,7 +431,7 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
             0
         );
         assert_eq!(
-            get_page(&app, &preferences).await.0,
+            app.get_page(&preferences).await.0,
             404,
             "the link died with the data"
         );
@@ -701,18 +442,18 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
                                    "auth": "tBHItJI5svbpez7KI4CCXg"}})
         .to_string();
         for _ in 0..2 {
-            let (status, done) = post_form(
-                &app,
-                "/register",
-                form(&[
-                    ("push", &push),
-                    ("district", "蓑島"),
-                    ("birth_year", "1950"),
-                    ("language", "vi"),
-                    ("consent", "yes"),
-                ]),
-            )
-            .await;
+            let (status, done) = app
+                .post_form(
+                    "/register",
+                    form(&[
+                        ("push", &push),
+                        ("district", "蓑島"),
+                        ("birth_year", "1950"),
+                        ("language", "vi"),
+                        ("consent", "yes"),
+                    ]),
+                )
+                .await;
             assert_eq!(status, 200, "{done}");
         }
         assert_eq!(
@@ -736,17 +477,17 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
                           "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
                                    "auth": "tBHItJI5svbpez7KI4CCXg"}})
         .to_string();
-        let (status, _) = post_form(
-            &app,
-            "/register",
-            form(&[
-                ("push", &both),
-                ("email", "both@example.jp"),
-                ("district", "稗田"),
-                ("consent", "yes"),
-            ]),
-        )
-        .await;
+        let (status, _) = app
+            .post_form(
+                "/register",
+                form(&[
+                    ("push", &both),
+                    ("email", "both@example.jp"),
+                    ("district", "稗田"),
+                    ("consent", "yes"),
+                ]),
+            )
+            .await;
         assert_eq!(status, 200);
         assert_eq!(
             preview(&app, r#"district = "稗田" and channels has "push""#).await,
@@ -756,9 +497,9 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
             preview(&app, r#"district = "稗田" and channels has "email""#).await,
             0
         );
-        let mail = wait_for_mails(&smtp, "both@example.jp", 1).await;
+        let mail = smtp.delivered_to(&app, "both@example.jp", 1).await;
         assert_eq!(
-            get_page(&app, &link(&mail[0].2, "/register/confirm/"))
+            app.get_page(&link(&mail[0].text, "/register/confirm/"))
                 .await
                 .0,
             200
@@ -812,7 +553,7 @@ async fn notices_honour_topics_quiet_hours_and_pauses_per_resident() {
                 .await;
             assert_eq!(status, 200, "{body}");
             // Each resident sets their own preferences through the link 「設定」 gives them on LINE.
-            let mut user = LineUser::new(&app, &mock, line);
+            let user = LineUser::new(&app, &mock, line);
             let reply = user.say("設定").await;
             let url = quick_reply(&reply, "詳しい設定")["action"]["uri"]
                 .as_str()
@@ -836,7 +577,7 @@ async fn notices_honour_topics_quiet_hours_and_pauses_per_resident() {
                 }
                 _ => fields.push(("quiet_none", "yes")),
             }
-            let (status, page) = post_form(&app, &path_of(&url), form(&fields)).await;
+            let (status, page) = app.post_form(&path_of(&url), form(&fields)).await;
             assert_eq!(status, 200, "{role}: {page}");
         }
 
@@ -849,8 +590,7 @@ async fn notices_honour_topics_quiet_hours_and_pauses_per_resident() {
             .await;
         assert_eq!((status, refused["field"].clone()), (400, json!("topic")));
 
-        let id = create_notice(
-            &app,
+        let id = app.create_notice(
             &json!({"title": "訓練", "body": {"ja": "土曜日に防災訓練があります"}, "segment": "",
                     "channels": ["line"], "topic": "防災"}),
         )
@@ -907,7 +647,7 @@ async fn a_long_district_list_is_paged_on_line() {
         &[("HUB_DISTRICTS", &districts.join(","))],
     )
     .await;
-    let mut user = LineUser::new(&app, &mock, "U0000000000000000000000000000b001");
+    let user = LineUser::new(&app, &mock, "U0000000000000000000000000000b001");
     let reply = user.follow().await;
     let reply = user.tap(&reply, "日本語").await;
     let reply = user.tap(&reply, "同意して登録").await;

@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::console::{add_staff, audit_actions, login, no_redirects, try_login_from};
+use crate::support::console::{
+    PASSWORD, add_staff, audit_actions, login, no_redirects, try_login_from,
+};
 use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, install_crypto, spawn_app_with};
 
-const PASSWORD: &str = "kouhou-password-2026";
 const PROXY: [(&str, &str); 1] = [("HUB_CLIENT_IP_HEADER", "x-forwarded-for")];
 
 /// The audit rows with `action`, newest first.

@@ -1,59 +1,25 @@
 //! Questionnaires: a survey sent to a segment, answered on LINE by following the bot's own quick replies and on
 //! the web form reached by the link in the invitation email, with results, refusals and anonymisation.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use base64::Engine;
 use channels::line::webhook::sign;
 use channels::testing::LineMock;
 use serde_json::{Value, json};
-use sqlx::{Connection, Row};
 
-use crate::chat::{SECRET, body, post_webhook, postback_data, with};
-use crate::notices::start_smtp;
-use crate::support::{ADMIN_TOKEN, BACKENDS, TestApp, spawn_app_with};
+use crate::support::db::count_with;
+use crate::support::line::{
+    LineUser, SECRET, body, event, post_webhook, quick_reply_data, settled, text_of,
+};
+use crate::support::smtp::SmtpServer;
+use crate::support::{ADMIN_TOKEN, BACKENDS, TestApp, eventually, spawn_app_with};
 
 const INSIDE_LINE: &str = "U1111111111111111111111111111aaaa";
 const OUTSIDE_LINE: &str = "U2222222222222222222222222222bbbb";
 
-fn event(user: &str, event_id: &str, kind: Value) -> Value {
-    with(
-        json!({
-            "mode": "active",
-            "timestamp": 1_764_000_000_000_i64,
-            "source": {"type": "user", "userId": user},
-            "webhookEventId": event_id,
-            "deliveryContext": {"isRedelivery": false},
-        }),
-        kind,
-    )
-}
-
-/// Sends one signed event from `user` and returns the messages of the reply it caused.
+/// Sends one signed event from `user` and returns the messages of the reply it caused (there must be one).
 async fn say(app: &TestApp, mock: &LineMock, user: &str, kind: Value) -> Vec<Value> {
-    let before = mock.accepted().len();
-    let token = format!("reply-{}", uuid::Uuid::new_v4().simple());
-    let event_id = format!("01SV{}", uuid::Uuid::new_v4().simple()).to_uppercase();
-    let mut kind = kind;
-    kind["replyToken"] = json!(token);
-    let body = body(vec![event(user, &event_id, kind)]);
-    assert_eq!(
-        post_webhook(app, &body, Some(&sign(SECRET, &body))).await,
-        200
-    );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let reply = mock
-            .accepted()
-            .into_iter()
-            .skip(before)
-            .find(|r| r.reply_token.as_deref() == Some(token.as_str()));
-        if let Some(reply) = reply {
-            return reply.messages.as_array().cloned().unwrap_or_default();
-        }
-        assert!(Instant::now() < deadline, "no reply to {event_id}");
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
+    LineUser::new(app, mock, user).ask(kind).await
 }
 
 async fn tap(app: &TestApp, mock: &LineMock, user: &str, data: &str) -> Vec<Value> {
@@ -76,101 +42,23 @@ async fn text(app: &TestApp, mock: &LineMock, user: &str, text: &str) -> Vec<Val
     .await
 }
 
-fn last(messages: &[Value]) -> &Value {
-    messages.last().expect("at least one message")
-}
-
-fn text_of(messages: &[Value]) -> String {
-    messages
-        .iter()
-        .filter_map(|m| m["text"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Each mail in a maildir: its raw text and the decoded text of its parts (lettre writes Japanese bodies in
-/// base64 or quoted-printable).
-fn mail_texts(maildir: &std::path::Path) -> Vec<(String, String)> {
-    let mut texts = Vec::new();
-    for sub in ["new", "cur"] {
-        let Ok(entries) = std::fs::read_dir(maildir.join(sub)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            let mut decoded = String::new();
-            for part in raw.split("\n\n").collect::<Vec<_>>().windows(2) {
-                let (headers, content) = (part[0].to_ascii_lowercase(), part[1]);
-                let content = content.split("\n--").next().unwrap_or_default();
-                if headers.contains("content-transfer-encoding: base64") {
-                    let joined: String = content.split_whitespace().collect();
-                    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(joined) {
-                        decoded.push_str(&String::from_utf8_lossy(&bytes));
-                    }
-                } else if headers.contains("content-transfer-encoding: quoted-printable") {
-                    let joined = content.replace("=\r\n", "").replace("=\n", "");
-                    let mut bytes = Vec::new();
-                    let mut chars = joined.as_bytes().iter();
-                    while let Some(&b) = chars.next() {
-                        if b == b'=' {
-                            let hex: Vec<u8> = chars.by_ref().take(2).copied().collect();
-                            let value = std::str::from_utf8(&hex)
-                                .ok()
-                                .and_then(|h| u8::from_str_radix(h, 16).ok());
-                            bytes.extend(value);
-                        } else {
-                            bytes.push(b);
-                        }
-                    }
-                    decoded.push_str(&String::from_utf8_lossy(&bytes));
-                } else {
-                    decoded.push_str(content);
-                }
-            }
-            texts.push((raw, decoded));
-        }
-    }
-    texts
-}
-
-/// The survey link in the mail to `to`, waiting for the mail.
-async fn survey_link(maildir: &std::path::Path, base: &str, to: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        for (_, text) in mail_texts(maildir)
-            .into_iter()
-            .filter(|(raw, _)| raw.contains(to))
-        {
-            // The hub's public URL in tests has port 0 (it is not known before binding): keep the path.
-            if let Some(at) = text.find("/s/") {
-                let path: String = text[at..]
-                    .chars()
-                    .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
-                    .collect();
-                return format!("{base}{path}");
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no survey link to {to} in the mails: {:?}",
-            mail_texts(maildir)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// The survey link in the mail to `to`, once the invitations are sent.
+async fn survey_link(app: &TestApp, smtp: &SmtpServer, to: &str) -> String {
+    let mails = smtp.delivered_to(app, to, 1).await;
+    let text = &mails[0].text;
+    // The hub's public URL in tests has port 0 (it is not known before binding): keep the path.
+    let at = text
+        .find("/s/")
+        .unwrap_or_else(|| panic!("no survey link to {to} in {mails:?}"));
+    let path: String = text[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+        .collect();
+    format!("{}{path}", app.base)
 }
 
 async fn db_count(app: &TestApp, sql: &str, survey: i64) -> i64 {
-    sqlx::any::install_default_drivers();
-    let mut connection = sqlx::AnyConnection::connect(&app.database_url)
-        .await
-        .expect("database");
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .bind(survey)
-        .fetch_one(&mut connection)
-        .await
-        .expect("count")
-        .try_get::<i64, _>("n")
-        .expect("a number")
+    count_with(app, sql, &[survey.into()]).await
 }
 
 async fn add_resident(app: &TestApp, body: Value) {
@@ -180,20 +68,15 @@ async fn add_resident(app: &TestApp, body: Value) {
     assert_eq!(status, 200, "{created}");
 }
 
-/// Waits until the invitation notice has no delivery pending.
+/// Waits until the invitation notice has fired once and has no delivery pending.
 async fn invitations_sent(app: &TestApp, notice: i64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (status, view) = app
-            .get(&format!("/api/notices/{notice}"), Some(ADMIN_TOKEN))
-            .await;
-        assert_eq!(status, 200, "{view}");
-        if view["fire_count"].as_i64() == Some(1) && view["totals"]["pending"] == 0 {
-            return view;
-        }
-        assert!(Instant::now() < deadline, "invitations not sent: {view}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.notice_when(
+        notice,
+        "invitations sent",
+        Duration::from_secs(20),
+        |view| view["fire_count"].as_i64() == Some(1) && view["totals"]["pending"] == 0,
+    )
+    .await
 }
 
 fn in_an_hour() -> String {
@@ -223,8 +106,8 @@ fn questionnaire() -> Value {
 async fn a_survey_is_answered_on_line_and_the_web_and_counted() {
     for backend in BACKENDS {
         let mock = LineMock::start().await.expect("LINE mock");
-        let smtp = start_smtp();
-        let smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
+        let smtp = SmtpServer::start();
+        let smtp_url = smtp.url();
         let app = spawn_app_with(
             backend,
             &[
@@ -284,38 +167,26 @@ async fn a_survey_is_answered_on_line_and_the_web_and_counted() {
             vec![INSIDE_LINE.to_owned()],
             "only the invited LINE user"
         );
-        let start = postback_data(&invitation.messages[0], "回答する");
+        let start = quick_reply_data(std::slice::from_ref(&invitation.messages[0]), "回答する");
         let q1 = tap(&app, &mock, INSIDE_LINE, &start).await;
         assert!(text_of(&q1).contains("Q1/4"), "{q1:?}");
-        let q2 = tap(&app, &mock, INSIDE_LINE, &postback_data(last(&q1), "はい")).await;
+        let q2 = tap(&app, &mock, INSIDE_LINE, &quick_reply_data(&q1, "はい")).await;
         assert!(text_of(&q2).contains("満足度"), "{q2:?}");
-        let q3 = tap(&app, &mock, INSIDE_LINE, &postback_data(last(&q2), "5")).await;
+        let q3 = tap(&app, &mock, INSIDE_LINE, &quick_reply_data(&q2, "5")).await;
         assert!(text_of(&q3).contains("利用する時間帯"), "{q3:?}");
-        let toggled = tap(&app, &mock, INSIDE_LINE, &postback_data(last(&q3), "朝")).await;
+        let toggled = tap(&app, &mock, INSIDE_LINE, &quick_reply_data(&q3, "朝")).await;
         assert!(text_of(&toggled).contains("選択中: 朝"), "{toggled:?}");
-        let toggled = tap(
-            &app,
-            &mock,
-            INSIDE_LINE,
-            &postback_data(last(&toggled), "夜"),
-        )
-        .await;
+        let toggled = tap(&app, &mock, INSIDE_LINE, &quick_reply_data(&toggled, "夜")).await;
         let q4 = tap(
             &app,
             &mock,
             INSIDE_LINE,
-            &postback_data(last(&toggled), "選択終了"),
+            &quick_reply_data(&toggled, "選択終了"),
         )
         .await;
         assert!(text_of(&q4).contains("ご意見"), "{q4:?}");
         // A stale tap on an earlier question asks the current one again and changes nothing.
-        let again = tap(
-            &app,
-            &mock,
-            INSIDE_LINE,
-            &postback_data(last(&q1), "いいえ"),
-        )
-        .await;
+        let again = tap(&app, &mock, INSIDE_LINE, &quick_reply_data(&q1, "いいえ")).await;
         assert!(text_of(&again).contains("ご意見"), "{again:?}");
         let thanks = text(&app, &mock, INSIDE_LINE, "夜も開けてほしいです").await;
         assert!(
@@ -348,7 +219,8 @@ async fn a_survey_is_answered_on_line_and_the_web_and_counted() {
             post_webhook(&app, &body, Some(&sign(SECRET, &body))).await,
             200
         );
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Handled, and not answered: no answer is coming.
+        settled(&app).await;
         assert_eq!(
             mock.accepted().len(),
             before,
@@ -356,7 +228,7 @@ async fn a_survey_is_answered_on_line_and_the_web_and_counted() {
         );
 
         // The web: the link in the invitation mail opens the form; a missing answer is shown again.
-        let link = survey_link(&smtp.maildir, &app.base, "sv2@example.jp").await;
+        let link = survey_link(&app, &smtp, "sv2@example.jp").await;
         let page = app.client.get(&link).send().await.expect("form");
         assert_eq!(page.status().as_u16(), 200);
         let html = page.text().await.expect("html");
@@ -477,8 +349,8 @@ async fn a_survey_is_answered_on_line_and_the_web_and_counted() {
         );
 
         // The console charts the same results for PR (free text included); the disaster team has no survey pages.
-        crate::console::add_staff(&app, "koho", "pr").await;
-        let koho = crate::console::login(&app, "koho").await;
+        crate::support::console::add_staff(&app, "koho", "pr").await;
+        let koho = crate::support::console::login(&app, "koho").await;
         let (status, html) = koho.get(&app, &format!("/admin/surveys/{id}")).await;
         assert_eq!(status, 200, "{html}");
         assert!(html.contains("<svg class=\"chart bars\""), "{html}");
@@ -489,8 +361,8 @@ async fn a_survey_is_answered_on_line_and_the_web_and_counted() {
         let (status, html) = koho.get(&app, "/admin/surveys").await;
         assert_eq!(status, 200);
         assert!(html.contains("市民プールに関するアンケート"), "{html}");
-        crate::console::add_staff(&app, "bosai", "disaster").await;
-        let bosai = crate::console::login(&app, "bosai").await;
+        crate::support::console::add_staff(&app, "bosai", "disaster").await;
+        let bosai = crate::support::console::login(&app, "bosai").await;
         assert_eq!(
             bosai.get(&app, &format!("/admin/surveys/{id}")).await.0,
             403
@@ -535,13 +407,7 @@ async fn a_survey_is_answered_on_line_and_the_web_and_counted() {
         invitations_sent(&app, created["notice_id"].as_i64().expect("notice")).await;
         let question = text(&app, &mock, INSIDE_LINE, "ｱﾝｹｰﾄ").await;
         assert!(text_of(&question).contains("住みやすい"), "{question:?}");
-        let thanks = tap(
-            &app,
-            &mock,
-            INSIDE_LINE,
-            &postback_data(last(&question), "4"),
-        )
-        .await;
+        let thanks = tap(&app, &mock, INSIDE_LINE, &quick_reply_data(&question, "4")).await;
         assert!(text_of(&thanks).contains("ありがとう"), "{thanks:?}");
         let linked = "SELECT COUNT(*) AS n FROM survey_answers WHERE survey_id = $1 AND resident_id IS NOT NULL";
         assert_eq!(db_count(&app, linked, anonymous_id).await, 1);
@@ -553,14 +419,13 @@ async fn a_survey_is_answered_on_line_and_the_web_and_counted() {
             )
             .await;
         assert_eq!(status, 200);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while db_count(&app, linked, anonymous_id).await > 0 {
-            assert!(
-                Instant::now() < deadline,
-                "answers still linked to residents after closing"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        eventually(
+            "answers unlinked from residents after closing",
+            Duration::from_secs(10),
+            async || db_count(&app, linked, anonymous_id).await,
+            |linked| *linked == 0,
+        )
+        .await;
         let all = "SELECT COUNT(*) AS n FROM survey_answers WHERE survey_id = $1";
         assert_eq!(
             db_count(&app, all, anonymous_id).await,
