@@ -317,6 +317,31 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// A stored setting, created with `generate()` the first time (safe when several processes start at once).
+pub async fn setting_or_create(
+    db: &Db,
+    key: &str,
+    generate: impl FnOnce() -> String,
+) -> Result<String, sqlx::Error> {
+    if let Some(value) =
+        sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&db.pool)
+            .await?
+    {
+        return Ok(value);
+    }
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(key)
+        .bind(generate())
+        .execute(&db.pool)
+        .await?;
+    sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
+        .bind(key)
+        .fetch_one(&db.pool)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -11,6 +11,7 @@ pub mod db;
 pub mod emergency;
 pub mod error;
 pub mod import;
+pub mod links;
 pub mod loadtest;
 pub mod notices;
 pub mod outbox;
@@ -47,6 +48,10 @@ pub struct AppState {
     pub line_events: chat::line_webhook::LineQueue,
     // --- staff login (issue 25): console password hashes run behind this gate (memory-hard, one per core).
     pub login_gate: Arc<console::login_guard::HashGate>,
+    /// Signed links and postbacks, with the keys read once at start.
+    pub links: links::Links,
+    /// The Web Push application server key.
+    pub vapid: channels::push::VapidKey,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +62,8 @@ pub enum StartError {
     Bootstrap(sqlx::Error),
     #[error(transparent)]
     Faq(#[from] chat::FaqServiceError),
+    #[error(transparent)]
+    Keys(#[from] links::KeyError),
     #[error("cannot start the chat: {0}")]
     Chat(String),
     #[error("cannot start the dispatcher: {0}")]
@@ -80,7 +87,8 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     // The dummy hash an unknown username is checked against is made now, so the first such attempt takes no
     // longer than any other.
     let _ = tokio::task::spawn_blocking(console::accounts::dummy_hash).await;
-    let chat = start_chat(&db, &config).await?;
+    let keys = links::Keys::load(&db, &config).await?;
+    let chat = start_chat(&db, &config, keys.links.clone()).await?;
     let config = Arc::new(config);
     let line_events = chat::line_webhook::LineQueue::start(chat.clone(), config.clone());
     line_events
@@ -96,20 +104,24 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         emergency_wake: Arc::new(tokio::sync::Notify::new()),
         line_events,
         login_gate: Arc::new(console::login_guard::HashGate::for_this_machine()),
+        links: keys.links,
+        vapid: keys.vapid,
     })
 }
 
-/// The chat's parts: the FAQ index (and its reload watcher), the LINE client for replies, the signing key.
-async fn start_chat(db: &Db, config: &Config) -> Result<chat::ChatService, StartError> {
+/// The chat's parts: the FAQ index (and its reload watcher), the LINE client for replies, the signed postbacks.
+async fn start_chat(
+    db: &Db,
+    config: &Config,
+    links: links::Links,
+) -> Result<chat::ChatService, StartError> {
     let faq = chat::FaqService::start(&config.faq_dir).await?;
     let line = channels::line::LineClient::new(
         channels::line::LineConfig::new(config.line_channel_token.clone())
             .with_api_base(config.line_api_base.clone()),
     )
     .map_err(|error| StartError::Chat(error.to_string()))?;
-    chat::ChatService::new(db.clone(), faq, line)
-        .await
-        .map_err(|error| StartError::Chat(error.to_string()))
+    Ok(chat::ChatService::new(db.clone(), faq, line, links))
 }
 
 /// A running hub: its address and the switch that stops it.
@@ -152,15 +164,21 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
     })?;
     let (shutdown, mut stopped) = watch::channel(false);
     // outbound: the scheduler fires notices, the dispatcher sends the outbox
+    let keys = links::Keys {
+        links: state.links.clone(),
+        vapid: state.vapid.clone(),
+    };
     let dispatcher = outbox::dispatcher::Dispatcher::new(
         state.db.clone(),
         &state.config,
+        keys,
         outbox::dispatcher::DispatchSettings {
             lease: std::time::Duration::from_secs(state.config.dispatch_lease_secs),
             ..outbox::dispatcher::DispatchSettings::default()
         },
-    )
-    .await?;
+        // surveys: an invitation notice's messages carry each resident's own link to answer
+        Arc::new(surveys::SurveyInvitations::new(state.links.clone())),
+    )?;
     let mut background = Arc::new(dispatcher).spawn(shutdown.subscribe());
     background.push(notices::scheduler::spawn(
         state.db.clone(),

@@ -15,10 +15,10 @@ use tracing::Instrument;
 
 use crate::AppState;
 use crate::auth::Staff;
-use crate::chat::{Channel, sender_hash};
 use crate::db::{Db, now_ms};
 use crate::error::{ApiError, ErrorBody};
 use crate::residents::{self, ResidentView};
+use crate::residents::{ChatChannel, sender_hash};
 
 /// How often the retention sweep runs.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
@@ -156,7 +156,7 @@ pub async fn export(db: &Db, external_id: &str) -> Result<Option<ResidentExport>
             "SELECT at_ms, channel, question, outcome, entry_id, helpful FROM chat_log \
              WHERE sender = $1 ORDER BY at_ms, id",
         )
-        .bind(sender_hash(Channel::Line, &line_id))
+        .bind(sender_hash(ChatChannel::Line, &line_id))
         .fetch_all(&db.pool)
         .await?;
         for row in rows {

@@ -10,6 +10,7 @@ use std::str::FromStr;
 use channels::line::LineUserId;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::db::{
@@ -17,6 +18,28 @@ use crate::db::{
 };
 use crate::error::ApiError;
 use crate::text::normalize_label;
+
+/// Where a chat question came from (the chat log's `channel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatChannel {
+    Line,
+    Webchat,
+}
+
+impl ChatChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatChannel::Line => "line",
+            ChatChannel::Webchat => "webchat",
+        }
+    }
+}
+
+/// A chat sender's id as stored: a hash, so the log does not keep LINE user ids.
+pub fn sender_hash(channel: ChatChannel, id: &str) -> String {
+    let digest = Sha256::digest(format!("{}:{id}", channel.as_str()).as_bytes());
+    hex::encode(&digest[..12])
+}
 
 /// The channels a resident can be reached on.
 #[derive(
@@ -727,6 +750,17 @@ pub async fn count_by_district(db: &Db) -> Result<BTreeMap<String, i64>, sqlx::E
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sender_hash_hides_the_id() {
+        let hash = sender_hash(ChatChannel::Line, "U0123456789abcdef0123456789abcdef");
+        assert_eq!(hash.len(), 24);
+        assert!(!hash.contains("0123456789abcdef0123"));
+        assert_ne!(
+            hash,
+            sender_hash(ChatChannel::Webchat, "U0123456789abcdef0123456789abcdef")
+        );
+    }
 
     fn districts() -> Vec<String> {
         crate::config::DEFAULT_DISTRICTS

@@ -322,7 +322,9 @@ async fn handle_event(
             // 「無事です」/「助けが必要」 after an emergency is a safety answer (emergency::safety), not a question.
             let for_survey = || async {
                 match &user {
-                    Some(user) => crate::surveys::line::on_text(&chat.db, user, text).await,
+                    Some(user) => {
+                        crate::surveys::line::on_text(&chat.db, &chat.links, user, text).await
+                    }
                     None => Ok(None),
                 }
             };
@@ -376,7 +378,8 @@ async fn handle_event(
                     .data
                     .starts_with(crate::surveys::line::POSTBACK_PREFIX) =>
             {
-                crate::surveys::line::on_postback(&chat.db, user, &postback.data).await?
+                crate::surveys::line::on_postback(&chat.db, &chat.links, user, &postback.data)
+                    .await?
             }
             _ => postback_messages(chat, &postback.data, sender.as_deref(), lang).await?,
         },
@@ -398,7 +401,7 @@ async fn registration_messages(
         EventKind::Message {
             message: MessageContent::Text { text, .. },
             ..
-        } => line_dialog::on_text(chat, config, user, text).await,
+        } => line_dialog::on_text(chat, user, text).await,
         EventKind::Postback { postback, .. } => {
             line_dialog::on_postback(chat, config, user, &postback.data).await
         }
@@ -445,15 +448,12 @@ pub(crate) fn label(text: &str) -> String {
 }
 
 fn feedback_data(chat: &ChatService, log_id: i64, helpful: bool) -> String {
-    let payload = format!("fb:{log_id}:{}", u8::from(helpful));
-    let mac = chat.sign(&payload);
-    format!("{payload}:{mac}")
+    chat.links
+        .sign_postback(&format!("fb:{log_id}:{}", u8::from(helpful)))
 }
 
 fn choice_data(chat: &ChatService, log_id: i64, entry_id: &str) -> String {
-    let payload = format!("ch:{log_id}:{entry_id}");
-    let mac = chat.sign(&payload);
-    format!("{payload}:{mac}")
+    chat.links.sign_postback(&format!("ch:{log_id}:{entry_id}"))
 }
 
 fn feedback_items(
@@ -529,14 +529,10 @@ async fn postback_messages(
     sender: Option<&str>,
     lang: Lang,
 ) -> Result<Vec<LineMessage>, LineEventError> {
-    let Some((payload, mac)) = data.rsplit_once(':') else {
-        tracing::info!("postback without a signature ignored");
+    let Some(payload) = chat.links.open_postback(data) else {
+        tracing::warn!("postback without a valid signature ignored");
         return Ok(Vec::new());
     };
-    if !chat.verify(payload, mac) {
-        tracing::warn!("postback with a bad signature ignored");
-        return Ok(Vec::new());
-    }
     let mut parts = payload.splitn(3, ':');
     let (Some(kind), Some(log_id), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
         return Ok(Vec::new());

@@ -9,39 +9,20 @@ pub mod misses;
 pub mod relay;
 pub mod webchat;
 
-use std::sync::Arc;
-
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use rand::RngCore;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
-use subtle::ConstantTimeEq;
 
 use crate::db::{Db, now_ms};
+use crate::links::Links;
 pub use faq_service::{FaqService, FaqServiceError, FaqStatus};
 pub use webchat::WebchatHub;
 
 /// The city's main number, named in every fallback.
 pub const MAIN_NUMBER: &str = "0930-25-1111";
 
-/// Where a question came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Line,
-    Webchat,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Line => "line",
-            Channel::Webchat => "webchat",
-        }
-    }
-}
+// Where a question came from, and how its sender is stored: core, because erasing a resident (`protection`)
+// finds their chat log by the same hash.
+pub use crate::residents::{ChatChannel as Channel, sender_hash};
 
 /// The language a reply is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,10 +83,9 @@ pub struct ChatService {
     pub faq: FaqService,
     /// Replies to LINE webhook events (record-only without a channel access token).
     pub line: channels::line::LineClient,
-    key: Arc<[u8; 32]>,
+    /// Signs and checks the postback data of quick replies.
+    pub links: Links,
 }
-
-const FEEDBACK_KEY_SETTING: &str = "chat.signing_key";
 
 /// Normalises a question for grouping: the FAQ's normalisation (NFKC, lower case, long vowels), without white
 /// space and trailing punctuation, so 「ゴミの日？」 and 「ごみの日 ?」 meet as far as the text allows.
@@ -118,63 +98,19 @@ pub fn normalize_question(text: &str) -> String {
     out
 }
 
-/// A sender's id as stored: a hash, so the log does not keep LINE user ids.
-pub fn sender_hash(channel: Channel, id: &str) -> String {
-    let digest = Sha256::digest(format!("{}:{id}", channel.as_str()).as_bytes());
-    hex::encode(&digest[..12])
-}
-
 impl ChatService {
-    /// Loads the signing key from the settings table (created once, shared by every hub on the database).
-    pub async fn new(
+    pub fn new(
         db: Db,
         faq: FaqService,
         line: channels::line::LineClient,
-    ) -> Result<ChatService, sqlx::Error> {
-        let mut fresh = [0u8; 32];
-        rand::rng().fill_bytes(&mut fresh);
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(FEEDBACK_KEY_SETTING)
-        .bind(hex::encode(fresh))
-        .execute(&db.pool)
-        .await?;
-        let stored: String = sqlx::query("SELECT value FROM settings WHERE key = $1")
-            .bind(FEEDBACK_KEY_SETTING)
-            .fetch_one(&db.pool)
-            .await?
-            .try_get("value")?;
-        let mut key = [0u8; 32];
-        match hex::decode(stored.trim()) {
-            Ok(bytes) if bytes.len() == 32 => key.copy_from_slice(&bytes),
-            _ => {
-                return Err(sqlx::Error::Protocol(format!(
-                    "setting {FEEDBACK_KEY_SETTING} is not 32 hex-encoded bytes"
-                )));
-            }
-        }
-        Ok(ChatService {
+        links: Links,
+    ) -> ChatService {
+        ChatService {
             db,
             faq,
             line,
-            key: Arc::new(key),
-        })
-    }
-
-    /// A short MAC of `payload`, for data that comes back from a client (LINE postbacks).
-    pub fn sign(&self, payload: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.as_slice())
-            .expect("HMAC accepts keys of any length");
-        mac.update(payload.as_bytes());
-        URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..12])
-    }
-
-    /// Checks a MAC made by [`ChatService::sign`] in constant time.
-    pub fn verify(&self, payload: &str, signature: &str) -> bool {
-        let expected = self.sign(payload);
-        expected.len() == signature.len()
-            && bool::from(expected.as_bytes().ct_eq(signature.as_bytes()))
+            links,
+        }
     }
 
     /// Answers a question and logs it with its outcome.
@@ -412,17 +348,6 @@ mod tests {
         assert_eq!(normalize_question("ＡＢＣ　です！"), "abcです");
         assert!(fallback_text(Lang::Ja).contains(MAIN_NUMBER));
         assert!(fallback_text(Lang::En).contains(MAIN_NUMBER));
-    }
-
-    #[test]
-    fn sender_hash_hides_the_id() {
-        let hash = sender_hash(Channel::Line, "U0123456789abcdef0123456789abcdef");
-        assert_eq!(hash.len(), 24);
-        assert!(!hash.contains("0123456789abcdef0123"));
-        assert_ne!(
-            hash,
-            sender_hash(Channel::Webchat, "U0123456789abcdef0123456789abcdef")
-        );
     }
 
     #[test]

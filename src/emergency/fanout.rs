@@ -33,7 +33,7 @@ use super::store::{self, StoredEmergency};
 use super::{AlertKind, Area, Language};
 use crate::AppState;
 use crate::db::{Db, now_ms, value_list};
-use crate::outbox::{self, NewDelivery, PRIORITY_EMERGENCY, Source, WAKE_DISPATCHER};
+use crate::outbox::{self, NewDelivery, PRIORITY_EMERGENCY, Source, SourceKind, WAKE_DISPATCHER};
 use crate::residents::ChannelKind;
 
 /// How long a fan-out's claim holds before another hub may take the emergency over.
@@ -289,10 +289,9 @@ pub async fn fan_out(
         return Ok(None);
     };
     let source = Source {
-        kind: "emergency",
+        kind: SourceKind::Emergency,
         id,
         firing: 0,
-        priority: PRIORITY_EMERGENCY,
     };
 
     // 1. Contents (and the broadcast batch): one small transaction, so a broadcast can go out at once.

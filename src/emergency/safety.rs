@@ -98,7 +98,7 @@ impl Answer {
 /// The signed postback data of a quick reply.
 pub fn postback_data(chat: &ChatService, emergency_id: i64, answer: Answer) -> String {
     let payload = format!("{POSTBACK_PREFIX}{emergency_id}:{}", answer.code());
-    format!("{payload}:{}", chat.sign(&payload))
+    chat.links.sign_postback(&payload)
 }
 
 /// A plain reply that means an answer: 「無事です」, 「助けが必要」 and the buttons' labels in other languages
@@ -220,13 +220,10 @@ pub async fn line_postback(
     user: Option<&LineUserId>,
     lang: Lang,
 ) -> Result<Option<String>, sqlx::Error> {
-    let Some((payload, mac)) = data.rsplit_once(':') else {
-        return Ok(None);
-    };
-    if !chat.verify(payload, mac) {
+    let Some(payload) = chat.links.open_postback(data) else {
         tracing::warn!("safety postback with a bad signature ignored");
         return Ok(None);
-    }
+    };
     let Some(rest) = payload.strip_prefix(POSTBACK_PREFIX) else {
         return Ok(None);
     };

@@ -550,13 +550,10 @@ pub struct VapidPublicKey {
 
 /// The VAPID public key the city site subscribes browsers with (anyone).
 #[utoipa::path(get, path = "/push/vapid-public-key", responses((status = 200, body = VapidPublicKey)))]
-async fn vapid_public_key(State(state): State<AppState>) -> Result<Json<VapidPublicKey>, Response> {
-    let key = outbox::dispatcher::vapid_key(&state.db, &state.config)
-        .await
-        .map_err(|error| api(ApiError::internal(error)))?;
-    Ok(Json(VapidPublicKey {
-        public_key: key.public_key_base64url(),
-    }))
+async fn vapid_public_key(State(state): State<AppState>) -> Json<VapidPublicKey> {
+    Json(VapidPublicKey {
+        public_key: state.vapid.public_key_base64url(),
+    })
 }
 
 /// The outbound part of `GET /openapi.json` (merged into the hub's document).

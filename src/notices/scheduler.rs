@@ -20,7 +20,7 @@ use super::audience::{self, choose_channel, choose_language};
 use super::{CronSchedule, NOTICE_COLUMNS, StoredNotice};
 use crate::config::Config;
 use crate::db::Db;
-use crate::outbox::{self, NewDelivery, PRIORITY_NOTICE, Source, WAKE_DISPATCHER, skip_locked};
+use crate::outbox::{self, NewDelivery, Source, SourceKind, WAKE_DISPATCHER, skip_locked};
 use crate::render::{self, Rendered, TemplateData, city_name};
 use crate::residents::ChannelKind;
 
@@ -258,10 +258,9 @@ async fn fan_out(
         contents.insert(key, rendered);
     }
     let source = Source {
-        kind: "notice",
+        kind: SourceKind::Notice,
         id: notice.id,
         firing,
-        priority: PRIORITY_NOTICE,
     };
     let content_ids = outbox::store_contents(tx, source, &contents).await?;
     // One insert per due time: most residents share the default quiet hours, so there are few groups.

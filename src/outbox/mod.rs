@@ -1,14 +1,17 @@
 //! The outbox: one delivery row per (resident, channel, source firing), written before anything is sent.
 //!
-//! A *source* is what causes deliveries: a notice firing (`notice`, notice id, firing time) or, later, an
-//! emergency (`emergency`, id, 0) on its own higher-priority lane. The unique key
+//! A *source* is what causes deliveries ([`SourceKind`]): a notice firing (`notice`, notice id, firing time), an
+//! emergency (`emergency`, id, 0) on its own higher-priority lane, or a sign-up's confirmation mail. The unique key
 //! `(source_kind, source_id, firing, resident_id, channel)` makes a second firing of the same occurrence add
 //! nothing. Each row carries the address it goes to and the id of its rendered content
 //! (`delivery_contents`, one per source firing, channel and language), so a retry after a restart sends exactly
-//! what the first attempt sent. The [`dispatcher`] claims due rows and sends them.
+//! what the first attempt sent. The [`dispatcher`]'s workers claim due rows ([`store`]), turn their contents into
+//! provider messages ([`compose`]) and send them.
 
 pub mod bench;
+pub mod compose;
 pub mod dispatcher;
+mod store;
 pub mod unsubscribe;
 
 use std::collections::BTreeMap;
@@ -24,6 +27,8 @@ use crate::residents::ChannelKind;
 
 /// Claimed before everything else (emergencies).
 pub const PRIORITY_EMERGENCY: i64 = 100;
+/// Sign-up confirmations: before notices, after emergencies.
+pub const PRIORITY_SIGNUP: i64 = 50;
 /// Scheduled notices.
 pub const PRIORITY_NOTICE: i64 = 0;
 
@@ -64,14 +69,78 @@ impl DeliveryStatus {
     }
 }
 
+/// What kind of thing causes deliveries: stored as `source_kind` on delivery rows and contents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    /// A notice firing (`source_id` the notice).
+    Notice,
+    /// An emergency (`source_id` the emergency): its own lane, ahead of everything.
+    Emergency,
+    /// An e-mail sign-up's confirmation mail (`source_id` the sign-up).
+    Signup,
+}
+
+impl SourceKind {
+    const ALL: [SourceKind; 3] = [
+        SourceKind::Notice,
+        SourceKind::Emergency,
+        SourceKind::Signup,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Notice => "notice",
+            SourceKind::Emergency => "emergency",
+            SourceKind::Signup => "signup",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SourceKind> {
+        SourceKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+
+    /// The claim order: higher first.
+    pub fn priority(self) -> i64 {
+        match self {
+            SourceKind::Emergency => PRIORITY_EMERGENCY,
+            SourceKind::Signup => PRIORITY_SIGNUP,
+            SourceKind::Notice => PRIORITY_NOTICE,
+        }
+    }
+
+    /// Whether its e-mails carry the one-click unsubscribe and preferences links. An emergency reaches everyone
+    /// with an address: opt-outs do not apply to it, so it offers none.
+    pub fn offers_unsubscribe(self) -> bool {
+        match self {
+            SourceKind::Notice | SourceKind::Signup => true,
+            SourceKind::Emergency => false,
+        }
+    }
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What caused a group of deliveries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Source {
-    pub kind: &'static str,
+    pub kind: SourceKind,
     pub id: i64,
     /// Which occurrence (a notice's scheduled firing time in ms; 0 for one-time sources).
     pub firing: i64,
-    pub priority: i64,
+}
+
+impl Source {
+    /// The claim order of its rows (the kind's).
+    pub fn priority(&self) -> i64 {
+        self.kind.priority()
+    }
 }
 
 /// One row to write.
@@ -99,7 +168,7 @@ pub async fn store_contents(
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (source_kind, source_id, firing, channel, language) DO NOTHING",
         )
-        .bind(source.kind)
+        .bind(source.kind.as_str())
         .bind(source.id)
         .bind(source.firing)
         .bind(channel.as_str())
@@ -112,7 +181,7 @@ pub async fn store_contents(
         "SELECT id, channel, language FROM delivery_contents \
          WHERE source_kind = $1 AND source_id = $2 AND firing = $3",
     )
-    .bind(source.kind)
+    .bind(source.kind.as_str())
     .bind(source.id)
     .bind(source.firing)
     .fetch_all(&mut *tx)
@@ -166,10 +235,10 @@ pub async fn insert_deliveries(
                     ))
                 })?;
             query = query
-                .bind(source.kind)
+                .bind(source.kind.as_str())
                 .bind(source.id)
                 .bind(source.firing)
-                .bind(source.priority)
+                .bind(source.priority())
                 .bind(row.resident_id)
                 .bind(row.channel.as_str())
                 .bind(row.address.clone())
@@ -242,36 +311,28 @@ pub async fn counts(
     Ok(counts)
 }
 
-/// A stored setting, created with `generate()` the first time (safe when several processes start at once).
-pub async fn setting_or_create(
-    db: &Db,
-    key: &str,
-    generate: impl FnOnce() -> String,
-) -> Result<String, sqlx::Error> {
-    if let Some(value) =
-        sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&db.pool)
-            .await?
-    {
-        return Ok(value);
-    }
-    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-        .bind(key)
-        .bind(generate())
-        .execute(&db.pool)
-        .await?;
-    sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
-        .bind(key)
-        .fetch_one(&db.pool)
-        .await
-}
-
 /// `FOR UPDATE SKIP LOCKED` where the database has it: PostgreSQL row locks let several processes claim
 /// disjoint rows; SQLite has one writer, so the claiming `UPDATE … RETURNING` is atomic by itself.
 pub(crate) fn skip_locked(db: &Db) -> &'static str {
     match db.backend {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_kinds_read_back_what_they_store() {
+        for kind in SourceKind::ALL {
+            assert_eq!(SourceKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(SourceKind::parse("survey"), None);
+        assert!(SourceKind::Emergency.priority() > SourceKind::Signup.priority());
+        assert!(SourceKind::Signup.priority() > SourceKind::Notice.priority());
+        assert!(!SourceKind::Emergency.offers_unsubscribe());
+        assert!(SourceKind::Notice.offers_unsubscribe());
     }
 }

@@ -18,7 +18,6 @@ use crate::chat::ChatService;
 use crate::chat::line_webhook::LineEventError;
 use crate::config::Config;
 use crate::db::now_ms;
-use crate::outbox::unsubscribe::Signer;
 use crate::residents::District;
 
 /// How long a quick reply of the dialog can be tapped.
@@ -50,10 +49,6 @@ struct Tap {
     arg: String,
 }
 
-fn sign_payload(chat: &ChatService, user: &LineUserId, payload: &str) -> String {
-    chat.sign(&format!("{}|{payload}", user.as_str()))
-}
-
 /// Postback data for one tap.
 fn data(chat: &ChatService, user: &LineUserId, mode: Mode, step: &str, arg: &str) -> String {
     let payload = format!(
@@ -61,14 +56,13 @@ fn data(chat: &ChatService, user: &LineUserId, mode: Mode, step: &str, arg: &str
         Utc::now().timestamp(),
         mode.code()
     );
-    let mac = sign_payload(chat, user, &payload);
-    format!("{payload}:{mac}")
+    chat.links.sign_user_postback(user.as_str(), &payload)
 }
 
 /// Checks a postback's signature, user and age.
 fn verify(chat: &ChatService, user: &LineUserId, data: &str, now_s: i64) -> Option<Tap> {
     parse_tap(data, now_s, |payload, mac| {
-        chat.verify(&format!("{}|{payload}", user.as_str()), mac)
+        chat.links.user_postback_signed(user.as_str(), payload, mac)
     })
 }
 
@@ -201,7 +195,6 @@ pub async fn on_follow(
 /// 「設定」, 「配信停止」, 「配信再開」, 「登録」: `None` for any other text (the FAQ answers it).
 pub async fn on_text(
     chat: &ChatService,
-    config: &Config,
     user: &LineUserId,
     text: &str,
 ) -> Result<Option<Vec<LineMessage>>, LineEventError> {
@@ -217,7 +210,7 @@ pub async fn on_text(
         Command::Register | Command::Settings if settings.pending => {
             vec![language_prompt(chat, user, Mode::Next)?]
         }
-        Command::Register | Command::Settings => menu(chat, config, user, &settings).await?,
+        Command::Register | Command::Settings => menu(chat, user, &settings).await?,
         Command::Pause => {
             super::apply(&chat.db, id, &Change::Paused(true)).await?;
             vec![LineMessage::text(t(&lang, Key::PausedNow))?]
@@ -275,7 +268,7 @@ async fn take_tap(
             };
             super::apply(&chat.db, id, &Change::Language(language.clone())).await?;
             if settings.consented || !settings.pending {
-                after(chat, config, user, id).await?
+                after(chat, user, id).await?
             } else {
                 vec![statement(chat, user, &language)?]
             }
@@ -323,7 +316,7 @@ async fn take_tap(
             .await?;
             match mode {
                 Mode::Next => vec![age_prompt(chat, user, &settings.language, mode)?],
-                Mode::Settings => after(chat, config, user, id).await?,
+                Mode::Settings => after(chat, user, id).await?,
             }
         }
         "a" => {
@@ -335,7 +328,7 @@ async fn take_tap(
                     let fresh = super::settings(&chat.db, id).await?.unwrap_or(settings);
                     vec![interests_prompt(chat, config, user, &fresh, 0, mode)?]
                 }
-                Mode::Settings => after(chat, config, user, id).await?,
+                Mode::Settings => after(chat, user, id).await?,
             }
         }
         "i" => {
@@ -364,12 +357,12 @@ async fn take_tap(
         "id" => match mode {
             Mode::Next => {
                 let mut messages = vec![LineMessage::text(t(&settings.language, Key::Completed))?];
-                messages.extend(after(chat, config, user, id).await?);
+                messages.extend(after(chat, user, id).await?);
                 messages
             }
-            Mode::Settings => after(chat, config, user, id).await?,
+            Mode::Settings => after(chat, user, id).await?,
         },
-        "m" => after(chat, config, user, id).await?,
+        "m" => after(chat, user, id).await?,
         "c" => match tap.arg.as_str() {
             "district" => vec![district_prompt(
                 chat,
@@ -414,12 +407,11 @@ fn settings_free_step(step: &str) -> bool {
 /// The settings menu after a change.
 async fn after(
     chat: &ChatService,
-    config: &Config,
     user: &LineUserId,
     id: i64,
 ) -> Result<Vec<LineMessage>, LineEventError> {
     match super::settings(&chat.db, id).await? {
-        Some(settings) => menu(chat, config, user, &settings).await,
+        Some(settings) => menu(chat, user, &settings).await,
         None => Ok(Vec::new()),
     }
 }
@@ -614,7 +606,6 @@ pub fn summary(settings: &Settings) -> String {
 /// The settings with buttons to change each, and a link to the preferences page.
 async fn menu(
     chat: &ChatService,
-    config: &Config,
     user: &LineUserId,
     settings: &Settings,
 ) -> Result<Vec<LineMessage>, LineEventError> {
@@ -638,8 +629,7 @@ async fn menu(
             postback(chat, user, t(lang, Key::Pause), m, "p", "1")?
         },
     ];
-    let signer = Signer::load(&chat.db, &config.public_url).await?;
-    let url = super::preferences_url(&signer, settings.id, Utc::now());
+    let url = chat.links.preferences_url(settings.id, Utc::now());
     match QuickReplyItem::uri(t(lang, Key::MoreSettings), url) {
         Ok(item) => items.push(item),
         // A public URL LINE cannot open (not http/https): the menu works without the link.

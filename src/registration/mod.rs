@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::db::{Db, now_ms};
-use crate::outbox::unsubscribe::Signer;
+pub use crate::links::LinkError;
 
 /// The registration part of `GET /openapi.json` (merged into the hub's document).
 #[derive(utoipa::OpenApi)]
@@ -38,9 +38,6 @@ pub struct RegistrationDoc;
 
 /// The version of the statement residents consent to; stored with the time they agreed.
 pub const CONSENT_VERSION: &str = "2026-11-v1";
-
-/// How long a link to the preferences page works.
-pub const PREFERENCES_LINK_DAYS: i64 = 180;
 
 /// Age bands offered instead of a birth date. The segments' `age` works from birth dates, so a band is stored as
 /// the birth date of someone who turns the band's midpoint (rounded up: 25, 35, …, 65, 75; 16 for under 20 and
@@ -363,62 +360,6 @@ pub async fn apply(db: &Db, id: i64, change: &Change) -> Result<bool, sqlx::Erro
     Ok(updated)
 }
 
-/// A signed link to a resident's preferences page: `ID.EXPIRY.MAC`, valid for [`PREFERENCES_LINK_DAYS`].
-/// Resident ids are never reused, so a link dies with a deleted resident.
-pub fn preferences_token(signer: &Signer, resident_id: i64, now: DateTime<Utc>) -> String {
-    let expires = (now + chrono::Duration::days(PREFERENCES_LINK_DAYS)).timestamp();
-    let mac = signer.sign("preferences", &format!("{resident_id}:{expires}"));
-    format!("{resident_id}.{expires}.{mac}")
-}
-
-pub fn preferences_url(signer: &Signer, resident_id: i64, now: DateTime<Utc>) -> String {
-    format!(
-        "{}/preferences/{}",
-        signer.public_url(),
-        preferences_token(signer, resident_id, now)
-    )
-}
-
-/// Adds the preferences link at the end of an e-mail's HTML body (the unsubscribe link follows it).
-pub fn with_preferences_link(html: &str, url: &str) -> String {
-    let link = format!("<p><a href=\"{url}\">配信設定の変更 / Preferences</a></p>");
-    match html.rfind("</body>") {
-        Some(at) => format!("{}{link}{}", &html[..at], &html[at..]),
-        None => format!("{html}{link}"),
-    }
-}
-
-/// Why a link was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum LinkError {
-    #[error("the link is not valid")]
-    Invalid,
-    #[error("the link has expired")]
-    Expired,
-}
-
-/// The resident a preferences token was signed for.
-pub fn check_preferences_token(
-    signer: &Signer,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<i64, LinkError> {
-    let mut parts = token.splitn(3, '.');
-    let (Some(id), Some(expires), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(LinkError::Invalid);
-    };
-    let (Ok(resident_id), Ok(expiry)) = (id.parse::<i64>(), expires.parse::<i64>()) else {
-        return Err(LinkError::Invalid);
-    };
-    if !signer.check("preferences", &format!("{resident_id}:{expiry}"), mac) {
-        return Err(LinkError::Invalid);
-    }
-    if expiry < now.timestamp() {
-        return Err(LinkError::Expired);
-    }
-    Ok(resident_id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,24 +413,5 @@ mod tests {
         assert_eq!(none.release(night), night);
         assert_eq!(QuietHours::parse_time("21:00"), Ok(1260));
         assert!(QuietHours::parse_time("24:00").is_err());
-    }
-
-    #[test]
-    fn preferences_tokens_are_signed_and_expire() {
-        let signer = Signer::for_tests(b"secret", "http://h");
-        let now = utc("2026-11-26T12:00:00+09:00");
-        let token = preferences_token(&signer, 42, now);
-        assert_eq!(check_preferences_token(&signer, &token, now), Ok(42));
-        let forged = token.replacen("42.", "43.", 1);
-        assert_eq!(
-            check_preferences_token(&signer, &forged, now),
-            Err(LinkError::Invalid)
-        );
-        let later = now + chrono::Duration::days(PREFERENCES_LINK_DAYS + 1);
-        assert_eq!(
-            check_preferences_token(&signer, &token, later),
-            Err(LinkError::Expired)
-        );
-        assert!(preferences_url(&signer, 42, now).starts_with("http://h/preferences/42."));
     }
 }

@@ -27,8 +27,8 @@ use crate::AppState;
 use crate::config::Config;
 use crate::db::now_ms;
 use crate::error::ApiError;
-use crate::outbox::unsubscribe::Signer;
-use crate::outbox::{self, NewDelivery, Source};
+use crate::links::Links;
+use crate::outbox::{self, NewDelivery, Source, SourceKind};
 use crate::render::Rendered;
 use crate::residents::{ChannelKind, District, EmailAddress, PushSubscription};
 
@@ -36,8 +36,6 @@ use crate::residents::{ChannelKind, District, EmailAddress, PushSubscription};
 pub const CONFIRM_DAYS: i64 = 7;
 /// A second submission within this time sends no second mail.
 const RESEND_AFTER_MS: i64 = 60_000;
-/// Confirmation mails go before notices, after emergencies.
-const PRIORITY_SIGNUP: i64 = 50;
 
 const CSS: &str = include_str!("register.css");
 const JS: &str = include_str!("register.js");
@@ -750,7 +748,6 @@ async fn start_email_signup(
     profile: &Profile,
     browser_resident: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    let signer = Signer::load(&state.db, &state.config.public_url).await?;
     let now = now_ms();
     let profile_json = serde_json::to_string(profile).unwrap_or_else(|_| "{}".into());
     let mut tx = state.db.begin_write().await?;
@@ -859,11 +856,7 @@ async fn start_email_signup(
         }
     };
     if send {
-        let url = format!(
-            "{}/register/confirm/{}",
-            signer.public_url(),
-            confirm_token(&signer, signup_id, email, &nonce)
-        );
+        let url = state.links.confirmation_url(signup_id, email, &nonce);
         queue_confirmation(
             &mut tx,
             signup_id,
@@ -892,11 +885,6 @@ fn new_nonce() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-fn confirm_token(signer: &Signer, signup_id: i64, email: &str, nonce: &str) -> String {
-    let mac = signer.sign("confirm", &format!("{signup_id}:{email}:{nonce}"));
-    format!("{signup_id}.{mac}")
-}
-
 /// The confirmation mail, written to the outbox in the sign-up's transaction.
 async fn queue_confirmation(
     tx: &mut sqlx::AnyConnection,
@@ -919,10 +907,9 @@ async fn queue_confirmation(
         ),
     };
     let source = Source {
-        kind: "signup",
+        kind: SourceKind::Signup,
         id: signup_id,
         firing: now,
-        priority: PRIORITY_SIGNUP,
     };
     let contents = [((ChannelKind::Email, language.to_owned()), rendered)]
         .into_iter()
@@ -963,13 +950,9 @@ async fn confirm_signup(
     state: &AppState,
     token: &str,
 ) -> Result<Result<String, LinkError>, sqlx::Error> {
-    let Some((id, mac)) = token.split_once('.') else {
+    let Some((signup_id, mac)) = Links::confirmation_parts(token) else {
         return Ok(Err(LinkError::Invalid));
     };
-    let Ok(signup_id) = id.parse::<i64>() else {
-        return Ok(Err(LinkError::Invalid));
-    };
-    let signer = Signer::load(&state.db, &state.config.public_url).await?;
     let mut tx = state.db.begin_write().await?;
     let Some(row) = sqlx::query(
         "SELECT email, resident_id, profile, nonce, created_at_ms, confirmed_at_ms FROM email_signups \
@@ -983,7 +966,10 @@ async fn confirm_signup(
     };
     let email: String = row.try_get("email")?;
     let nonce: String = row.try_get("nonce")?;
-    if !signer.check("confirm", &format!("{signup_id}:{email}:{nonce}"), mac) {
+    if !state
+        .links
+        .check_confirmation(signup_id, &email, &nonce, mac)
+    {
         tracing::warn!(signup = signup_id, "confirmation link with a bad signature");
         return Ok(Err(LinkError::Invalid));
     }
@@ -1026,10 +1012,7 @@ async fn confirm_signup(
 
 /// The resident behind a preferences link, or the page that says why not.
 async fn linked_settings(state: &AppState, token: &str) -> Result<Settings, Response> {
-    let signer = Signer::load(&state.db, &state.config.public_url)
-        .await
-        .map_err(internal)?;
-    let id = match super::check_preferences_token(&signer, token, Utc::now()) {
+    let id = match state.links.check_preferences(token, Utc::now()) {
         Ok(id) => id,
         Err(LinkError::Expired) => {
             return Err(message_page(

@@ -17,7 +17,8 @@ use unicode_normalization::UnicodeNormalization;
 use super::{Answer, QuestionKind, Respondent, SubmitError, Submitted, Survey};
 use crate::chat::line_webhook::{LineEventError, label};
 use crate::db::{Db, now_ms};
-use crate::outbox::unsubscribe::Signer;
+use crate::links::Links;
+use crate::render::LineChoice;
 
 /// The prefix of survey postbacks.
 pub const POSTBACK_PREFIX: &str = "sv:";
@@ -28,19 +29,17 @@ fn ja_or_en<'a>(language: &str, ja: &'a str, en: &'a str) -> &'a str {
 }
 
 /// Signed postback data for `action` on question `question` of `survey`.
-pub fn postback_data(signer: &Signer, survey: i64, question: usize, action: &str) -> String {
-    let payload = format!("{POSTBACK_PREFIX}{survey}:{question}:{action}");
-    let mac = signer.sign("survey-postback", &payload);
-    format!("{payload}:{mac}")
+pub fn postback_data(links: &Links, survey: i64, question: usize, action: &str) -> String {
+    links.sign_survey_postback(&format!("{POSTBACK_PREFIX}{survey}:{question}:{action}"))
 }
 
 /// The 「回答する」 quick reply the invitation carries on LINE.
-pub fn invitation_quick_reply(signer: &Signer, survey: i64) -> Result<QuickReply, LineEventError> {
-    Ok(QuickReply::new(vec![QuickReplyItem::postback(
-        "回答する",
-        postback_data(signer, survey, 0, "start"),
-        Some("アンケートに回答する".to_owned()),
-    )?])?)
+pub fn invitation_choice(links: &Links, survey: i64) -> LineChoice {
+    LineChoice {
+        label: "回答する".to_owned(),
+        data: postback_data(links, survey, 0, "start"),
+        display_text: "アンケートに回答する".to_owned(),
+    }
 }
 
 async fn resident_of(db: &Db, user: &LineUserId) -> Result<Option<i64>, sqlx::Error> {
@@ -65,15 +64,15 @@ fn asks_for_survey(text: &str) -> bool {
 /// `None` when the message is not for a survey (the FAQ answers it).
 pub async fn on_text(
     db: &Db,
+    links: &Links,
     user: &LineUserId,
     text: &str,
 ) -> Result<Option<Vec<LineMessage>>, LineEventError> {
     let Some(resident_id) = resident_of(db, user).await? else {
         return Ok(None);
     };
-    let signer = Signer::load(db, "").await?;
     if asks_for_survey(text) {
-        return start_latest(db, &signer, resident_id).await.map(Some);
+        return start_latest(db, links, resident_id).await.map(Some);
     }
     let Some(session) = session_in(db, None, resident_id).await? else {
         return Ok(None);
@@ -98,7 +97,7 @@ pub async fn on_text(
         .take(super::MAX_TEXT_ANSWER_CHARS)
         .collect();
     answers[session.question] = Some(Answer::Text(text));
-    advance(db, &signer, &survey, &respondent, session.question, answers)
+    advance(db, links, &survey, &respondent, session.question, answers)
         .await
         .map(Some)
 }
@@ -106,17 +105,14 @@ pub async fn on_text(
 /// A postback with the survey prefix. Forged or stale data is ignored (logged); nothing changes.
 pub async fn on_postback(
     db: &Db,
+    links: &Links,
     user: &LineUserId,
     data: &str,
 ) -> Result<Vec<LineMessage>, LineEventError> {
-    let signer = Signer::load(db, "").await?;
-    let Some((payload, mac)) = data.rsplit_once(':') else {
-        return Ok(Vec::new());
-    };
-    if !signer.check("survey-postback", payload, mac) {
+    let Some(payload) = links.open_survey_postback(data) else {
         tracing::warn!("survey postback with a bad signature ignored");
         return Ok(Vec::new());
-    }
+    };
     let mut parts = payload
         .strip_prefix(POSTBACK_PREFIX)
         .unwrap_or_default()
@@ -148,7 +144,7 @@ pub async fn on_postback(
         return text_message(refusal);
     }
     if action == "start" {
-        return start(db, &signer, &survey, &respondent).await;
+        return start(db, links, &survey, &respondent).await;
     }
     let Some(session) = session_in(db, Some(survey.id), resident_id).await? else {
         // The sheet was finished (or never started): a late tap starts nothing by itself.
@@ -161,7 +157,7 @@ pub async fn on_postback(
     if session.question != question {
         // A tap on an earlier question's buttons: ask the current one again.
         return ask(
-            &signer,
+            links,
             &survey,
             &language,
             session.question,
@@ -199,7 +195,7 @@ pub async fn on_postback(
             }
             answers[question] = Some(Answer::Choices(chosen));
             save_session(db, survey.id, resident_id, question, &answers).await?;
-            return ask(&signer, &survey, &language, question, &answers, None);
+            return ask(links, &survey, &language, question, &answers, None);
         }
         (QuestionKind::Multiple, "d") => {
             let empty = !matches!(&answers[question], Some(Answer::Choices(c)) if !c.is_empty());
@@ -210,15 +206,15 @@ pub async fn on_postback(
                         "少なくとも一つ選んでください。",
                         "Please choose at least one.",
                     );
-                    return ask(&signer, &survey, &language, question, &answers, Some(hint));
+                    return ask(links, &survey, &language, question, &answers, Some(hint));
                 }
                 answers[question] = None;
             }
         }
         (_, "s") if !current.required => answers[question] = None,
-        _ => return ask(&signer, &survey, &language, question, &answers, None),
+        _ => return ask(links, &survey, &language, question, &answers, None),
     }
-    advance(db, &signer, &survey, &respondent, question, answers).await
+    advance(db, links, &survey, &respondent, question, answers).await
 }
 
 fn refusal(survey: &Survey, language: &str) -> Option<&'static str> {
@@ -248,7 +244,7 @@ fn text_message(text: &str) -> Result<Vec<LineMessage>, LineEventError> {
 /// answered one (to change the answers).
 async fn start_latest(
     db: &Db,
-    signer: &Signer,
+    links: &Links,
     resident_id: i64,
 ) -> Result<Vec<LineMessage>, LineEventError> {
     let now = now_ms();
@@ -285,7 +281,7 @@ async fn start_latest(
         None => None,
     };
     match (survey, respondent) {
-        (Some(survey), Some(respondent)) => start(db, signer, &survey, &respondent).await,
+        (Some(survey), Some(respondent)) => start(db, links, &survey, &respondent).await,
         _ => text_message(
             "いま回答できるアンケートはありません。/ There is no survey for you to answer now.",
         ),
@@ -294,7 +290,7 @@ async fn start_latest(
 
 async fn start(
     db: &Db,
-    signer: &Signer,
+    links: &Links,
     survey: &Survey,
     respondent: &Respondent,
 ) -> Result<Vec<LineMessage>, LineEventError> {
@@ -312,14 +308,14 @@ async fn start(
         ));
     }
     let mut messages = vec![LineMessage::text(intro)?];
-    messages.extend(ask(signer, survey, language, 0, &answers, None)?);
+    messages.extend(ask(links, survey, language, 0, &answers, None)?);
     Ok(messages)
 }
 
 /// Moves past `question`: the next question, or the stored sheet and thanks after the last one.
 async fn advance(
     db: &Db,
-    signer: &Signer,
+    links: &Links,
     survey: &Survey,
     respondent: &Respondent,
     question: usize,
@@ -329,7 +325,7 @@ async fn advance(
     let next = question + 1;
     if next < survey.questions.len() {
         save_session(db, survey.id, respondent.resident_id, next, &answers).await?;
-        return ask(signer, survey, language, next, &answers, None);
+        return ask(links, survey, language, next, &answers, None);
     }
     let span = tracing::info_span!("survey_answer", survey = survey.id, channel = "line");
     let outcome = super::submit(db, survey, respondent, "line", &answers, Utc::now())
@@ -361,7 +357,7 @@ async fn advance(
                 "This question needs an answer.",
             );
             ask(
-                signer,
+                links,
                 survey,
                 language,
                 error.question,
@@ -378,7 +374,7 @@ async fn advance(
 
 /// The message asking question `index`, with its quick replies.
 fn ask(
-    signer: &Signer,
+    links: &Links,
     survey: &Survey,
     language: &str,
     index: usize,
@@ -397,7 +393,7 @@ fn ask(
     if let Some(hint) = hint {
         text = format!("{hint}\n{text}");
     }
-    let data = |action: &str| postback_data(signer, survey.id, index, action);
+    let data = |action: &str| postback_data(links, survey.id, index, action);
     let mut items = Vec::new();
     match question.kind {
         QuestionKind::Single => {

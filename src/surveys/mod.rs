@@ -17,14 +17,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::db::{Db, now_ms};
+use crate::links::{Links, PersonalLink};
 use crate::notices::{self, NoticeError, NoticeInput, parse_send_at};
-use crate::outbox::unsubscribe::Signer;
+use crate::outbox::compose::{Invitation, Invitations};
 use crate::residents::{ChannelKind, LANGUAGES};
 
 /// At most this many questions: a questionnaire residents finish in a minute or two.
@@ -714,31 +716,39 @@ pub async fn submit(
     })
 }
 
-/// The signed per-resident link to a survey's web form: `/s/{survey}.{resident}.{mac}`.
-pub fn answer_url(signer: &Signer, survey_id: i64, resident_id: i64) -> String {
-    format!(
-        "{}/s/{survey_id}.{resident_id}.{}",
-        signer.public_url(),
-        signer.sign("survey", &link_purpose(survey_id, resident_id))
-    )
+/// Which stored contents invite to a survey (a survey's invitation notice): each recipient gets their own signed
+/// link to the web form, LINE friends a 「回答する」 quick reply. The dispatcher asks once per content.
+pub struct SurveyInvitations {
+    links: Links,
 }
 
-fn link_purpose(survey_id: i64, resident_id: i64) -> String {
-    format!("survey:{survey_id}:{resident_id}")
-}
-
-/// (survey, resident) when `token` is a link this hub signed.
-pub fn verify_token(signer: &Signer, token: &str) -> Option<(i64, i64)> {
-    let mut parts = token.split('.');
-    let survey_id = parts.next()?.parse().ok()?;
-    let resident_id = parts.next()?.parse().ok()?;
-    let mac = parts.next()?;
-    if parts.next().is_some() {
-        return None;
+impl SurveyInvitations {
+    pub fn new(links: Links) -> SurveyInvitations {
+        SurveyInvitations { links }
     }
-    signer
-        .check("survey", &link_purpose(survey_id, resident_id), mac)
-        .then_some((survey_id, resident_id))
+}
+
+impl Invitations for SurveyInvitations {
+    fn of_content<'a>(
+        &'a self,
+        db: &'a Db,
+        content_id: i64,
+    ) -> BoxFuture<'a, Result<Option<Invitation>, sqlx::Error>> {
+        Box::pin(async move {
+            let survey: Option<i64> = sqlx::query_scalar(
+                "SELECT s.id FROM delivery_contents c JOIN surveys s ON s.notice_id = c.source_id \
+                 WHERE c.id = $1 AND c.source_kind = 'notice'",
+            )
+            .bind(content_id)
+            .fetch_optional(&db.pool)
+            .await?;
+            Ok(survey.map(|survey_id| Invitation {
+                link: PersonalLink::SurveyAnswer { survey_id },
+                label: "アンケートに回答する / Answer the survey".to_owned(),
+                line_choice: Some(line::invitation_choice(&self.links, survey_id)),
+            }))
+        })
+    }
 }
 
 /// Drops the link from answer to resident for anonymous surveys that have closed, and LINE answers left
