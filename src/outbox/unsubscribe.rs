@@ -17,6 +17,7 @@ use subtle::ConstantTimeEq;
 
 use crate::AppState;
 use crate::db::Db;
+use crate::html::{Page, escape};
 
 const SECRET_KEY: &str = "unsubscribe_secret";
 
@@ -204,14 +205,16 @@ fn page_html(title: &str, text: &str, token: Option<&str>) -> String {
     let form = token
         .map(|t| {
             format!(
-                "<form method=\"post\" action=\"/unsubscribe/{t}\"><button type=\"submit\">配信を停止する / Unsubscribe</button></form>"
+                "<form method=\"post\" action=\"/unsubscribe/{}\"><button type=\"submit\">配信を停止する / Unsubscribe</button></form>",
+                escape(t)
             )
         })
         .unwrap_or_default();
-    format!(
-        "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1><p>{text}</p>{form}</body></html>"
-    )
+    Page::new("ja", title).render(&format!(
+        "<h1>{}</h1><p>{}</p>{form}",
+        escape(title),
+        escape(text)
+    ))
 }
 
 #[cfg(test)]
