@@ -213,56 +213,18 @@ impl Config {
     }
 
     /// Builds the configuration from an optional file and an explicit environment (tests use this).
+    /// Keys are read in a fixed order, so the first bad one is the one reported.
     pub fn from_parts(
         path: Option<&Path>,
         env: &BTreeMap<String, String>,
     ) -> Result<Self, ConfigError> {
-        let file = match path {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                toml::from_str::<FileConfig>(&text).map_err(|error| ConfigError::File {
-                    path: path.to_path_buf(),
-                    message: error.to_string(),
-                })?
-            }
-            None => FileConfig::default(),
-        };
+        let file = read_file(path)?;
         let source = Source {
             file_path: path,
             env,
         };
-
-        let listen = match source.get("listen", &file.listen) {
-            Some((value, origin)) => value.parse().map_err(|_| ConfigError::Value {
-                key: "HUB_LISTEN",
-                origin,
-                message: format!("`{value}` is not an address like 127.0.0.1:8080"),
-            })?,
-            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-        };
-
-        let database_url = source
-            .string("database_url", &file.database_url)
-            .unwrap_or_else(|| "sqlite://hub.db".to_owned());
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(ConfigError::Value {
-                key: "HUB_DATABASE_URL",
-                origin: source
-                    .get("database_url", &file.database_url)
-                    .map(|(_, origin)| origin)
-                    .unwrap_or_default(),
-                message: format!(
-                    "`{database_url}` is neither sqlite://PATH nor postgres://USER@HOST/DB"
-                ),
-            });
-        }
-
+        let listen = listen(&source, &file)?;
+        let database_url = database_url(&source, &file)?;
         let line_api_base = source
             .string("line_api_base", &file.line_api_base)
             .unwrap_or_else(|| "https://api.line.me".to_owned());
@@ -272,45 +234,16 @@ impl Config {
             &file.line_api_base,
             &line_api_base,
         )?;
-
-        let smtp_url = source.string("smtp_url", &file.smtp_url);
-        if let Some(url) = &smtp_url
-            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
-        {
-            return Err(ConfigError::Value {
-                key: "HUB_SMTP_URL",
-                origin: origin_of(&source, "smtp_url", &file.smtp_url),
-                message: format!("`{url}` must start with smtp:// or smtps://"),
-            });
-        }
-        let mail_from = source.string("mail_from", &file.mail_from);
-        if let Some(from) = &mail_from
-            && !from.contains('@')
-        {
-            return Err(ConfigError::Value {
-                key: "HUB_MAIL_FROM",
-                origin: origin_of(&source, "mail_from", &file.mail_from),
-                message: format!("`{from}` is not an email address"),
-            });
-        }
-
+        let (smtp_url, mail_from) = mail(&source, &file)?;
         let public_url = source
             .string("public_url", &file.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));
         check_url(&source, "public_url", &file.public_url, &public_url)?;
-
-        let districts = match env.get("HUB_DISTRICTS") {
-            Some(value) => split_list(value),
-            None => file
-                .districts
-                .as_ref()
-                .map(|list| {
-                    list.iter()
-                        .map(|d| crate::text::normalize_label(d))
-                        .collect()
-                })
-                .unwrap_or_else(|| DEFAULT_DISTRICTS.iter().map(|d| d.to_string()).collect()),
-        };
+        let districts = label_list(
+            env.get("HUB_DISTRICTS"),
+            file.districts.as_ref(),
+            &DEFAULT_DISTRICTS,
+        );
         if districts.is_empty() {
             return Err(ConfigError::Value {
                 key: "HUB_DISTRICTS",
@@ -318,189 +251,24 @@ impl Config {
                 message: "the district list is empty".into(),
             });
         }
-        let interests = match env.get("HUB_INTERESTS") {
-            Some(value) => split_list(value),
-            None => file
-                .interests
-                .as_ref()
-                .map(|list| {
-                    list.iter()
-                        .map(|d| crate::text::normalize_label(d))
-                        .collect()
-                })
-                .unwrap_or_else(|| DEFAULT_INTERESTS.iter().map(|d| d.to_string()).collect()),
-        };
-
-        let database_max_connections = match env.get("HUB_DATABASE_MAX_CONNECTIONS") {
-            Some(value) => value.parse().map_err(|_| ConfigError::Value {
-                key: "HUB_DATABASE_MAX_CONNECTIONS",
-                origin: "environment variable HUB_DATABASE_MAX_CONNECTIONS".into(),
-                message: format!("`{value}` is not a positive number"),
-            })?,
-            None => file.database_max_connections.unwrap_or(8),
-        };
-
-        let mail_rate_per_sec = match env.get("HUB_MAIL_RATE") {
-            Some(value) => value
-                .parse::<u32>()
-                .ok()
-                .filter(|rate| *rate > 0)
-                .ok_or_else(|| ConfigError::Value {
-                    key: "HUB_MAIL_RATE",
-                    origin: "environment variable HUB_MAIL_RATE".into(),
-                    message: format!("`{value}` is not a positive number of emails per second"),
-                })?,
-            None => file.mail_rate.unwrap_or(50).max(1),
-        };
-
-        let dispatch_lease_secs = match env.get("HUB_DISPATCH_LEASE_SECS") {
-            Some(value) => value
-                .parse::<u64>()
-                .ok()
-                .filter(|secs| *secs > 0)
-                .ok_or_else(|| ConfigError::Value {
-                    key: "HUB_DISPATCH_LEASE_SECS",
-                    origin: "environment variable HUB_DISPATCH_LEASE_SECS".into(),
-                    message: format!("`{value}` is not a positive number of seconds"),
-                })?,
-            None => file.dispatch_lease_secs.unwrap_or(300).max(1),
-        };
-
-        let emergency_test_recipients: Vec<String> = match env.get("HUB_EMERGENCY_TEST_RECIPIENTS")
-        {
-            Some(value) => value
-                .split(',')
-                .map(|id| id.trim().to_owned())
-                .filter(|id| !id.is_empty())
-                .collect(),
-            None => file
-                .emergency_test_recipients
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|id| id.trim().to_owned())
-                .filter(|id| !id.is_empty())
-                .collect(),
-        };
-        let rate_limit_per_minute = positive(
-            env,
-            "HUB_RATE_LIMIT_PER_MINUTE",
-            file.rate_limit_per_minute,
-            600,
-        )?;
-        let webhook_rate_limit_per_minute = positive(
-            env,
-            "HUB_WEBHOOK_RATE_LIMIT_PER_MINUTE",
-            file.webhook_rate_limit_per_minute,
-            6000,
-        )?;
-        let login_rate_limit_per_minute = positive(
-            env,
-            "HUB_LOGIN_RATE_LIMIT_PER_MINUTE",
-            file.login_rate_limit_per_minute,
-            20,
-        )?;
-        let delivery_retention_days = positive(
-            env,
-            "HUB_DELIVERY_RETENTION_DAYS",
-            file.delivery_retention_days,
-            90,
-        )?;
-        let provider_timeout_secs = positive(
-            env,
-            "HUB_PROVIDER_TIMEOUT_SECS",
-            file.provider_timeout_secs,
-            10,
-        )?;
-        let chat_frame_ancestors = source
-            .string("chat_frame_ancestors", &file.chat_frame_ancestors)
-            .map(|list| list.split_whitespace().collect::<Vec<_>>().join(" "));
-        if let Some(list) = &chat_frame_ancestors
-            && let Some(bad) = list.split(' ').find(|origin| {
-                !(origin.starts_with("https://") || origin.starts_with("http://"))
-                    || origin.contains([';', ',', '\''])
-            })
-        {
-            return Err(ConfigError::Value {
-                key: "HUB_CHAT_FRAME_ANCESTORS",
-                origin: origin_of(&source, "chat_frame_ancestors", &file.chat_frame_ancestors),
-                message: format!(
-                    "`{bad}` is not an origin like https://www.city.yukuhashi.fukuoka.jp"
-                ),
-            });
-        }
-        let client_ip_header = source
-            .string("client_ip_header", &file.client_ip_header)
-            .map(|name| name.trim().to_ascii_lowercase());
-        if let Some(name) = &client_ip_header
-            && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
-        {
-            return Err(ConfigError::Value {
-                key: "HUB_CLIENT_IP_HEADER",
-                origin: origin_of(&source, "client_ip_header", &file.client_ip_header),
-                message: format!("`{name}` is not a header name"),
-            });
-        }
-
-        let push_allowed_hosts: Vec<String> = match env.get("HUB_PUSH_ALLOWED_HOSTS") {
-            Some(value) => value
-                .split(',')
-                .map(|host| host.trim().to_owned())
-                .filter(|host| !host.is_empty())
-                .collect(),
-            None => file.push_allowed_hosts.clone().unwrap_or_else(|| {
-                channels::push::endpoint::DEFAULT_ALLOWED_HOSTS
-                    .iter()
-                    .map(|host| (*host).to_owned())
-                    .collect()
-            }),
-        };
-        if let Err(error) =
-            channels::push::endpoint::EndpointPolicy::new(&push_allowed_hosts, false)
-        {
-            return Err(ConfigError::Value {
-                key: "HUB_PUSH_ALLOWED_HOSTS",
-                origin: if env.contains_key("HUB_PUSH_ALLOWED_HOSTS") {
-                    "environment variable HUB_PUSH_ALLOWED_HOSTS".into()
-                } else {
-                    "configuration file".into()
-                },
-                message: error.to_string(),
-            });
-        }
-        let push_allow_loopback_for_tests = match env.get("HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS") {
-            Some(value) => match value.trim() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" | "" => false,
-                other => {
-                    return Err(ConfigError::Value {
-                        key: "HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS",
-                        origin: "environment variable HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS".into(),
-                        message: format!("`{other}` is not true or false"),
-                    });
-                }
-            },
-            None => file.push_allow_loopback_for_tests.unwrap_or(false),
-        };
-        let webchat_sockets_per_client = positive(
-            env,
-            "HUB_WEBCHAT_SOCKETS_PER_CLIENT",
-            file.webchat_sockets_per_client,
-            10,
-        )?;
-        let webchat_messages_per_minute = positive(
-            env,
-            "HUB_WEBCHAT_MESSAGES_PER_MINUTE",
-            file.webchat_messages_per_minute,
-            60,
-        )?;
-        let webchat_idle_timeout_secs = positive(
-            env,
-            "HUB_WEBCHAT_IDLE_TIMEOUT_SECS",
-            file.webchat_idle_timeout_secs,
-            600,
-        )?;
-
+        let interests = label_list(
+            env.get("HUB_INTERESTS"),
+            file.interests.as_ref(),
+            &DEFAULT_INTERESTS,
+        );
+        let database_max_connections = database_max_connections(env, &file)?;
+        let mail_rate_per_sec = mail_rate(env, &file)?;
+        let dispatch_lease_secs = dispatch_lease_secs(env, &file)?;
+        let emergency_test_recipients = id_list(
+            env.get("HUB_EMERGENCY_TEST_RECIPIENTS"),
+            file.emergency_test_recipients.clone(),
+        );
+        let limits = Limits::read(env, &file)?;
+        let chat_frame_ancestors = chat_frame_ancestors(&source, &file)?;
+        let client_ip_header = client_ip_header(&source, &file)?;
+        let push_allowed_hosts = push_allowed_hosts(env, &file)?;
+        let push_allow_loopback_for_tests = push_allow_loopback_for_tests(env, &file)?;
+        let webchat = WebchatLimits::read(env, &file)?;
         let faq_dir = source
             .string("faq_dir", &file.faq_dir)
             .map(PathBuf::from)
@@ -525,19 +293,339 @@ impl Config {
             mail_rate_per_sec,
             dispatch_lease_secs,
             emergency_test_recipients,
-            rate_limit_per_minute,
-            webhook_rate_limit_per_minute,
-            login_rate_limit_per_minute,
+            rate_limit_per_minute: limits.rate_limit_per_minute,
+            webhook_rate_limit_per_minute: limits.webhook_rate_limit_per_minute,
+            login_rate_limit_per_minute: limits.login_rate_limit_per_minute,
             client_ip_header,
-            delivery_retention_days,
-            provider_timeout_secs,
+            delivery_retention_days: limits.delivery_retention_days,
+            provider_timeout_secs: limits.provider_timeout_secs,
             chat_frame_ancestors,
             push_allowed_hosts,
             push_allow_loopback_for_tests,
-            webchat_sockets_per_client,
-            webchat_messages_per_minute,
-            webchat_idle_timeout_secs,
+            webchat_sockets_per_client: webchat.sockets_per_client,
+            webchat_messages_per_minute: webchat.messages_per_minute,
+            webchat_idle_timeout_secs: webchat.idle_timeout_secs,
         })
+    }
+}
+
+/// The file's keys, or none without a file.
+fn read_file(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
+    let Some(path) = path else {
+        return Ok(FileConfig::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str::<FileConfig>(&text).map_err(|error| ConfigError::File {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    })
+}
+
+fn listen(source: &Source, file: &FileConfig) -> Result<SocketAddr, ConfigError> {
+    match source.get("listen", &file.listen) {
+        Some((value, origin)) => value.parse().map_err(|_| ConfigError::Value {
+            key: "HUB_LISTEN",
+            origin,
+            message: format!("`{value}` is not an address like 127.0.0.1:8080"),
+        }),
+        None => Ok(SocketAddr::from(([127, 0, 0, 1], 8080))),
+    }
+}
+
+fn database_url(source: &Source, file: &FileConfig) -> Result<String, ConfigError> {
+    let database_url = source
+        .string("database_url", &file.database_url)
+        .unwrap_or_else(|| "sqlite://hub.db".to_owned());
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
+        return Err(ConfigError::Value {
+            key: "HUB_DATABASE_URL",
+            origin: source
+                .get("database_url", &file.database_url)
+                .map(|(_, origin)| origin)
+                .unwrap_or_default(),
+            message: format!(
+                "`{database_url}` is neither sqlite://PATH nor postgres://USER@HOST/DB"
+            ),
+        });
+    }
+    Ok(database_url)
+}
+
+/// The SMTP server's URL and the sender address.
+fn mail(
+    source: &Source,
+    file: &FileConfig,
+) -> Result<(Option<String>, Option<String>), ConfigError> {
+    let smtp_url = source.string("smtp_url", &file.smtp_url);
+    if let Some(url) = &smtp_url
+        && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+    {
+        return Err(ConfigError::Value {
+            key: "HUB_SMTP_URL",
+            origin: origin_of(source, "smtp_url", &file.smtp_url),
+            message: format!("`{url}` must start with smtp:// or smtps://"),
+        });
+    }
+    let mail_from = source.string("mail_from", &file.mail_from);
+    if let Some(from) = &mail_from
+        && !from.contains('@')
+    {
+        return Err(ConfigError::Value {
+            key: "HUB_MAIL_FROM",
+            origin: origin_of(source, "mail_from", &file.mail_from),
+            message: format!("`{from}` is not an email address"),
+        });
+    }
+    Ok((smtp_url, mail_from))
+}
+
+/// Districts or interests: the environment's list (comma separated), else the file's, else the defaults; each
+/// label normalised.
+fn label_list(
+    from_env: Option<&String>,
+    from_file: Option<&Vec<String>>,
+    defaults: &[&str],
+) -> Vec<String> {
+    match from_env {
+        Some(value) => split_list(value),
+        None => from_file
+            .map(|list| {
+                list.iter()
+                    .map(|d| crate::text::normalize_label(d))
+                    .collect()
+            })
+            .unwrap_or_else(|| defaults.iter().map(|d| d.to_string()).collect()),
+    }
+}
+
+fn database_max_connections(
+    env: &BTreeMap<String, String>,
+    file: &FileConfig,
+) -> Result<u32, ConfigError> {
+    match env.get("HUB_DATABASE_MAX_CONNECTIONS") {
+        Some(value) => value.parse().map_err(|_| ConfigError::Value {
+            key: "HUB_DATABASE_MAX_CONNECTIONS",
+            origin: "environment variable HUB_DATABASE_MAX_CONNECTIONS".into(),
+            message: format!("`{value}` is not a positive number"),
+        }),
+        None => Ok(file.database_max_connections.unwrap_or(8)),
+    }
+}
+
+fn mail_rate(env: &BTreeMap<String, String>, file: &FileConfig) -> Result<u32, ConfigError> {
+    match env.get("HUB_MAIL_RATE") {
+        Some(value) => value
+            .parse::<u32>()
+            .ok()
+            .filter(|rate| *rate > 0)
+            .ok_or_else(|| ConfigError::Value {
+                key: "HUB_MAIL_RATE",
+                origin: "environment variable HUB_MAIL_RATE".into(),
+                message: format!("`{value}` is not a positive number of emails per second"),
+            }),
+        None => Ok(file.mail_rate.unwrap_or(50).max(1)),
+    }
+}
+
+fn dispatch_lease_secs(
+    env: &BTreeMap<String, String>,
+    file: &FileConfig,
+) -> Result<u64, ConfigError> {
+    match env.get("HUB_DISPATCH_LEASE_SECS") {
+        Some(value) => value
+            .parse::<u64>()
+            .ok()
+            .filter(|secs| *secs > 0)
+            .ok_or_else(|| ConfigError::Value {
+                key: "HUB_DISPATCH_LEASE_SECS",
+                origin: "environment variable HUB_DISPATCH_LEASE_SECS".into(),
+                message: format!("`{value}` is not a positive number of seconds"),
+            }),
+        None => Ok(file.dispatch_lease_secs.unwrap_or(300).max(1)),
+    }
+}
+
+/// Resident IDs: the environment's (comma separated), else the file's; trimmed, empty ones dropped.
+fn id_list(from_env: Option<&String>, from_file: Option<Vec<String>>) -> Vec<String> {
+    let ids: Vec<String> = match from_env {
+        Some(value) => value.split(',').map(str::to_owned).collect(),
+        None => from_file.unwrap_or_default(),
+    };
+    ids.into_iter()
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
+/// Request limits and retention (issue 9).
+struct Limits {
+    rate_limit_per_minute: u32,
+    webhook_rate_limit_per_minute: u32,
+    login_rate_limit_per_minute: u32,
+    delivery_retention_days: u32,
+    provider_timeout_secs: u32,
+}
+
+impl Limits {
+    fn read(env: &BTreeMap<String, String>, file: &FileConfig) -> Result<Limits, ConfigError> {
+        Ok(Limits {
+            rate_limit_per_minute: positive(
+                env,
+                "HUB_RATE_LIMIT_PER_MINUTE",
+                file.rate_limit_per_minute,
+                600,
+            )?,
+            webhook_rate_limit_per_minute: positive(
+                env,
+                "HUB_WEBHOOK_RATE_LIMIT_PER_MINUTE",
+                file.webhook_rate_limit_per_minute,
+                6000,
+            )?,
+            login_rate_limit_per_minute: positive(
+                env,
+                "HUB_LOGIN_RATE_LIMIT_PER_MINUTE",
+                file.login_rate_limit_per_minute,
+                20,
+            )?,
+            delivery_retention_days: positive(
+                env,
+                "HUB_DELIVERY_RETENTION_DAYS",
+                file.delivery_retention_days,
+                90,
+            )?,
+            provider_timeout_secs: positive(
+                env,
+                "HUB_PROVIDER_TIMEOUT_SECS",
+                file.provider_timeout_secs,
+                10,
+            )?,
+        })
+    }
+}
+
+/// The web chat's per-client limits (issue 25).
+struct WebchatLimits {
+    sockets_per_client: u32,
+    messages_per_minute: u32,
+    idle_timeout_secs: u32,
+}
+
+impl WebchatLimits {
+    fn read(
+        env: &BTreeMap<String, String>,
+        file: &FileConfig,
+    ) -> Result<WebchatLimits, ConfigError> {
+        Ok(WebchatLimits {
+            sockets_per_client: positive(
+                env,
+                "HUB_WEBCHAT_SOCKETS_PER_CLIENT",
+                file.webchat_sockets_per_client,
+                10,
+            )?,
+            messages_per_minute: positive(
+                env,
+                "HUB_WEBCHAT_MESSAGES_PER_MINUTE",
+                file.webchat_messages_per_minute,
+                60,
+            )?,
+            idle_timeout_secs: positive(
+                env,
+                "HUB_WEBCHAT_IDLE_TIMEOUT_SECS",
+                file.webchat_idle_timeout_secs,
+                600,
+            )?,
+        })
+    }
+}
+
+/// Origins that may frame the web chat, space separated.
+fn chat_frame_ancestors(source: &Source, file: &FileConfig) -> Result<Option<String>, ConfigError> {
+    let chat_frame_ancestors = source
+        .string("chat_frame_ancestors", &file.chat_frame_ancestors)
+        .map(|list| list.split_whitespace().collect::<Vec<_>>().join(" "));
+    if let Some(list) = &chat_frame_ancestors
+        && let Some(bad) = list.split(' ').find(|origin| {
+            !(origin.starts_with("https://") || origin.starts_with("http://"))
+                || origin.contains([';', ',', '\''])
+        })
+    {
+        return Err(ConfigError::Value {
+            key: "HUB_CHAT_FRAME_ANCESTORS",
+            origin: origin_of(source, "chat_frame_ancestors", &file.chat_frame_ancestors),
+            message: format!("`{bad}` is not an origin like https://www.city.yukuhashi.fukuoka.jp"),
+        });
+    }
+    Ok(chat_frame_ancestors)
+}
+
+fn client_ip_header(source: &Source, file: &FileConfig) -> Result<Option<String>, ConfigError> {
+    let client_ip_header = source
+        .string("client_ip_header", &file.client_ip_header)
+        .map(|name| name.trim().to_ascii_lowercase());
+    if let Some(name) = &client_ip_header
+        && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+    {
+        return Err(ConfigError::Value {
+            key: "HUB_CLIENT_IP_HEADER",
+            origin: origin_of(source, "client_ip_header", &file.client_ip_header),
+            message: format!("`{name}` is not a header name"),
+        });
+    }
+    Ok(client_ip_header)
+}
+
+fn push_allowed_hosts(
+    env: &BTreeMap<String, String>,
+    file: &FileConfig,
+) -> Result<Vec<String>, ConfigError> {
+    let push_allowed_hosts: Vec<String> = match env.get("HUB_PUSH_ALLOWED_HOSTS") {
+        Some(value) => value
+            .split(',')
+            .map(|host| host.trim().to_owned())
+            .filter(|host| !host.is_empty())
+            .collect(),
+        None => file.push_allowed_hosts.clone().unwrap_or_else(|| {
+            channels::push::endpoint::DEFAULT_ALLOWED_HOSTS
+                .iter()
+                .map(|host| (*host).to_owned())
+                .collect()
+        }),
+    };
+    if let Err(error) = channels::push::endpoint::EndpointPolicy::new(&push_allowed_hosts, false) {
+        return Err(ConfigError::Value {
+            key: "HUB_PUSH_ALLOWED_HOSTS",
+            origin: if env.contains_key("HUB_PUSH_ALLOWED_HOSTS") {
+                "environment variable HUB_PUSH_ALLOWED_HOSTS".into()
+            } else {
+                "configuration file".into()
+            },
+            message: error.to_string(),
+        });
+    }
+    Ok(push_allowed_hosts)
+}
+
+fn push_allow_loopback_for_tests(
+    env: &BTreeMap<String, String>,
+    file: &FileConfig,
+) -> Result<bool, ConfigError> {
+    match env.get("HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS") {
+        Some(value) => match value.trim() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" | "" => Ok(false),
+            other => Err(ConfigError::Value {
+                key: "HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS",
+                origin: "environment variable HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS".into(),
+                message: format!("`{other}` is not true or false"),
+            }),
+        },
+        None => Ok(file.push_allow_loopback_for_tests.unwrap_or(false)),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod console;
 pub mod db;
 pub mod emergency;
 pub mod error;
+pub mod html;
 pub mod import;
 pub mod links;
 pub mod loadtest;

@@ -10,11 +10,12 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use sqlx::Row;
 
-use super::pages::{db_error, esc, forbidden, jst, layout, role_label};
+use super::frame::{db_error, forbidden, jst, layout, role_label};
 use super::{ConsoleUser, CsrfForm, csrf_error, login_guard};
 use crate::AppState;
 use crate::auth::{self, Role};
 use crate::db::now_ms;
+use crate::html::escape;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -37,7 +38,7 @@ async fn tokens_page(State(state): State<AppState>, user: ConsoleUser) -> Respon
         Ok(tokens) => tokens,
         Err(error) => return db_error(error),
     };
-    let csrf = esc(&user.0.csrf);
+    let csrf = escape(&user.0.csrf);
     let mut rows = String::new();
     for token in &tokens {
         let action = match token.revoked_at_ms {
@@ -53,7 +54,7 @@ async fn tokens_page(State(state): State<AppState>, user: ConsoleUser) -> Respon
             rows,
             "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             token.id,
-            esc(&token.name),
+            escape(&token.name),
             if token.bootstrap {
                 "（HUB_ADMIN_TOKEN）"
             } else {
@@ -107,7 +108,7 @@ async fn staff_page(State(state): State<AppState>, user: ConsoleUser) -> Respons
         Ok(rows) => rows,
         Err(error) => return db_error(error),
     };
-    let csrf = esc(&user.0.csrf);
+    let csrf = escape(&user.0.csrf);
     let now = now_ms();
     let mut rows = String::new();
     for row in &accounts {
@@ -129,7 +130,7 @@ async fn staff_page(State(state): State<AppState>, user: ConsoleUser) -> Respons
              <form method=\"post\" action=\"/admin/staff/{name}/unlock\" class=\"inline\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <button type=\"submit\" class=\"secondary\">ロック解除</button></form></td></tr>",
-            name = esc(&username),
+            name = escape(&username),
             role = Role::parse(&role).map(role_label).unwrap_or("不明"),
             created = when(Some(created)),
         );

@@ -15,11 +15,12 @@ use faq::FaqEntry;
 use serde::Deserialize;
 
 use super::ConsoleUser;
-use super::pages::{esc, layout};
+use super::frame::layout;
 use crate::AppState;
 use crate::audit;
 use crate::auth::Role;
 use crate::error::ApiError;
+use crate::html::escape;
 
 /// The file new entries go to.
 pub const NEW_ENTRIES_FILE: &str = "console.toml";
@@ -65,7 +66,7 @@ pub async fn form(
                         &user,
                         "faq",
                         "FAQ",
-                        &format!("<p class=\"error\">FAQ「{}」はありません。</p>", esc(id)),
+                        &format!("<p class=\"error\">FAQ「{}」はありません。</p>", escape(id)),
                     ),
                 )
                     .into_response();
@@ -217,7 +218,7 @@ fn render_form(
             format!(
                 "<p class=\"error\" role=\"alert\" data-field=\"{}\">{}</p>",
                 e.field,
-                esc(&e.message)
+                escape(&e.message)
             )
         })
         .unwrap_or_default();
@@ -241,18 +242,18 @@ fn render_form(
          <label for=\"f-answer-en\">回答（英語・任意）</label><textarea id=\"f-answer-en\" name=\"answer_en\" rows=\"4\">{answer_en}</textarea>\
          <div class=\"row\"><button type=\"submit\">保存する</button><a href=\"/admin/faq\">FAQ一覧へ戻る</a></div>\
          </form></section>",
-        csrf = esc(&user.0.csrf),
-        original = esc(&form.original_id),
-        id = esc(&form.id),
-        question = esc(&form.question),
-        alternatives = esc(&form.alternatives),
-        answer = esc(&form.answer),
-        category = esc(&form.category),
-        department = esc(&form.department),
-        keywords = esc(&form.keywords),
-        link = esc(&form.link),
-        question_en = esc(&form.question_en),
-        answer_en = esc(&form.answer_en),
+        csrf = escape(&user.0.csrf),
+        original = escape(&form.original_id),
+        id = escape(&form.id),
+        question = escape(&form.question),
+        alternatives = escape(&form.alternatives),
+        answer = escape(&form.answer),
+        category = escape(&form.category),
+        department = escape(&form.department),
+        keywords = escape(&form.keywords),
+        link = escape(&form.link),
+        question_en = escape(&form.question_en),
+        answer_en = escape(&form.answer_en),
         i_id = invalid("id"),
         i_q = invalid("question"),
         i_a = invalid("answer"),

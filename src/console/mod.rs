@@ -7,9 +7,12 @@
 
 mod access;
 pub mod accounts;
+mod charts;
 mod faq_edit;
+mod frame;
 pub mod login_guard;
 mod pages;
+mod queries;
 mod surveys;
 
 use axum::extract::{FromRequestParts, State};
@@ -145,7 +148,7 @@ fn login_response(
             ""
         }
     );
-    let mut response = (status, pages::login_html(&token, error, username)).into_response();
+    let mut response = (status, frame::login_html(&token, error, username)).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

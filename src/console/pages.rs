@@ -1,5 +1,6 @@
-//! The console's pages, rendered on the server as plain HTML strings. Everything from the database or a form is
-//! escaped with [`esc`]; data the scripts need travels in `data-*` attributes (no inline script).
+//! The console's pages, rendered on the server as plain HTML strings inside [`super::frame::layout`]. Everything
+//! from the database or a form is escaped with [`escape`]; data the scripts need travels in `data-*` attributes
+//! (no inline script). The SQL is [`super::queries`], the charts [`super::charts`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -7,18 +8,22 @@ use std::fmt::Write as _;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{Duration, Utc};
 use chrono_tz::Asia::Tokyo;
 use serde::Deserialize;
-use sqlx::Row;
 
+use super::charts::chart_svg;
+use super::frame::{
+    can_broadcast, can_write_notices, channel_label, db_error, forbidden, jst, layout, urlencode,
+};
+use super::queries::{self, DAY_MS};
 use super::{ConsoleUser, faq_edit};
 use crate::AppState;
 use crate::audit;
 use crate::auth::Role;
-use crate::error::ApiError;
+use crate::html::escape;
 use crate::residents::ChannelKind;
 
 pub fn routes() -> axum::Router<AppState> {
@@ -35,266 +40,8 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/admin/audit", get(audit_page))
 }
 
-/// HTML-escapes text for element content and quoted attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A Unix-ms time in Japan, formatted with a chrono pattern.
-pub fn jst(ms: i64, pattern: &str) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&Tokyo).format(pattern).to_string())
-        .unwrap_or_default()
-}
-
-pub fn role_label(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "管理者",
-        Role::Pr => "広報",
-        Role::Disaster => "防災",
-        Role::Viewer => "閲覧",
-    }
-}
-
-fn channel_label(channel: &str) -> &'static str {
-    match channel {
-        "line" => "LINE",
-        "email" => "メール",
-        "push" => "プッシュ通知",
-        "webchat" => "Webチャット",
-        _ => "その他",
-    }
-}
-
-/// Who may see the emergency page and its menu item.
-pub fn can_broadcast(role: Role) -> bool {
-    matches!(role, Role::Admin | Role::Disaster)
-}
-
-fn can_write_notices(role: Role) -> bool {
-    matches!(role, Role::Admin | Role::Pr)
-}
-
-/// The frame of every page: head with the one stylesheet and script, the menu for the user's role, logout.
-pub fn layout(user: &ConsoleUser, page: &str, title: &str, body: &str) -> Html<String> {
-    let session = &user.0;
-    let role = session.staff.role;
-    let mut menu = vec![
-        ("dashboard", "/admin", "ダッシュボード"),
-        ("residents", "/admin/residents", "住民"),
-        ("notices", "/admin/notices", "お知らせ"),
-    ];
-    if can_broadcast(role) {
-        menu.push(("emergency", "/admin/emergency", "緊急配信"));
-    }
-    if super::surveys::can_read(role) {
-        menu.push(("surveys", "/admin/surveys", "アンケート"));
-    }
-    if role != Role::Disaster {
-        menu.push(("faq", "/admin/faq", "FAQ"));
-    }
-    if role == Role::Admin {
-        menu.push(("audit", "/admin/audit", "監査ログ"));
-        menu.push(("staff", "/admin/staff", "職員"));
-        menu.push(("tokens", "/admin/tokens", "APIトークン"));
-    }
-    let mut nav = String::new();
-    for (key, href, label) in menu {
-        let current = if key == page {
-            " aria-current=\"page\""
-        } else {
-            ""
-        };
-        let class = if key == "emergency" {
-            " class=\"danger\""
-        } else {
-            ""
-        };
-        let _ = write!(
-            nav,
-            "<li><a href=\"{href}\"{current}{class}>{label}</a></li>"
-        );
-    }
-    Html(format!(
-        "<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"csrf-token\" content=\"{csrf}\">\
-         <title>{title} | 行橋市 住民ハブ 管理画面</title>\
-         <link rel=\"stylesheet\" href=\"/admin/static/console.css\">\
-         <script src=\"/admin/static/console.js\" defer></script></head>\
-         <body data-page=\"{page}\" data-role=\"{role_key}\">\
-         <header class=\"top\"><a class=\"brand\" href=\"/admin\">行橋市 住民ハブ</a>\
-         <nav aria-label=\"メニュー\"><ul>{nav}</ul></nav>\
-         <form class=\"logout\" method=\"post\" action=\"/admin/logout\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <span class=\"who\">{user}（{role_label}）</span><button type=\"submit\">ログアウト</button></form>\
-         </header><main id=\"main\"><h1>{title}</h1>{body}</main></body></html>",
-        csrf = esc(&session.csrf),
-        title = esc(title),
-        page = esc(page),
-        role_key = role.as_str(),
-        user = esc(&session.staff.name),
-        role_label = role_label(role),
-    ))
-}
-
-/// The login page (the one page without a session).
-pub fn login_html(csrf: &str, error: Option<&str>, username: &str) -> Html<String> {
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
-        .unwrap_or_default();
-    Html(format!(
-        "<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>ログイン | 行橋市 住民ハブ 管理画面</title>\
-         <link rel=\"stylesheet\" href=\"/admin/static/console.css\"></head>\
-         <body data-page=\"login\"><main class=\"login\"><h1>行橋市 住民ハブ 管理画面</h1>{error}\
-         <form method=\"post\" action=\"/admin/login\" class=\"card\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label for=\"username\">ユーザー名</label>\
-         <input id=\"username\" name=\"username\" autocomplete=\"username\" required value=\"{username}\">\
-         <label for=\"password\">パスワード</label>\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">ログイン</button></form>\
-         <p class=\"hint\">API トークンは機械向けです。職員はアカウントでログインしてください。</p></main></body></html>",
-        csrf = esc(csrf),
-        username = esc(username),
-    ))
-}
-
-/// A page the user's role may not open: 403 with the menu still there.
-pub(super) fn forbidden(user: &ConsoleUser, page: &str) -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        layout(
-            user,
-            page,
-            "権限がありません",
-            "<p class=\"error\">このページを開く権限がありません。必要な場合は管理者に依頼してください。</p>",
-        ),
-    )
-        .into_response()
-}
-
-pub(super) fn db_error(error: sqlx::Error) -> Response {
-    ApiError::from(error).into_response()
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Dashboard
-
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
-/// Midnight today in Japan, as Unix ms.
-fn today_start_jst() -> i64 {
-    let today = Utc::now().with_timezone(&Tokyo).date_naive();
-    Tokyo
-        .from_local_datetime(&today.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .earliest()
-        .map(|t| t.timestamp_millis())
-        .unwrap_or_else(crate::db::now_ms)
-}
-
-/// Deliveries created per Japanese day and channel over the last `days` days.
-async fn deliveries_by_day(
-    state: &AppState,
-    days: i64,
-) -> Result<(i64, BTreeMap<String, Vec<i64>>), sqlx::Error> {
-    let start = today_start_jst() - (days - 1) * DAY_MS;
-    let rows = sqlx::query(
-        "SELECT channel, (created_at_ms - $1) / $2 AS day, COUNT(*) AS n FROM deliveries \
-         WHERE created_at_ms >= $1 GROUP BY channel, (created_at_ms - $1) / $2",
-    )
-    .bind(start)
-    .bind(DAY_MS)
-    .fetch_all(&state.db.pool)
-    .await?;
-    let mut series: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for channel in ["line", "email", "push", "webchat"] {
-        series.insert(channel.to_owned(), vec![0; days as usize]);
-    }
-    for row in rows {
-        let channel: String = row.try_get("channel")?;
-        let day: i64 = row.try_get("day")?;
-        let n: i64 = row.try_get("n")?;
-        if let Some(slot) = series
-            .entry(channel)
-            .or_insert_with(|| vec![0; days as usize])
-            .get_mut(day as usize)
-        {
-            *slot += n;
-        }
-    }
-    Ok((start, series))
-}
-
-/// An SVG line chart (one line per channel), drawn on the server; colours come from the stylesheet.
-fn chart_svg(start_ms: i64, series: &BTreeMap<String, Vec<i64>>) -> String {
-    let (width, height, left, bottom, top) = (720.0, 240.0, 44.0, 28.0, 12.0);
-    let days = series.values().map(Vec::len).max().unwrap_or(0).max(2);
-    let max = series
-        .values()
-        .flat_map(|v| v.iter().copied())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    // A top that divides into the four grid steps, so the axis labels are whole and distinct.
-    let max = (max + 3) / 4 * 4;
-    let x = |i: usize| left + (width - left - 8.0) * i as f64 / (days - 1) as f64;
-    let y = |n: i64| top + (height - top - bottom) * (1.0 - n as f64 / max as f64);
-    let mut svg = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
-         aria-label=\"過去30日間のチャネル別配信数\">"
-    );
-    for step in 0..=4 {
-        let n = max * step / 4;
-        let _ = write!(
-            svg,
-            "<line class=\"grid\" x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"></line>\
-             <text class=\"axis\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{n}</text>",
-            width - 8.0,
-            left - 6.0,
-            y(n) + 4.0,
-            y = y(n)
-        );
-    }
-    for i in (0..days).step_by(7) {
-        let _ = write!(
-            svg,
-            "<text class=\"axis\" x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-            x(i),
-            height - 8.0,
-            jst(start_ms + i as i64 * DAY_MS, "%-m/%-d")
-        );
-    }
-    for (channel, values) in series {
-        let points: Vec<String> = values
-            .iter()
-            .enumerate()
-            .map(|(i, n)| format!("{:.1},{:.1}", x(i), y(*n)))
-            .collect();
-        let _ = write!(
-            svg,
-            "<polyline class=\"series ch-{}\" points=\"{}\"><title>{}</title></polyline>",
-            esc(channel),
-            points.join(" "),
-            channel_label(channel)
-        );
-    }
-    svg.push_str("</svg>");
-    svg
-}
 
 async fn dashboard(State(state): State<AppState>, user: ConsoleUser) -> Response {
     match dashboard_body(&state, &user).await {
@@ -304,35 +51,26 @@ async fn dashboard(State(state): State<AppState>, user: ConsoleUser) -> Response
 }
 
 async fn dashboard_body(state: &AppState, user: &ConsoleUser) -> Result<String, sqlx::Error> {
-    let (start, series) = deliveries_by_day(state, 30).await?;
+    let (start, series) = queries::deliveries_by_day(&state.db, 30).await?;
     let mut legend = String::new();
     for (channel, values) in &series {
         let _ = write!(
             legend,
             "<li><span class=\"swatch ch-{}\"></span>{}: {}件</li>",
-            esc(channel),
+            escape(channel),
             channel_label(channel),
             values.iter().sum::<i64>()
         );
     }
-    let upcoming = sqlx::query(
-        "SELECT id, title, next_fire_ms, cron FROM notices WHERE status = 'scheduled' \
-         AND next_fire_ms IS NOT NULL ORDER BY next_fire_ms LIMIT 5",
-    )
-    .fetch_all(&state.db.pool)
-    .await?;
     let mut next = String::new();
-    for row in &upcoming {
-        let id: i64 = row.try_get("id")?;
-        let title: String = row.try_get("title")?;
-        let at: i64 = row.try_get("next_fire_ms")?;
-        let cron: Option<String> = row.try_get("cron")?;
+    for notice in queries::upcoming_notices(&state.db).await? {
         let _ = write!(
             next,
-            "<li><time>{}</time> <a href=\"/admin/notices/{id}\">{}</a>{}</li>",
-            jst(at, "%-m月%-d日 %H:%M"),
-            esc(&title),
-            if cron.is_some() {
+            "<li><time>{}</time> <a href=\"/admin/notices/{}\">{}</a>{}</li>",
+            jst(notice.at_ms, "%-m月%-d日 %H:%M"),
+            notice.id,
+            escape(&notice.title),
+            if notice.repeats {
                 " <span class=\"tag\">繰り返し</span>"
             } else {
                 ""
@@ -342,23 +80,11 @@ async fn dashboard_body(state: &AppState, user: &ConsoleUser) -> Result<String, 
     if next.is_empty() {
         next = "<li class=\"muted\">予定されているお知らせはありません。</li>".into();
     }
-    let week_start = crate::db::now_ms() - 7 * DAY_MS;
-    let outcomes = sqlx::query(
-        "SELECT outcome, COUNT(*) AS n FROM chat_log WHERE at_ms >= $1 GROUP BY outcome",
-    )
-    .bind(week_start)
-    .fetch_all(&state.db.pool)
-    .await?;
-    let (mut answered, mut candidates, mut missed) = (0i64, 0i64, 0i64);
-    for row in &outcomes {
-        let outcome: String = row.try_get("outcome")?;
-        let n: i64 = row.try_get("n")?;
-        match outcome.as_str() {
-            "answered" => answered += n,
-            "candidates" => candidates += n,
-            _ => missed += n,
-        }
-    }
+    let queries::FaqOutcomes {
+        answered,
+        candidates,
+        missed,
+    } = queries::faq_outcomes(&state.db, crate::db::now_ms() - 7 * DAY_MS).await?;
     let emergencies = if can_broadcast(user.0.staff.role) {
         "<section class=\"card\"><h2>最近の緊急配信</h2>\
          <ul id=\"recent-emergencies\" class=\"list\" aria-live=\"polite\"><li class=\"muted\">読み込み中…</li></ul>\
@@ -398,14 +124,6 @@ struct ResidentSearch {
     district: String,
 }
 
-fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 async fn residents(
     State(state): State<AppState>,
     user: ConsoleUser,
@@ -413,46 +131,29 @@ async fn residents(
 ) -> Response {
     let q = search.q.trim();
     let district = search.district.trim();
-    let rows = sqlx::query(
-        "SELECT external_id, birth_date, district, language FROM residents \
-         WHERE ($1 = '' OR external_id LIKE $2 ESCAPE '\\') AND ($3 = '' OR district = $3) \
-         ORDER BY external_id LIMIT 101",
-    )
-    .bind(q)
-    .bind(like_pattern(q))
-    .bind(district)
-    .fetch_all(&state.db.pool)
-    .await;
-    let rows = match rows {
+    let rows = match queries::search_residents(&state.db, q, district).await {
         Ok(rows) => rows,
         Err(error) => return db_error(error),
     };
-    let total: i64 = match sqlx::query_scalar("SELECT COUNT(*) FROM residents")
-        .fetch_one(&state.db.pool)
-        .await
-    {
+    let total = match queries::resident_count(&state.db).await {
         Ok(n) => n,
         Err(error) => return db_error(error),
     };
     let mut options = String::from("<option value=\"\">すべての地区</option>");
     for d in &state.config.districts {
         let selected = if d == district { " selected" } else { "" };
-        let _ = write!(options, "<option{selected}>{}</option>", esc(d));
+        let _ = write!(options, "<option{selected}>{}</option>", escape(d));
     }
     let mut table = String::new();
     for row in rows.iter().take(100) {
-        let id: String = row.try_get("external_id").unwrap_or_default();
-        let birth: Option<String> = row.try_get("birth_date").unwrap_or_default();
-        let d: Option<String> = row.try_get("district").unwrap_or_default();
-        let language: String = row.try_get("language").unwrap_or_default();
         let _ = write!(
             table,
             "<tr><td><a href=\"/admin/residents/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&urlencode(&id)),
-            esc(&id),
-            esc(d.as_deref().unwrap_or("—")),
-            esc(birth.as_deref().unwrap_or("—")),
-            esc(&language)
+            escape(&urlencode(&row.external_id)),
+            escape(&row.external_id),
+            escape(row.district.as_deref().unwrap_or("—")),
+            escape(row.birth_date.as_deref().unwrap_or("—")),
+            escape(&row.language)
         );
     }
     let more = if rows.len() > 100 {
@@ -489,22 +190,9 @@ async fn residents(
          <label for=\"district\">地区</label><select id=\"district\" name=\"district\">{options}</select>\
          <button type=\"submit\">検索</button></form>\
          <p>登録住民: {total}人</p>{found}</section>{import}",
-        q = esc(q),
+        q = escape(q),
     );
     layout(&user, "residents", "住民", &body).into_response()
-}
-
-/// Percent-encodes a path segment.
-fn urlencode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
 }
 
 async fn resident(
@@ -525,7 +213,7 @@ async fn resident(
                 "住民",
                 &format!(
                     "<p class=\"error\">住民ID {} は登録されていません。</p>",
-                    esc(&external_id)
+                    escape(&external_id)
                 ),
             ),
         )
@@ -559,20 +247,20 @@ async fn resident(
          <dt>停止中の連絡手段</dt><dd>{inactive}</dd>\
          <dt>登録</dt><dd>{created}</dd><dt>更新</dt><dd>{updated}</dd></dl>\
          <p><a href=\"/admin/residents\">住民の一覧へ戻る</a></p></section>",
-        id = esc(&view.external_id),
-        birth = esc(view.birth_date.as_deref().unwrap_or("—")),
-        district = esc(view.district.as_deref().unwrap_or("—")),
-        language = esc(&view.language),
-        interests = esc(&view.interests.join("、")),
-        channels = esc(&channels.join("、")),
-        preferred = esc(&preferred.join(" → ")),
-        inactive = esc(&if inactive.is_empty() {
+        id = escape(&view.external_id),
+        birth = escape(view.birth_date.as_deref().unwrap_or("—")),
+        district = escape(view.district.as_deref().unwrap_or("—")),
+        language = escape(&view.language),
+        interests = escape(&view.interests.join("、")),
+        channels = escape(&channels.join("、")),
+        preferred = escape(&preferred.join(" → ")),
+        inactive = escape(&if inactive.is_empty() {
             "なし".to_owned()
         } else {
             inactive.join("、")
         }),
-        created = esc(&view.created_at),
-        updated = esc(&view.updated_at),
+        created = escape(&view.created_at),
+        updated = escape(&view.updated_at),
     );
     layout(&user, "residents", "住民の詳細", &body).into_response()
 }
@@ -586,7 +274,7 @@ fn checkboxes(name: &str, values: &[String]) -> String {
         let _ = write!(
             out,
             "<label class=\"check\"><input type=\"checkbox\" name=\"{name}\" id=\"{name}-{i}\" value=\"{v}\"> {v}</label>",
-            v = esc(value)
+            v = escape(value)
         );
     }
     out
@@ -602,13 +290,7 @@ async fn notices(
     user: ConsoleUser,
     Query(query): Query<NoticesQuery>,
 ) -> Response {
-    let rows = sqlx::query(
-        "SELECT id, title, next_fire_ms, cron, status, segment, channels, fire_count, last_fired_at_ms \
-         FROM notices ORDER BY id DESC LIMIT 200",
-    )
-    .fetch_all(&state.db.pool)
-    .await;
-    let rows = match rows {
+    let rows = match queries::recent_notices(&state.db).await {
         Ok(rows) => rows,
         Err(error) => return db_error(error),
     };
@@ -617,13 +299,9 @@ async fn notices(
     let mut days: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     let mut past = String::new();
     for row in &rows {
-        let id: i64 = row.try_get("id").unwrap_or_default();
-        let title: String = row.try_get("title").unwrap_or_default();
-        let status: String = row.try_get("status").unwrap_or_default();
-        let next: Option<i64> = row.try_get("next_fire_ms").unwrap_or_default();
-        let cron: Option<String> = row.try_get("cron").unwrap_or_default();
-        let segment: String = row.try_get("segment").unwrap_or_default();
-        match (status.as_str(), next) {
+        let id = row.id;
+        let (title, status, segment) = (&row.title, &row.status, &row.segment);
+        match (status.as_str(), row.next_fire_ms) {
             ("scheduled", Some(at)) => {
                 let cancel = if writer {
                     format!(
@@ -632,8 +310,10 @@ async fn notices(
                 } else {
                     String::new()
                 };
-                let repeat = cron
-                    .map(|c| format!(" <span class=\"tag\">繰り返し {}</span>", esc(&c)))
+                let repeat = row
+                    .cron
+                    .as_ref()
+                    .map(|c| format!(" <span class=\"tag\">繰り返し {}</span>", escape(c)))
                     .unwrap_or_default();
                 days.entry(at).or_default().push(format!(
                     "<li class=\"notice\" data-notice=\"{id}\"><time datetime=\"{iso}\">{time}</time> \
@@ -641,18 +321,19 @@ async fn notices(
                      <span class=\"muted\">対象: {segment}</span> {cancel}</li>",
                     iso = jst(at, "%Y-%m-%dT%H:%M:%S%:z"),
                     time = jst(at, "%H:%M"),
-                    title = esc(&title),
-                    segment = esc(if segment.is_empty() { "全員" } else { &segment }),
+                    title = escape(title),
+                    segment = escape(if segment.is_empty() { "全員" } else { segment }),
                 ));
             }
             _ => {
-                let last: Option<i64> = row.try_get("last_fired_at_ms").unwrap_or_default();
                 let _ = write!(
                     past,
                     "<tr><td><a href=\"/admin/notices/{id}\">{}</a></td><td>{}</td><td>{}</td></tr>",
-                    esc(&title),
-                    status_label(&status),
-                    last.map(|t| jst(t, "%Y-%m-%d %H:%M")).unwrap_or_default()
+                    escape(title),
+                    status_label(status),
+                    row.last_fired_at_ms
+                        .map(|t| jst(t, "%Y-%m-%d %H:%M"))
+                        .unwrap_or_default()
                 );
             }
         }
@@ -843,8 +524,8 @@ async fn notice_report(
         let _ = write!(
             bodies,
             "<dt>本文（{}）</dt><dd class=\"pre\">{}</dd>",
-            esc(language),
-            esc(text)
+            escape(language),
+            escape(text)
         );
     }
     let channels: Vec<&str> = notice
@@ -861,21 +542,21 @@ async fn notice_report(
          <section class=\"card\"><h2>配信レポート</h2><table class=\"counts\"><thead><tr><th>チャネル</th>\
          <th>対象</th><th>送信済み</th><th>記録のみ</th><th>待機中</th><th>失敗</th></tr></thead>\
          <tbody>{table}</tbody></table><p class=\"muted\">「記録のみ」は認証情報がないチャネルで、送信せず記録した件数です。</p></section>",
-        title = esc(&notice.title),
-        segment = esc(if notice.segment.is_empty() {
+        title = escape(&notice.title),
+        segment = escape(if notice.segment.is_empty() {
             "all"
         } else {
             &notice.segment
         }),
-        channels = esc(&channels.join("、")),
+        channels = escape(&channels.join("、")),
         status = status_label(&notice.status),
         next = notice
             .next_fire_ms
             .map(|t| jst(t, "%Y-%m-%d %H:%M"))
             .unwrap_or_else(|| "—".into()),
-        cron = esc(notice.cron.as_deref().unwrap_or("—")),
+        cron = escape(notice.cron.as_deref().unwrap_or("—")),
         fires = notice.fire_count,
-        by = esc(&notice.created_by),
+        by = escape(&notice.created_by),
     );
     layout(&user, "notices", &format!("お知らせ {id}"), &body).into_response()
 }
@@ -894,7 +575,7 @@ async fn emergency(State(state): State<AppState>, user: ConsoleUser) -> Response
         let _ = write!(
             districts,
             "<label class=\"check\"><input type=\"checkbox\" name=\"e-district\" id=\"e-district-{i}\" value=\"{v}\"> {v}</label>",
-            v = esc(d)
+            v = escape(d)
         );
     }
     let body = format!(
@@ -962,7 +643,7 @@ async fn faq_list(
         let action = if editor {
             format!(
                 "<a class=\"button secondary\" href=\"/admin/faq/edit?question={}\">エントリにする</a>",
-                esc(&urlencode(&miss.question))
+                escape(&urlencode(&miss.question))
             )
         } else {
             String::new()
@@ -971,7 +652,7 @@ async fn faq_list(
             missed,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
             rank + 1,
-            esc(&miss.question),
+            escape(&miss.question),
             miss.count,
             jst(miss.last_asked_ms, "%m/%d %H:%M"),
         );
@@ -999,7 +680,7 @@ async fn faq_list(
         let edit = if editor {
             format!(
                 "<a href=\"/admin/faq/edit?id={}\">編集</a>",
-                esc(&urlencode(&entry.id))
+                escape(&urlencode(&entry.id))
             )
         } else {
             String::new()
@@ -1007,9 +688,9 @@ async fn faq_list(
         let _ = write!(
             entries,
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{edit}</td></tr>",
-            esc(&entry.id),
-            esc(&entry.category),
-            esc(&entry.question)
+            escape(&entry.id),
+            escape(&entry.category),
+            escape(&entry.question)
         );
     }
     let saved = query
@@ -1017,7 +698,7 @@ async fn faq_list(
         .map(|id| {
             format!(
                 "<p class=\"ok\" role=\"status\">FAQ「{}」を保存しました。チャットの回答に反映されています。</p>",
-                esc(&id)
+                escape(&id)
             )
         })
         .unwrap_or_default();
@@ -1038,8 +719,8 @@ async fn faq_list(
          <p>{shown}件</p><table><thead><tr><th>ID</th><th>分類</th><th>質問</th><th></th></tr></thead>\
          <tbody>{entries}</tbody></table></section>",
         count = index.len(),
-        dir = esc(&status.dir),
-        q = esc(&query.q),
+        dir = escape(&status.dir),
+        q = escape(&query.q),
     );
     layout(&user, "faq", "FAQ", &body).into_response()
 }
@@ -1066,11 +747,11 @@ async fn audit_page(State(state): State<AppState>, user: ConsoleUser) -> Respons
             rows,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>",
             jst(entry.at_ms, "%Y-%m-%d %H:%M:%S"),
-            esc(&entry.actor),
-            esc(&entry.role),
-            esc(&entry.action),
-            esc(&entry.target),
-            esc(&detail)
+            escape(&entry.actor),
+            escape(&entry.role),
+            escape(&entry.action),
+            escape(&entry.target),
+            escape(&detail)
         );
     }
     let body = format!(
@@ -1088,7 +769,7 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(
-            esc("<a href=\"x\">&'"),
+            escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
     }

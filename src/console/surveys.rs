@@ -11,9 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::ConsoleUser;
-use super::pages::{esc, jst, layout};
+use super::charts::bars_svg;
+use super::frame::{jst, layout};
 use crate::AppState;
 use crate::auth::Role;
+use crate::html::escape;
 use crate::surveys::api::{ResponseRate, SurveyResults, compute_results};
 use crate::surveys::{QuestionKind, SurveyState};
 
@@ -71,7 +73,7 @@ async fn list(State(state): State<AppState>, user: ConsoleUser) -> Response {
             "<tr><td><a href=\"/admin/surveys/{id}\">{title}</a></td><td>{state}</td><td>{opens}</td>\
              <td>{closes}</td><td>{answers}</td></tr>",
             id = survey.id,
-            title = esc(&survey.title),
+            title = escape(&survey.title),
             state = state_label(survey.state(now)),
             opens = jst(survey.open_at_ms, "%Y-%m-%d %H:%M"),
             closes = jst(survey.close_at_ms, "%Y-%m-%d %H:%M"),
@@ -89,42 +91,13 @@ async fn list(State(state): State<AppState>, user: ConsoleUser) -> Response {
     layout(&user, "surveys", "アンケート", &body).into_response()
 }
 
-/// Horizontal bars, one per label, with the count at the end (an SVG drawn here: no script, no inline style).
-fn bars_svg(caption: &str, bars: &[(String, i64)]) -> String {
-    let (width, row, left) = (640.0, 28.0, 150.0);
-    let height = row * bars.len() as f64 + 8.0;
-    let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
-    let mut svg = format!(
-        "<svg class=\"chart bars\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">",
-        esc(caption)
-    );
-    for (i, (label, count)) in bars.iter().enumerate() {
-        let y = 4.0 + row * i as f64;
-        let length = (width - left - 60.0) * *count as f64 / max as f64;
-        let _ = write!(
-            svg,
-            "<text class=\"axis\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
-             <rect class=\"bar\" x=\"{left}\" y=\"{y:.1}\" width=\"{length:.1}\" height=\"{:.1}\"></rect>\
-             <text class=\"axis\" x=\"{:.1}\" y=\"{:.1}\">{count}</text>",
-            left - 8.0,
-            y + row * 0.6,
-            esc(label),
-            row - 8.0,
-            left + length + 6.0,
-            y + row * 0.6,
-        );
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
 fn rates_table(heading: &str, rates: &std::collections::BTreeMap<String, ResponseRate>) -> String {
     let mut rows = String::new();
     for (group, rate) in rates {
         let _ = write!(
             rows,
             "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{:.0}%</td></tr>",
-            esc(if group.is_empty() { "不明" } else { group }),
+            escape(if group.is_empty() { "不明" } else { group }),
             rate.invited,
             rate.answered,
             rate.rate * 100.0
@@ -133,7 +106,7 @@ fn rates_table(heading: &str, rates: &std::collections::BTreeMap<String, Respons
     format!(
         "<section class=\"card\"><h2>{}</h2><table class=\"counts\"><thead><tr><th></th><th>依頼</th>\
          <th>回答</th><th>回答率</th></tr></thead><tbody>{rows}</tbody></table></section>",
-        esc(heading)
+        escape(heading)
     )
 }
 
@@ -183,7 +156,7 @@ fn results_body(results: &SurveyResults) -> String {
                 Some(texts) => {
                     let items: String = texts
                         .iter()
-                        .map(|t| format!("<li class=\"pre\">{}</li>", esc(t)))
+                        .map(|t| format!("<li class=\"pre\">{}</li>", escape(t)))
                         .collect();
                     format!("<ul class=\"answers\">{items}</ul>")
                 }
@@ -195,7 +168,7 @@ fn results_body(results: &SurveyResults) -> String {
         let _ = write!(
             body,
             "<section class=\"card\"><h2>{}</h2><p class=\"muted\">回答 {}・無回答 {}</p>{chart}</section>",
-            esc(&caption),
+            escape(&caption),
             question.answered,
             question.skipped
         );
@@ -220,18 +193,5 @@ async fn results(
             layout(&user, "surveys", &results.title, &results_body(&results)).into_response()
         }
         Err(response) => response,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bars_svg;
-
-    #[test]
-    fn bars_are_escaped_and_scaled() {
-        let svg = bars_svg("Q1 <どれ>", &[("はい".into(), 4), ("<b>".into(), 2)]);
-        assert!(svg.contains("aria-label=\"Q1 &lt;どれ&gt;\""));
-        assert!(svg.contains("&lt;b&gt;") && !svg.contains("<b>"));
-        assert_eq!(svg.matches("<rect").count(), 2);
     }
 }

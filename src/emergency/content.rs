@@ -9,6 +9,7 @@ use super::safety::{self, Answer};
 use super::store::StoredEmergency;
 use super::{AlertKind, Language};
 use crate::chat::ChatService;
+use crate::html::escape;
 use crate::render::{LineChoice, Rendered, city_name};
 use crate::residents::ChannelKind;
 
@@ -62,21 +63,6 @@ fn truncate(text: &str, max: usize) -> String {
         cut.push('…');
         cut
     }
-}
-
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Whether residents are asked if they are safe (not under a cancellation).
@@ -157,15 +143,15 @@ pub fn render_all(
         let mut html = format!(
             "<!DOCTYPE html>\n<html lang=\"{code}\"><body>\n<h1 style=\"color:#b00020\">{}</h1>\n\
              <div style=\"white-space: pre-wrap\">{}</div>\n",
-            escape_html(&format!("{}{title}", prefix(language))),
-            escape_html(&text.body)
+            escape(&format!("{}{title}", prefix(language))),
+            escape(&text.body)
         );
         if let Some(note) = &note {
             plain.push_str(&format!("\n\n{note}"));
-            html.push_str(&format!("<p><strong>{}</strong></p>\n", escape_html(note)));
+            html.push_str(&format!("<p><strong>{}</strong></p>\n", escape(note)));
         }
         plain.push_str(&format!("\n\n--\n{city}"));
-        html.push_str(&format!("<hr><p>{}</p>\n</body></html>", escape_html(city)));
+        html.push_str(&format!("<hr><p>{}</p>\n</body></html>", escape(city)));
         contents.insert(
             (ChannelKind::Email, code.clone()),
             Rendered::Email {

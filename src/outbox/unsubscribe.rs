@@ -15,6 +15,7 @@ use sqlx::Row;
 use crate::AppState;
 use crate::db::Db;
 use crate::links::Links;
+use crate::html::{Page, escape};
 
 /// Marks the email address behind `token` inactive. `Ok(false)` when the token is not valid (any more).
 pub async fn honour(db: &Db, links: &Links, token: &str) -> Result<bool, sqlx::Error> {
@@ -92,12 +93,14 @@ fn page_html(title: &str, text: &str, token: Option<&str>) -> String {
     let form = token
         .map(|t| {
             format!(
-                "<form method=\"post\" action=\"/unsubscribe/{t}\"><button type=\"submit\">配信を停止する / Unsubscribe</button></form>"
+                "<form method=\"post\" action=\"/unsubscribe/{}\"><button type=\"submit\">配信を停止する / Unsubscribe</button></form>",
+                escape(t)
             )
         })
         .unwrap_or_default();
-    format!(
-        "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1><p>{text}</p>{form}</body></html>"
-    )
+    Page::new("ja", title).render(&format!(
+        "<h1>{}</h1><p>{}</p>{form}",
+        escape(title),
+        escape(text)
+    ))
 }

@@ -7,8 +7,11 @@
 //! follower who has not consented, an e-mail address not yet confirmed) is left out of notices, previews and
 //! counts.
 
+mod form;
 pub mod line_dialog;
+mod pages;
 pub mod stats;
+mod store;
 pub mod texts;
 pub mod web;
 

@@ -9,12 +9,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
-use handlebars::html_escape;
 use tracing::Instrument;
 
 use super::{Answer, Question, QuestionKind, SubmitError, Submitted, Survey, SurveyState};
 use crate::AppState;
 use crate::db::now_ms;
+use crate::html::{Page, escape};
 
 const STYLESHEET: &str = include_str!("survey.css");
 
@@ -82,27 +82,18 @@ fn words(language: &str) -> Words {
     }
 }
 
+/// A survey page: the resident's language, the survey stylesheet, `content` in `<main>`.
 fn page(language: &str, title: &str, content: &str) -> String {
-    let lang = if language == "ja-easy" {
-        "ja"
-    } else {
-        language
-    };
-    format!(
-        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><link rel=\"stylesheet\" href=\"/survey.css\"></head>\
-         <body><main>{content}</main></body></html>",
-        html_escape(lang),
-        html_escape(title)
-    )
+    Page::new(language, title)
+        .stylesheet("/survey.css")
+        .render(&format!("<main>{content}</main>"))
 }
 
 fn message_page(status: StatusCode, language: &str, title: &str, text: &str) -> Response {
     let content = format!(
         "<h1>{}</h1><p class=\"notice\">{}</p>",
-        html_escape(title),
-        html_escape(text)
+        escape(title),
+        escape(text)
     );
     (status, Html(page(language, title, &content))).into_response()
 }
@@ -192,23 +183,23 @@ fn render_form(
     note: Option<&str>,
 ) -> String {
     let w = words(language);
-    let mut html = format!("<h1>{}</h1>", html_escape(&survey.title));
+    let mut html = format!("<h1>{}</h1>", escape(&survey.title));
     html.push_str(&format!(
         "<p class=\"intro\">{}</p>",
-        html_escape(super::localized(&survey.intro, language)).replace('\n', "<br>")
+        escape(super::localized(&survey.intro, language)).replace('\n', "<br>")
     ));
     if let Some(note) = note {
-        html.push_str(&format!("<p class=\"notice\">{}</p>", html_escape(note)));
+        html.push_str(&format!("<p class=\"notice\">{}</p>", escape(note)));
     }
     if error.is_some() {
         html.push_str(&format!(
             "<p class=\"error\" role=\"alert\">{}</p>",
-            html_escape(w.fix)
+            escape(w.fix)
         ));
     }
     html.push_str(&format!(
         "<form method=\"post\" action=\"/s/{}\">",
-        html_escape(token)
+        escape(token)
     ));
     for (index, question) in survey.questions.iter().enumerate() {
         let answer = answers.get(index).and_then(Option::as_ref);
@@ -219,7 +210,7 @@ fn render_form(
     }
     html.push_str(&format!(
         "<button type=\"submit\">{}</button></form>",
-        html_escape(w.submit)
+        escape(w.submit)
     ));
     page(language, &survey.title, &html)
 }
@@ -241,7 +232,7 @@ fn render_question(
     let mut html = format!(
         "<fieldset{class}><legend>{}. {}{}</legend>",
         index + 1,
-        html_escape(question.text_in(language)),
+        escape(question.text_in(language)),
         if question.required {
             format!(" <span class=\"required\">{}</span>", w.required)
         } else {
@@ -251,7 +242,7 @@ fn render_question(
     if let Some(error) = error {
         html.push_str(&format!(
             "<p class=\"error\">{}</p>",
-            html_escape(&error.message)
+            escape(&error.message)
         ));
     }
     let checked = |yes: bool| if yes { " checked" } else { "" };
@@ -271,7 +262,7 @@ fn render_question(
                 html.push_str(&format!(
                     "<label class=\"choice\"><input type=\"{input}\" name=\"{name}\" value=\"{option}\"{}> {}</label>",
                     checked(chosen),
-                    html_escape(question.option_in(option, language))
+                    escape(question.option_in(option, language))
                 ));
             }
         }
@@ -297,7 +288,7 @@ fn render_question(
             html.push_str(&format!(
                 "<textarea name=\"{name}\" rows=\"4\" maxlength=\"{}\">{}</textarea>",
                 super::MAX_TEXT_ANSWER_CHARS,
-                html_escape(text)
+                escape(text)
             ));
         }
     }
