@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod audience_index;
 pub mod auth;
 pub mod chat;
 pub mod config;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub line_events: chat::line_webhook::LineQueue,
     // --- staff login (issue 25): console password hashes run behind this gate (memory-hard, one per core).
     pub login_gate: Arc<console::login_guard::HashGate>,
+    // --- segments (issue 16): the residents' live snapshot that previews and notices are evaluated on.
+    pub audience: audience_index::LiveSnapshot,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,13 +92,14 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         .map_err(|error| StartError::Chat(format!("cannot queue stored LINE events: {error}")))?;
     let webchat = chat::WebchatHub::new(chat::webchat::WebchatLimits::from_config(&config));
     Ok(AppState {
-        db,
+        db: db.clone(),
         config,
         chat,
         webchat,
         emergency_wake: Arc::new(tokio::sync::Notify::new()),
         line_events,
         login_gate: Arc::new(console::login_guard::HashGate::for_this_machine()),
+        audience: audience_index::LiveSnapshot::new(db),
     })
 }
 
@@ -162,10 +166,17 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
     )
     .await?;
     let mut background = Arc::new(dispatcher).spawn(shutdown.subscribe());
+    // segments: the live snapshot is built now and kept current from the change feed
+    background.push(
+        state
+            .audience
+            .spawn(state.config.database_url.clone(), shutdown.subscribe()),
+    );
     background.push(notices::scheduler::spawn(
         state.db.clone(),
         state.config.clone(),
         state.webchat.clone(),
+        state.audience.clone(),
         shutdown.subscribe(),
     ));
     if state.db.backend == db::Backend::Postgres {
