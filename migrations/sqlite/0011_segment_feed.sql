@@ -14,29 +14,37 @@ CREATE TABLE segment_changes (
 );
 CREATE INDEX segment_changes_by_seq ON segment_changes (seq);
 
--- SQLite has one writer at a time, so numbers are handed out in commit order.
+-- SQLite has one writer at a time, so numbers are handed out in commit order. A trigger's own conflict clause is
+-- overruled by the outer statement's (an upsert's would make `INSERT OR REPLACE` fail), hence delete, then insert.
 CREATE TRIGGER segment_feed_resident_insert AFTER INSERT ON residents BEGIN
     UPDATE segment_feed SET last_seq = last_seq + 1 WHERE id = 1;
-    INSERT OR REPLACE INTO segment_changes (resident_id, seq) VALUES (NEW.id, (SELECT last_seq FROM segment_feed WHERE id = 1));
+    DELETE FROM segment_changes WHERE resident_id = NEW.id;
+    INSERT INTO segment_changes (resident_id, seq) VALUES (NEW.id, (SELECT last_seq FROM segment_feed WHERE id = 1));
 END;
 CREATE TRIGGER segment_feed_resident_update AFTER UPDATE OF birth_date, district, language, interests, pending ON residents BEGIN
     UPDATE segment_feed SET last_seq = last_seq + 1 WHERE id = 1;
-    INSERT OR REPLACE INTO segment_changes (resident_id, seq) VALUES (NEW.id, (SELECT last_seq FROM segment_feed WHERE id = 1));
+    DELETE FROM segment_changes WHERE resident_id = NEW.id;
+    INSERT INTO segment_changes (resident_id, seq) VALUES (NEW.id, (SELECT last_seq FROM segment_feed WHERE id = 1));
 END;
 CREATE TRIGGER segment_feed_resident_delete AFTER DELETE ON residents BEGIN
     UPDATE segment_feed SET last_seq = last_seq + 1 WHERE id = 1;
-    INSERT OR REPLACE INTO segment_changes (resident_id, seq) VALUES (OLD.id, (SELECT last_seq FROM segment_feed WHERE id = 1));
+    DELETE FROM segment_changes WHERE resident_id = OLD.id;
+    INSERT INTO segment_changes (resident_id, seq) VALUES (OLD.id, (SELECT last_seq FROM segment_feed WHERE id = 1));
 END;
 CREATE TRIGGER segment_feed_address_insert AFTER INSERT ON resident_addresses BEGIN
     UPDATE segment_feed SET last_seq = last_seq + 1 WHERE id = 1;
-    INSERT OR REPLACE INTO segment_changes (resident_id, seq) VALUES (NEW.resident_id, (SELECT last_seq FROM segment_feed WHERE id = 1));
+    DELETE FROM segment_changes WHERE resident_id = NEW.resident_id;
+    INSERT INTO segment_changes (resident_id, seq) VALUES (NEW.resident_id, (SELECT last_seq FROM segment_feed WHERE id = 1));
 END;
 CREATE TRIGGER segment_feed_address_update AFTER UPDATE OF resident_id, channel, active ON resident_addresses BEGIN
     UPDATE segment_feed SET last_seq = last_seq + 1 WHERE id = 1;
-    INSERT OR REPLACE INTO segment_changes (resident_id, seq) VALUES (OLD.resident_id, (SELECT last_seq FROM segment_feed WHERE id = 1));
-    INSERT OR REPLACE INTO segment_changes (resident_id, seq) VALUES (NEW.resident_id, (SELECT last_seq FROM segment_feed WHERE id = 1));
+    DELETE FROM segment_changes WHERE resident_id = OLD.resident_id;
+    INSERT INTO segment_changes (resident_id, seq) VALUES (OLD.resident_id, (SELECT last_seq FROM segment_feed WHERE id = 1));
+    DELETE FROM segment_changes WHERE resident_id = NEW.resident_id;
+    INSERT INTO segment_changes (resident_id, seq) VALUES (NEW.resident_id, (SELECT last_seq FROM segment_feed WHERE id = 1));
 END;
 CREATE TRIGGER segment_feed_address_delete AFTER DELETE ON resident_addresses BEGIN
     UPDATE segment_feed SET last_seq = last_seq + 1 WHERE id = 1;
-    INSERT OR REPLACE INTO segment_changes (resident_id, seq) VALUES (OLD.resident_id, (SELECT last_seq FROM segment_feed WHERE id = 1));
+    DELETE FROM segment_changes WHERE resident_id = OLD.resident_id;
+    INSERT INTO segment_changes (resident_id, seq) VALUES (OLD.resident_id, (SELECT last_seq FROM segment_feed WHERE id = 1));
 END;
