@@ -155,10 +155,9 @@ pub async fn build_from_database(db: &Db) -> Result<(Snapshot, i64), sqlx::Error
     let seq = latest_seq(&mut tx).await?;
     let mut channels: HashMap<i64, u8> = HashMap::new();
     {
-        let mut rows = sqlx::query(
-            "SELECT resident_id, channel FROM resident_addresses WHERE active = 1",
-        )
-        .fetch(&mut *tx);
+        let mut rows =
+            sqlx::query("SELECT resident_id, channel FROM resident_addresses WHERE active = 1")
+                .fetch(&mut *tx);
         while let Some(row) = rows.try_next().await? {
             let channel: String = row.try_get("channel")?;
             if let Ok(channel) = ChannelKind::from_str(&channel) {
@@ -191,10 +190,11 @@ async fn changes_since(
 ) -> Result<Option<(Vec<(u32, Option<Profile>)>, i64)>, sqlx::Error> {
     let mut tx = begin_read(db).await?;
     let seq = latest_seq(&mut tx).await?;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT resident_id FROM segment_changes WHERE seq > $1")
-        .bind(since)
-        .fetch_all(&mut *tx)
-        .await?;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT resident_id FROM segment_changes WHERE seq > $1")
+            .bind(since)
+            .fetch_all(&mut *tx)
+            .await?;
     if ids.len() > REBUILD_ABOVE {
         tx.rollback().await?;
         return Ok(None);
@@ -287,7 +287,11 @@ impl LiveSnapshot {
             Some(at) if at < latest => {
                 if let Some((changes, seq)) = changes_since(&self.inner.db, at).await? {
                     let count = changes.len() as u64;
-                    let mut guard = self.inner.current.write().unwrap_or_else(|e| e.into_inner());
+                    let mut guard = self
+                        .inner
+                        .current
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner());
                     if let Some(current) = guard.as_mut() {
                         current.snapshot.apply(changes);
                         current.seq = seq;
@@ -328,7 +332,11 @@ impl LiveSnapshot {
             build_ms,
             "segment snapshot built"
         );
-        *self.inner.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Current {
+        *self
+            .inner
+            .current
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Current {
             snapshot,
             seq,
             status,
@@ -346,7 +354,11 @@ impl LiveSnapshot {
     }
 
     /// The residents `rule` matches on `date`, as of every change committed before this call.
-    pub async fn evaluate(&self, rule: &Rule, date: NaiveDate) -> Result<RoaringBitmap, SnapshotError> {
+    pub async fn evaluate(
+        &self,
+        rule: &Rule,
+        date: NaiveDate,
+    ) -> Result<RoaringBitmap, SnapshotError> {
         self.read(|snapshot| snapshot.evaluate(rule, date)).await
     }
 
@@ -375,7 +387,11 @@ impl LiveSnapshot {
 
     /// Builds the snapshot now and keeps it current in the background: on PostgreSQL woken by the feed's
     /// `NOTIFY` (other processes' changes), and every [`POLL`] in any case.
-    pub fn spawn(&self, database_url: String, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    pub fn spawn(
+        &self,
+        database_url: String,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> JoinHandle<()> {
         let live = self.clone();
         tokio::spawn(async move {
             let wake = Arc::new(tokio::sync::Notify::new());

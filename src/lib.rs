@@ -2,8 +2,8 @@
 //! and broadcasts emergencies. `main.rs` is the command line; this library is what it and the tests start.
 
 pub mod api;
-pub mod audit;
 pub mod audience_index;
+pub mod audit;
 pub mod auth;
 pub mod chat;
 pub mod config;
@@ -15,6 +15,7 @@ pub mod import;
 pub mod loadtest;
 pub mod notices;
 pub mod outbox;
+pub mod preview_bench;
 pub mod protection;
 pub mod redact;
 pub mod registration;

@@ -235,14 +235,15 @@ fn changes(today: NaiveDate) -> impl Strategy<Value = Vec<(u32, Option<Profile>)
     )
 }
 
-fn incremental_case() -> impl Strategy<
-    Value = (
-        NaiveDate,
-        Vec<(u32, Profile)>,
-        Vec<Vec<(u32, Option<Profile>)>>,
-        Vec<Rule>,
-    ),
-> {
+/// An evaluation date, the first residents, batches of changes, and rules to check.
+type IncrementalCase = (
+    NaiveDate,
+    Vec<(u32, Profile)>,
+    Vec<Vec<(u32, Option<Profile>)>>,
+    Vec<Rule>,
+);
+
+fn incremental_case() -> impl Strategy<Value = IncrementalCase> {
     eval_date().prop_flat_map(|today| {
         (
             Just(today),

@@ -59,8 +59,9 @@ pub async fn reachable(
         let ids: Vec<i64> = segment.iter().map(i64::from).collect();
         for chunk in ids.chunks(CHUNK) {
             let list = value_list(chunk.len(), 1);
-            let mut query =
-                sqlx::query(AssertSqlSafe(format!("{ADDRESSES} AND resident_id IN ({list})")));
+            let mut query = sqlx::query(AssertSqlSafe(format!(
+                "{ADDRESSES} AND resident_id IN ({list})"
+            )));
             for id in chunk {
                 query = query.bind(*id);
             }

@@ -115,8 +115,11 @@ async fn apply(app: &TestApp, write: &Write) {
     let db = &app.hub.state.db;
     match write {
         Write::Upsert(n, person) => {
-            let body = serde_json::to_value(SerializableInput(&input(app, *n, person))).expect("json");
-            let (status, answer) = app.post_json("/api/residents", Some(ADMIN_TOKEN), &body).await;
+            let body =
+                serde_json::to_value(SerializableInput(&input(app, *n, person))).expect("json");
+            let (status, answer) = app
+                .post_json("/api/residents", Some(ADMIN_TOKEN), &body)
+                .await;
             assert_eq!(status, 200, "{answer}");
         }
         Write::Import(people) => {
@@ -138,7 +141,9 @@ async fn apply(app: &TestApp, write: &Write) {
                 .expect("import");
         }
         Write::Forget(n) => {
-            residents::forget(db, &format!("L{n:03}")).await.expect("forget");
+            residents::forget(db, &format!("L{n:03}"))
+                .await
+                .expect("forget");
         }
         Write::Pause(n, on) => {
             sqlx::query("UPDATE residents SET notices_paused = $1 WHERE external_id = $2")
@@ -200,7 +205,14 @@ async fn check_same(app: &TestApp, after: &str) -> Result<(), TestCaseError> {
             let rule = segments::Rule::parse(text).expect("rule");
             let want = fresh.evaluate(&rule, date);
             let got = live.evaluate(&rule, date).await.expect("live evaluation");
-            prop_assert_eq!(&got, &want, "{:?} rule {:?} after {}", app.backend, text, after);
+            prop_assert_eq!(
+                &got,
+                &want,
+                "{:?} rule {:?} after {}",
+                app.backend,
+                text,
+                after
+            );
             let summary = live.preview(&rule, date).await.expect("live preview");
             prop_assert_eq!(summary, fresh.summarize(&want, date));
         }
@@ -242,7 +254,11 @@ fn live_snapshot_evaluates_as_a_fresh_build_after_random_writes() {
 
 async fn count(app: &TestApp, rule: &str) -> u64 {
     let (status, preview) = app
-        .post_json("/api/segments/preview", Some(ADMIN_TOKEN), &json!({"rule": rule}))
+        .post_json(
+            "/api/segments/preview",
+            Some(ADMIN_TOKEN),
+            &json!({"rule": rule}),
+        )
         .await;
     assert_eq!(status, 200, "{preview}");
     preview["count"].as_u64().expect("count")
@@ -288,7 +304,10 @@ async fn two_hubs_on_one_postgres_see_each_others_changes_within_a_second() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert_eq!(count(&second, "").await, u64::from(round) + 1);
-        assert_eq!(count(&second, "language = \"en\"").await, u64::from(round) + 1);
+        assert_eq!(
+            count(&second, "language = \"en\"").await,
+            u64::from(round) + 1
+        );
     }
     // Forgotten on the second hub: gone from the first one's next preview.
     apply(&second, &Write::Forget(0)).await;
@@ -330,7 +349,10 @@ async fn an_open_import_is_seen_whole_or_not_at_all() {
         }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!other.is_finished(), "the second writer waits for the first");
+    assert!(
+        !other.is_finished(),
+        "the second writer waits for the first"
+    );
     assert_eq!(count(&app, "").await, 0);
     tx.commit().await.expect("commit");
     other.await.expect("second writer ends");
@@ -338,6 +360,9 @@ async fn an_open_import_is_seen_whole_or_not_at_all() {
     assert_eq!(count(&app, "").await, 201);
     let rule = segments::Rule::parse("").expect("rule");
     let today = segments::tokyo_date(chrono::Utc::now());
-    assert_eq!(live.evaluate(&rule, today).await.expect("evaluate").len(), 201);
+    assert_eq!(
+        live.evaluate(&rule, today).await.expect("evaluate").len(),
+        201
+    );
     app.hub.stop().await;
 }
