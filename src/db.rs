@@ -92,6 +92,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "login_throttle",
         include_str!("../migrations/sqlite/0010_login_throttle.sql"),
     ),
+    // the segment change feed for the live snapshot (issue 16)
+    (
+        11,
+        "segment_feed",
+        include_str!("../migrations/sqlite/0011_segment_feed.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -151,6 +157,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "login_throttle",
         include_str!("../migrations/postgres/0010_login_throttle.sql"),
+    ),
+    // the segment change feed for the live snapshot (issue 16)
+    (
+        11,
+        "segment_feed",
+        include_str!("../migrations/postgres/0011_segment_feed.sql"),
     ),
 ];
 

@@ -2,6 +2,7 @@
 //! and broadcasts emergencies. `main.rs` is the command line; this library is what it and the tests start.
 
 pub mod api;
+pub mod audience_index;
 pub mod audit;
 pub mod auth;
 pub mod chat;
@@ -16,6 +17,7 @@ pub mod links;
 pub mod loadtest;
 pub mod notices;
 pub mod outbox;
+pub mod preview_bench;
 pub mod protection;
 pub mod redact;
 pub mod registration;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub links: links::Links,
     /// The Web Push application server key.
     pub vapid: channels::push::VapidKey,
+    // --- segments (issue 16): the residents' live snapshot that previews and notices are evaluated on.
+    pub audience: audience_index::LiveSnapshot,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +102,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         .map_err(|error| StartError::Chat(format!("cannot queue stored LINE events: {error}")))?;
     let webchat = chat::WebchatHub::new(chat::webchat::WebchatLimits::from_config(&config));
     Ok(AppState {
-        db,
+        db: db.clone(),
         config,
         chat,
         webchat,
@@ -107,6 +111,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         login_gate: Arc::new(console::login_guard::HashGate::for_this_machine()),
         links: keys.links,
         vapid: keys.vapid,
+        audience: audience_index::LiveSnapshot::new(db),
     })
 }
 
@@ -181,10 +186,17 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         Arc::new(surveys::SurveyInvitations::new(state.links.clone())),
     )?;
     let mut background = Arc::new(dispatcher).spawn(shutdown.subscribe());
+    // segments: the live snapshot is built now and kept current from the change feed
+    background.push(
+        state
+            .audience
+            .spawn(state.config.database_url.clone(), shutdown.subscribe()),
+    );
     background.push(notices::scheduler::spawn(
         state.db.clone(),
         state.config.clone(),
         state.webchat.clone(),
+        state.audience.clone(),
         shutdown.subscribe(),
     ));
     if state.db.backend == db::Backend::Postgres {

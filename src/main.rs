@@ -131,6 +131,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// `POST /api/segments/preview` through the hub on a real database with N residents: the live snapshot's
+    /// build, preview percentiles, the ratio to the in-memory engine in the same run, memory.
+    Preview {
+        #[arg(long, default_value_t = 100_000)]
+        residents: usize,
+        /// Database to run on (default: a temporary SQLite file); a PostgreSQL database must be empty.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Previews per rule.
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+    },
     /// Channels against loopback stand-ins, with the stand-ins' raw capacity in the same run.
     Channels {
         /// An SMTP server to include email (e.g. smtp://127.0.0.1:2525); without it an in-process SMTP sink is used.
@@ -391,6 +403,18 @@ async fn bench(command: BenchCommand) -> anyhow::Result<()> {
                 tokio::task::spawn_blocking(move || segments::bench::bench(residents, seed))
                     .await?;
             serde_json::to_value(report)?
+        }
+        BenchCommand::Preview {
+            residents,
+            database_url,
+            rounds,
+        } => {
+            let options = hub::preview_bench::PreviewBenchOptions {
+                residents,
+                database_url,
+                rounds,
+            };
+            serde_json::to_value(hub::preview_bench::run(&options).await?)?
         }
         BenchCommand::Channels { smtp_url } => {
             let sink = match smtp_url {

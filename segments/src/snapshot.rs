@@ -93,6 +93,117 @@ impl Snapshot {
         builder.finish()
     }
 
+    /// Replaces residents in place: `(id, Some(profile))` adds or updates one, `(id, None)` removes it. When
+    /// an id appears twice the later entry wins. The result evaluates every rule exactly as
+    /// [`Snapshot::build`] over the same residents would (a property test checks it), at a cost that grows
+    /// with the number of changes, not the number of residents: removal is one bitmap difference per index
+    /// and a filter of the birth years the changed residents were in.
+    pub fn apply<P: Borrow<Profile>>(
+        &mut self,
+        changes: impl IntoIterator<Item = (u32, Option<P>)>,
+    ) {
+        let mut latest: BTreeMap<u32, Option<P>> = BTreeMap::new();
+        for (id, profile) in changes {
+            latest.insert(id, profile);
+        }
+        if latest.is_empty() {
+            return;
+        }
+        let touched: RoaringBitmap = latest.keys().copied().collect();
+        self.remove_all(&touched);
+        let mut added = Builder::default();
+        for (id, profile) in &latest {
+            if let Some(profile) = profile {
+                added.add(*id, profile.borrow());
+            }
+        }
+        self.merge(added.finish());
+    }
+
+    /// Takes `ids` out of every index; empty entries are dropped so that keys do not linger.
+    fn remove_all(&mut self, ids: &RoaringBitmap) {
+        let present = &self.universe & ids;
+        if present.is_empty() {
+            return;
+        }
+        self.universe -= &present;
+        self.with_district -= &present;
+        self.with_birth_date -= &present;
+        for map in [
+            &mut self.districts,
+            &mut self.languages,
+            &mut self.interests,
+            &mut self.channels,
+        ] {
+            map.retain(|_, bitmap| {
+                *bitmap -= &present;
+                !bitmap.is_empty()
+            });
+        }
+        for month in &mut self.birth_months {
+            *month -= &present;
+        }
+        self.births.years.retain(|_, year| {
+            if year.everyone.is_disjoint(&present) {
+                return true;
+            }
+            year.everyone -= &present;
+            let mut kept = 0;
+            for index in 0..year.ids.len() {
+                if !present.contains(year.ids[index]) {
+                    year.days[kept] = year.days[index];
+                    year.ids[kept] = year.ids[index];
+                    kept += 1;
+                }
+            }
+            year.days.truncate(kept);
+            year.ids.truncate(kept);
+            !year.everyone.is_empty()
+        });
+    }
+
+    /// Adds the residents of `other`, none of whom is in `self`.
+    fn merge(&mut self, other: Snapshot) {
+        self.universe |= other.universe;
+        self.with_district |= other.with_district;
+        self.with_birth_date |= other.with_birth_date;
+        for (map, additions) in [
+            (&mut self.districts, other.districts),
+            (&mut self.languages, other.languages),
+            (&mut self.interests, other.interests),
+            (&mut self.channels, other.channels),
+        ] {
+            for (key, ids) in additions {
+                *map.entry(key).or_default() |= ids;
+            }
+        }
+        for (month, ids) in self.birth_months.iter_mut().zip(other.birth_months) {
+            *month |= ids;
+        }
+        for (number, added) in other.births.years {
+            let year = self.births.years.entry(number).or_default();
+            year.everyone |= added.everyone;
+            if added.ids.len() <= 64 {
+                // A few at a time (a registration, an edit): insert each at its place.
+                for (day, id) in added.days.into_iter().zip(added.ids) {
+                    let at = year.days.partition_point(|d| *d <= day);
+                    year.days.insert(at, day);
+                    year.ids.insert(at, id);
+                }
+            } else {
+                let mut by_day: Vec<(u16, u32)> = year
+                    .days
+                    .iter()
+                    .copied()
+                    .zip(year.ids.iter().copied())
+                    .collect();
+                by_day.extend(added.days.into_iter().zip(added.ids));
+                by_day.sort_unstable();
+                (year.days, year.ids) = by_day.into_iter().unzip();
+            }
+        }
+    }
+
     fn bitmaps(&self) -> impl Iterator<Item = &RoaringBitmap> {
         [&self.universe, &self.with_district, &self.with_birth_date]
             .into_iter()
@@ -317,6 +428,44 @@ impl Snapshot {
             })
             .map(|month| &self.birth_months[month as usize - 1])
             .union()
+    }
+}
+
+/// Builds a [`Snapshot`] from residents streamed one at a time, without holding their profiles: the hub
+/// reads its residents in id order and pushes each as it is read.
+#[derive(Default)]
+pub struct SnapshotBuilder {
+    inner: Builder,
+    last: Option<u32>,
+    /// Residents that came out of id order (or repeated an id): applied as changes at the end.
+    late: Vec<(u32, Profile)>,
+}
+
+impl SnapshotBuilder {
+    pub fn new() -> SnapshotBuilder {
+        SnapshotBuilder::default()
+    }
+
+    /// Adds one resident; in increasing id order this is an append, otherwise the later profile still wins.
+    pub fn push(&mut self, id: u32, profile: &Profile) {
+        if self.last.is_none_or(|last| id > last) {
+            self.inner.add(id, profile);
+            self.last = Some(id);
+        } else {
+            self.late.push((id, profile.clone()));
+        }
+    }
+
+    pub fn finish(self) -> Snapshot {
+        let mut snapshot = self.inner.finish();
+        if !self.late.is_empty() {
+            snapshot.apply(
+                self.late
+                    .into_iter()
+                    .map(|(id, profile)| (id, Some(profile))),
+            );
+        }
+        snapshot
     }
 }
 

@@ -224,3 +224,67 @@ fn check_parse_outcome(text: &str) -> Result<(), TestCaseError> {
     }
     Ok(())
 }
+
+/// A change to the residents: a new or edited profile, or a removal.
+fn changes(today: NaiveDate) -> impl Strategy<Value = Vec<(u32, Option<Profile>)>> {
+    // Ids overlap the initial residents' (1..60_000 with gaps of up to 1000) often enough to edit and
+    // remove some, and many steps at once exercise the bulk path of the birth index.
+    proptest::collection::vec(
+        (0u32..3000, proptest::option::weighted(0.7, profile(today))),
+        0..150,
+    )
+}
+
+/// An evaluation date, the first residents, batches of changes, and rules to check.
+type IncrementalCase = (
+    NaiveDate,
+    Vec<(u32, Profile)>,
+    Vec<Vec<(u32, Option<Profile>)>>,
+    Vec<Rule>,
+);
+
+fn incremental_case() -> impl Strategy<Value = IncrementalCase> {
+    eval_date().prop_flat_map(|today| {
+        (
+            Just(today),
+            residents(today),
+            proptest::collection::vec(changes(today), 1..4),
+            proptest::collection::vec(rule(0), 1..6),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Changes applied in place give the snapshot a fresh build of the final residents gives, for every rule
+    /// and for the summary; the streaming builder (ids in any order) does too.
+    #[test]
+    fn applied_changes_evaluate_as_a_fresh_build((today, initial, batches, rules) in incremental_case()) {
+        let mut live = Snapshot::build(initial.iter().map(|(id, p)| (*id, p)));
+        let mut state: std::collections::BTreeMap<u32, Profile> = initial.into_iter().collect();
+        for batch in batches {
+            for (id, profile) in &batch {
+                match profile {
+                    Some(profile) => state.insert(*id, profile.clone()),
+                    None => state.remove(id),
+                };
+            }
+            live.apply(batch);
+        }
+        let fresh = Snapshot::build(state.iter().map(|(id, p)| (*id, p)));
+        let mut streamed = segments::SnapshotBuilder::new();
+        // Out of order on purpose: the builder must still end with the same residents.
+        for (id, profile) in state.iter().rev() {
+            streamed.push(*id, profile);
+        }
+        let streamed = streamed.finish();
+        prop_assert_eq!(live.residents(), fresh.residents());
+        for rule in rules.iter().chain([&Rule::All]) {
+            let want = fresh.evaluate(rule, today);
+            prop_assert_eq!(&live.evaluate(rule, today), &want, "rule: {}", rule);
+            prop_assert_eq!(&streamed.evaluate(rule, today), &want, "rule: {}", rule);
+            prop_assert_eq!(live.summarize(&want, today), fresh.summarize(&want, today));
+        }
+    }
+}

@@ -13,7 +13,7 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::audience::{self, choose_channel, choose_language};
+use super::audience::{choose_channel, choose_language};
 use super::scheduler::WAKE_SCHEDULER;
 use super::{CheckedNotice, NoticeError, NoticeInput, StoredNotice};
 use crate::AppState;
@@ -117,13 +117,14 @@ async fn preview_segment(
         })?,
         None => segments::tokyo_date(Utc::now()),
     };
-    let mut conn = state.db.pool.acquire().await.map_err(api)?;
-    let audience = audience::load(&mut conn).await.map_err(api)?;
-    drop(conn);
-    let segment = audience.evaluate(&rule, date);
-    let summary = audience.snapshot.summarize(&segment, date);
+    // On the live snapshot, brought up to every change committed before this request (issue 16).
+    let summary = state
+        .audience
+        .preview(&rule, date)
+        .await
+        .map_err(|error| api(ApiError::internal(error)))?;
     Ok(Json(SegmentPreview {
-        count: segment.len(),
+        count: summary.count,
         date: date.to_string(),
         summary,
     }))
@@ -499,11 +500,7 @@ async fn preview_for(
             .map_err(api)?
             .and_then(|d| NaiveDate::from_str(&d).ok()),
         district: row.try_get("district").map_err(api)?,
-        language: if language == "ja-easy" {
-            "easy-ja".into()
-        } else {
-            language.clone()
-        },
+        language: crate::audience_index::segment_language(&language),
         interests: serde_json::from_str(&row.try_get::<String, _>("interests").map_err(api)?)
             .unwrap_or_default(),
         channels: active.iter().map(|c| c.as_str().to_owned()).collect(),

@@ -1,13 +1,13 @@
-//! Who gets a notice: a snapshot of the residents built from the database, the segment rule evaluated over it,
-//! and for each resident in the segment the one channel and the language their delivery uses.
+//! Who gets a notice: the segment rule evaluated on the live snapshot (`audience_index`), the delivery details of
+//! the residents in it, and for each of them the one channel and the language their delivery uses.
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
-use chrono::NaiveDate;
-use segments::{Profile, Rule, Snapshot};
-use sqlx::Row;
+use segments::RoaringBitmap;
+use sqlx::{AssertSqlSafe, Row};
 
+use crate::db::value_list;
 use crate::registration::QuietHours;
 use crate::residents::ChannelKind;
 
@@ -33,76 +33,65 @@ impl Reachable {
     }
 }
 
-/// The residents and their snapshot at one moment.
+/// The reachable residents of one segment.
 pub struct Audience {
-    pub snapshot: Snapshot,
     pub residents: HashMap<u32, Reachable>,
 }
 
-/// The hub stores やさしい日本語 as `ja-easy`; the rule language calls it `easy-ja`.
-fn segment_language(language: &str) -> String {
-    match language {
-        "ja-easy" => "easy-ja".to_owned(),
-        other => other.to_owned(),
-    }
-}
+/// Up to this many residents are looked up by id; a larger segment is read in one pass over every resident.
+const LOOKUP_BY_ID: u64 = 5_000;
+const CHUNK: usize = 500;
+const ADDRESSES: &str =
+    "SELECT resident_id, channel, address, detail FROM resident_addresses WHERE active = 1";
+const RESIDENTS: &str = "SELECT id, language, preferred, notices_paused, muted_topics, \
+     quiet_from_min, quiet_until_min FROM residents WHERE pending = 0";
 
-/// Reads every resident and active address (inside the caller's transaction when it has one). Residents still
-/// signing up (`pending`: not consented on LINE, e-mail not confirmed) are left out.
-pub async fn load(conn: &mut sqlx::AnyConnection) -> Result<Audience, sqlx::Error> {
+/// Reads the delivery details of the residents in `segment` (evaluated on the live snapshot), inside the caller's
+/// transaction. Residents still signing up (`pending`) or forgotten since are left out.
+pub async fn reachable(
+    conn: &mut sqlx::AnyConnection,
+    segment: &RoaringBitmap,
+) -> Result<Audience, sqlx::Error> {
     let mut addresses: HashMap<i64, BTreeMap<ChannelKind, (String, Option<String>)>> =
         HashMap::new();
-    let rows = sqlx::query(
-        "SELECT resident_id, channel, address, detail FROM resident_addresses WHERE active = 1",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in rows {
-        let channel: String = row.try_get("channel")?;
-        let Ok(channel) = ChannelKind::from_str(&channel) else {
-            continue;
-        };
-        addresses
-            .entry(row.try_get("resident_id")?)
-            .or_default()
-            .insert(channel, (row.try_get("address")?, row.try_get("detail")?));
+    let mut rows = Vec::new();
+    if segment.len() <= LOOKUP_BY_ID {
+        let ids: Vec<i64> = segment.iter().map(i64::from).collect();
+        for chunk in ids.chunks(CHUNK) {
+            let list = value_list(chunk.len(), 1);
+            let mut query = sqlx::query(AssertSqlSafe(format!(
+                "{ADDRESSES} AND resident_id IN ({list})"
+            )));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            add_addresses(&mut addresses, query.fetch_all(&mut *conn).await?, segment)?;
+            let mut query = sqlx::query(AssertSqlSafe(format!("{RESIDENTS} AND id IN ({list})")));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            rows.extend(query.fetch_all(&mut *conn).await?);
+        }
+    } else {
+        let found = sqlx::query(ADDRESSES).fetch_all(&mut *conn).await?;
+        add_addresses(&mut addresses, found, segment)?;
+        rows = sqlx::query(RESIDENTS).fetch_all(&mut *conn).await?;
     }
-    let rows = sqlx::query(
-        "SELECT id, birth_date, district, language, interests, preferred, notices_paused, muted_topics, \
-         quiet_from_min, quiet_until_min FROM residents WHERE pending = 0 ORDER BY id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut profiles = Vec::with_capacity(rows.len());
-    let mut residents = HashMap::with_capacity(rows.len());
+    let mut residents = HashMap::with_capacity(segment.len() as usize);
     for row in rows {
         let id: i64 = row.try_get("id")?;
-        let Ok(key) = u32::try_from(id) else {
-            tracing::warn!(id, "resident id beyond the snapshot's range; left out");
+        let Some(key) = u32::try_from(id).ok().filter(|key| segment.contains(*key)) else {
             continue;
         };
-        let birth_date: Option<String> = row.try_get("birth_date")?;
         let language: String = row.try_get("language")?;
-        let interests: String = row.try_get("interests")?;
         let preferred: String = row.try_get("preferred")?;
-        let own = addresses.remove(&id).unwrap_or_default();
-        profiles.push((
-            key,
-            Profile {
-                birth_date: birth_date.and_then(|d| NaiveDate::from_str(&d).ok()),
-                district: row.try_get("district")?,
-                language: segment_language(&language),
-                interests: serde_json::from_str(&interests).unwrap_or_default(),
-                channels: own.keys().map(|c| c.as_str().to_owned()).collect(),
-            },
-        ));
         residents.insert(
             key,
             Reachable {
                 id,
                 language,
                 preferred: serde_json::from_str(&preferred).unwrap_or_default(),
-                addresses: own,
+                addresses: addresses.remove(&id).unwrap_or_default(),
                 paused: row.try_get::<i64, _>("notices_paused")? != 0,
                 muted_topics: serde_json::from_str(&row.try_get::<String, _>("muted_topics")?)
                     .unwrap_or_default(),
@@ -113,10 +102,29 @@ pub async fn load(conn: &mut sqlx::AnyConnection) -> Result<Audience, sqlx::Erro
             },
         );
     }
-    Ok(Audience {
-        snapshot: Snapshot::build(profiles),
-        residents,
-    })
+    Ok(Audience { residents })
+}
+
+fn add_addresses(
+    addresses: &mut HashMap<i64, BTreeMap<ChannelKind, (String, Option<String>)>>,
+    rows: Vec<sqlx::any::AnyRow>,
+    segment: &RoaringBitmap,
+) -> Result<(), sqlx::Error> {
+    for row in rows {
+        let id: i64 = row.try_get("resident_id")?;
+        if !u32::try_from(id).is_ok_and(|key| segment.contains(key)) {
+            continue;
+        }
+        let channel: String = row.try_get("channel")?;
+        let Ok(channel) = ChannelKind::from_str(&channel) else {
+            continue;
+        };
+        addresses
+            .entry(id)
+            .or_default()
+            .insert(channel, (row.try_get("address")?, row.try_get("detail")?));
+    }
+    Ok(())
 }
 
 /// The channel a notice uses for a resident: the first of their preferred channels (then line, push, email)
@@ -139,12 +147,6 @@ pub fn choose_language(resident_language: &str, body: &BTreeMap<String, String>)
         resident_language.to_owned()
     } else {
         "ja".to_owned()
-    }
-}
-
-impl Audience {
-    pub fn evaluate(&self, rule: &Rule, date: NaiveDate) -> segments::RoaringBitmap {
-        self.snapshot.evaluate(rule, date)
     }
 }
 

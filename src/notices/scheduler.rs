@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use super::audience::{self, choose_channel, choose_language};
 use super::{CronSchedule, NOTICE_COLUMNS, StoredNotice};
+use crate::audience_index::{LiveSnapshot, SnapshotError};
 use crate::config::Config;
 use crate::db::Db;
 use crate::outbox::{self, NewDelivery, Source, SourceKind, WAKE_DISPATCHER, skip_locked};
@@ -33,6 +34,8 @@ const POLL: Duration = Duration::from_millis(250);
 pub enum FireError {
     #[error("database error while firing a notice: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("cannot evaluate the notice's segment: {0}")]
+    Snapshot(#[from] SnapshotError),
 }
 
 /// What one firing did.
@@ -54,6 +57,7 @@ pub fn spawn(
     db: Db,
     config: Arc<Config>,
     webchat: crate::chat::WebchatHub,
+    audience: LiveSnapshot,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -61,7 +65,7 @@ pub fn spawn(
             if *shutdown.borrow() {
                 break;
             }
-            match fire_due(&db, &config, Utc::now()).await {
+            match fire_due(&db, &config, &audience, Utc::now()).await {
                 Ok(Some(fired)) => {
                     tracing::info!(
                         notice = fired.notice_id,
@@ -98,6 +102,7 @@ pub fn spawn(
 pub async fn fire_due(
     db: &Db,
     config: &Config,
+    audience: &LiveSnapshot,
     now: DateTime<Utc>,
 ) -> Result<Option<Fired>, FireError> {
     let now_ms = now.timestamp_millis();
@@ -120,7 +125,7 @@ pub async fn fire_due(
     let span = tracing::info_span!("notice_firing", notice = notice.id, firing);
 
     let (status, next_fire) = next_state(&notice, now);
-    let outcome = fan_out(&mut tx, config, &notice, firing, now)
+    let outcome = fan_out(&mut tx, config, audience, &notice, firing, now)
         .instrument(span)
         .await;
     let fired = match outcome {
@@ -139,6 +144,7 @@ pub async fn fire_due(
             return Ok(None);
         }
         Err(FanOutError::Database(error)) => return Err(error.into()),
+        Err(FanOutError::Snapshot(error)) => return Err(error.into()),
     };
     sqlx::query(
         "UPDATE notices SET status = $1, next_fire_ms = $2, fire_count = fire_count + 1, last_fired_at_ms = $3, \
@@ -174,11 +180,14 @@ enum FanOutError {
     Render(#[from] render::RenderError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
 }
 
 async fn fan_out(
     tx: &mut sqlx::AnyConnection,
     config: &Config,
+    live: &LiveSnapshot,
     notice: &StoredNotice,
     firing: i64,
     now: DateTime<Utc>,
@@ -194,8 +203,10 @@ async fn fan_out(
             }));
         }
     };
-    let audience = audience::load(tx).await?;
-    let segment = audience.evaluate(&rule, segments::tokyo_date(now));
+    // The live snapshot as of every change committed before now: an import committed before it is in the
+    // segment whole, one committed after it not at all (one transaction, one step of the feed).
+    let segment = live.evaluate(&rule, segments::tokyo_date(now)).await?;
+    let audience = audience::reachable(tx, &segment).await?;
     let mut rows = Vec::with_capacity(segment.len() as usize);
     // When each row is due: now, or the end of the resident's quiet hours (registration, issue 8), worked out
     // once per distinct quiet hours (most residents keep the default).

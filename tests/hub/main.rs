@@ -10,6 +10,7 @@ mod hardening;
 mod limits;
 mod notices;
 mod registration;
+mod segments_live;
 mod staff_access;
 mod support;
 mod surveys;
