@@ -14,8 +14,8 @@ use sqlx::Row;
 
 use crate::AppState;
 use crate::db::Db;
-use crate::links::Links;
 use crate::html::{Page, escape};
+use crate::links::Links;
 
 /// Marks the email address behind `token` inactive. `Ok(false)` when the token is not valid (any more).
 pub async fn honour(db: &Db, links: &Links, token: &str) -> Result<bool, sqlx::Error> {
