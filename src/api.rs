@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::outbox::unsubscribe::routes())
         // console (issue 7): /admin pages, login, static files, POST /api/staff
         .merge(crate::console::routes())
+        .merge(crate::auth::api::routes())
         // surveys: staff API and the residents' web form
         .merge(crate::surveys::api::routes())
         .merge(crate::surveys::web::routes())
@@ -144,7 +145,7 @@ async fn metrics() -> Response {
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::notices::api::OutboundDoc::openapi());
-    doc.merge(crate::console::ConsoleDoc::openapi());
+    doc.merge(crate::auth::api::StaffDoc::openapi());
     doc.merge(crate::surveys::api::SurveysDoc::openapi());
     doc.merge(crate::emergency::api::EmergencyDoc::openapi());
     doc.merge(crate::registration::RegistrationDoc::openapi());

@@ -46,7 +46,20 @@ pub struct AppState {
     // --- hardening (issue 9): LINE events are acknowledged first and handled from this queue.
     pub line_events: chat::line_webhook::LineQueue,
     // --- staff login (issue 25): console password hashes run behind this gate (memory-hard, one per core).
-    pub login_gate: Arc<console::login_guard::HashGate>,
+    pub login_gate: Arc<auth::login_guard::HashGate>,
+}
+
+/// Core modules take what they need from the state by type (`State<Db>`, the `Staff` extractor), not the whole.
+impl axum::extract::FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Db {
+        state.db.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Arc<Config> {
+    fn from_ref(state: &AppState) -> Arc<Config> {
+        state.config.clone()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +92,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     }
     // The dummy hash an unknown username is checked against is made now, so the first such attempt takes no
     // longer than any other.
-    let _ = tokio::task::spawn_blocking(console::accounts::dummy_hash).await;
+    let _ = tokio::task::spawn_blocking(auth::accounts::dummy_hash).await;
     let chat = start_chat(&db, &config).await?;
     let config = Arc::new(config);
     let line_events = chat::line_webhook::LineQueue::start(chat.clone(), config.clone());
@@ -95,7 +108,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         webchat,
         emergency_wake: Arc::new(tokio::sync::Notify::new()),
         line_events,
-        login_gate: Arc::new(console::login_guard::HashGate::for_this_machine()),
+        login_gate: Arc::new(auth::login_guard::HashGate::for_this_machine()),
     })
 }
 
@@ -193,7 +206,7 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         shutdown.subscribe(),
     ));
     // staff login: failed attempts summarised in the audit log per window, quiet counts forgotten
-    background.push(console::login_guard::spawn(
+    background.push(auth::login_guard::spawn(
         state.db.clone(),
         shutdown.subscribe(),
     ));
