@@ -36,7 +36,7 @@ use crate::telemetry;
         delete_resident,
         import_residents,
         audit_log,
-        crate::chat::line_webhook::webhook,
+        crate::line_events::webhook::webhook,
         crate::chat::webchat::page,
         crate::chat::webchat::socket,
         crate::chat::misses::misses,
@@ -82,7 +82,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/audit", get(audit_log))
         // --- chat (issue 3)
-        .route("/line/webhook", post(crate::chat::line_webhook::webhook))
+        .route("/line/webhook", post(crate::line_events::webhook::webhook))
         .route("/chat", get(crate::chat::webchat::page))
         .route("/chat/ws", get(crate::chat::webchat::socket))
         .route("/chat/chat.js", get(crate::chat::webchat::script))

@@ -11,6 +11,7 @@ pub mod db;
 pub mod emergency;
 pub mod error;
 pub mod import;
+pub mod line_events;
 pub mod loadtest;
 pub mod notices;
 pub mod outbox;
@@ -44,7 +45,7 @@ pub struct AppState {
     /// Wakes this process's emergency worker when an emergency is triggered here (it also polls).
     pub emergency_wake: Arc<tokio::sync::Notify>,
     // --- hardening (issue 9): LINE events are acknowledged first and handled from this queue.
-    pub line_events: chat::line_webhook::LineQueue,
+    pub line_events: line_events::LineQueue,
     // --- staff login (issue 25): console password hashes run behind this gate (memory-hard, one per core).
     pub login_gate: Arc<auth::login_guard::HashGate>,
 }
@@ -95,7 +96,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     let _ = tokio::task::spawn_blocking(auth::accounts::dummy_hash).await;
     let chat = start_chat(&db, &config).await?;
     let config = Arc::new(config);
-    let line_events = chat::line_webhook::LineQueue::start(chat.clone(), config.clone());
+    let line_events = line_events::LineQueue::start(chat.clone(), config.clone());
     line_events
         .recover(&db)
         .await
