@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use segments::{Profile, Rule, Snapshot};
 use sqlx::Row;
 
-use crate::registration::QuietHours;
+use super::QuietHours;
 use crate::residents::ChannelKind;
 
 /// A resident as the fan-out needs them.
