@@ -36,7 +36,7 @@ use crate::telemetry;
         delete_resident,
         import_residents,
         audit_log,
-        crate::chat::line_webhook::webhook,
+        crate::line_events::webhook::webhook,
         crate::chat::webchat::page,
         crate::chat::webchat::socket,
         crate::chat::misses::misses,
@@ -82,7 +82,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/audit", get(audit_log))
         // --- chat (issue 3)
-        .route("/line/webhook", post(crate::chat::line_webhook::webhook))
+        .route("/line/webhook", post(crate::line_events::webhook::webhook))
         .route("/chat", get(crate::chat::webchat::page))
         .route("/chat/ws", get(crate::chat::webchat::socket))
         .route("/chat/chat.js", get(crate::chat::webchat::script))
@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::outbox::unsubscribe::routes())
         // console (issue 7): /admin pages, login, static files, POST /api/staff
         .merge(crate::console::routes())
+        .merge(crate::auth::api::routes())
         // surveys: staff API and the residents' web form
         .merge(crate::surveys::api::routes())
         .merge(crate::surveys::web::routes())
@@ -144,7 +145,7 @@ async fn metrics() -> Response {
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::notices::api::OutboundDoc::openapi());
-    doc.merge(crate::console::ConsoleDoc::openapi());
+    doc.merge(crate::auth::api::StaffDoc::openapi());
     doc.merge(crate::surveys::api::SurveysDoc::openapi());
     doc.merge(crate::emergency::api::EmergencyDoc::openapi());
     doc.merge(crate::registration::RegistrationDoc::openapi());

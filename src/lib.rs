@@ -13,6 +13,7 @@ pub mod emergency;
 pub mod error;
 pub mod html;
 pub mod import;
+pub mod line_events;
 pub mod links;
 pub mod loadtest;
 pub mod notices;
@@ -48,15 +49,34 @@ pub struct AppState {
     /// Wakes this process's emergency worker when an emergency is triggered here (it also polls).
     pub emergency_wake: Arc<tokio::sync::Notify>,
     // --- hardening (issue 9): LINE events are acknowledged first and handled from this queue.
-    pub line_events: chat::line_webhook::LineQueue,
+    pub line_events: line_events::LineQueue,
     // --- staff login (issue 25): console password hashes run behind this gate (memory-hard, one per core).
-    pub login_gate: Arc<console::login_guard::HashGate>,
+    pub login_gate: Arc<auth::login_guard::HashGate>,
     /// Signed links and postbacks, with the keys read once at start.
     pub links: links::Links,
     /// The Web Push application server key.
     pub vapid: channels::push::VapidKey,
     // --- segments (issue 16): the residents' live snapshot that previews and notices are evaluated on.
     pub audience: audience_index::LiveSnapshot,
+}
+
+/// Core modules take what they need from the state by type (`State<Db>`, the `Staff` extractor), not the whole.
+impl axum::extract::FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Db {
+        state.db.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for links::Links {
+    fn from_ref(state: &AppState) -> links::Links {
+        state.links.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Arc<Config> {
+    fn from_ref(state: &AppState) -> Arc<Config> {
+        state.config.clone()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,11 +111,11 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     }
     // The dummy hash an unknown username is checked against is made now, so the first such attempt takes no
     // longer than any other.
-    let _ = tokio::task::spawn_blocking(console::accounts::dummy_hash).await;
+    let _ = tokio::task::spawn_blocking(auth::accounts::dummy_hash).await;
     let keys = links::Keys::load(&db, &config).await?;
     let chat = start_chat(&db, &config, keys.links.clone()).await?;
     let config = Arc::new(config);
-    let line_events = chat::line_webhook::LineQueue::start(chat.clone(), config.clone());
+    let line_events = line_events::LineQueue::start(chat.clone(), config.clone());
     line_events
         .recover(&db)
         .await
@@ -108,7 +128,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         webchat,
         emergency_wake: Arc::new(tokio::sync::Notify::new()),
         line_events,
-        login_gate: Arc::new(console::login_guard::HashGate::for_this_machine()),
+        login_gate: Arc::new(auth::login_guard::HashGate::for_this_machine()),
         links: keys.links,
         vapid: keys.vapid,
         audience: audience_index::LiveSnapshot::new(db),
@@ -224,7 +244,7 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         shutdown.subscribe(),
     ));
     // staff login: failed attempts summarised in the audit log per window, quiet counts forgotten
-    background.push(console::login_guard::spawn(
+    background.push(auth::login_guard::spawn(
         state.db.clone(),
         shutdown.subscribe(),
     ));

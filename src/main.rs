@@ -291,7 +291,7 @@ fn faq_eval(
 
 /// `hub staff add`: creates a console account and audits it as done from the command line.
 async fn add_staff(config: Config, username: &str, role: &str) -> anyhow::Result<()> {
-    use hub::console::accounts::{self, NewPassword, Username};
+    use hub::auth::accounts::{self, NewPassword, Username};
     let role =
         hub::auth::Role::parse(role).ok_or_else(|| anyhow::anyhow!("unknown role {role}"))?;
     let username = Username::parse(username)?;
@@ -337,7 +337,7 @@ const CLI_ACTOR: &str = "hub (command line)";
 async fn unlock_staff(config: Config, username: &str) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url, 2).await?;
     db.migrate().await?;
-    let cleared = hub::console::unlock_account(&db, username, CLI_ACTOR, "admin")
+    let cleared = hub::auth::accounts::unlock_account(&db, username, CLI_ACTOR, "admin")
         .await
         .map_err(|error| anyhow::anyhow!("{}", error.message))?;
     eprintln!("hub: login throttle on {username} lifted ({cleared} clients cleared)");

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -13,7 +13,6 @@ use sqlx::Row;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::AppState;
 use crate::auth::Staff;
 use crate::db::{Db, now_ms};
 use crate::error::{ApiError, ErrorBody};
@@ -193,7 +192,11 @@ pub async fn export(db: &Db, external_id: &str) -> Result<Option<ResidentExport>
     }))
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Db: FromRef<S>,
+{
     Router::new().route("/api/residents/{external_id}/export", get(export_resident))
 }
 
@@ -203,17 +206,17 @@ pub fn routes() -> Router<AppState> {
     responses((status = 200, body = ResidentExport), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn export_resident(
-    State(state): State<AppState>,
+    State(db): State<Db>,
     staff: Staff,
     Path(external_id): Path<String>,
 ) -> Result<Json<ResidentExport>, ApiError> {
     staff.require(&[])?;
-    let export = export(&state.db, &external_id)
+    let export = export(&db, &external_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no resident {external_id}")))?;
     // Looking at a resident's whole record is itself recorded.
     crate::audit::record(
-        &state.db,
+        &db,
         &staff,
         "resident.export",
         &external_id,

@@ -1,10 +1,10 @@
-//! The resident chat: one conversation logic behind two channels, LINE ([`line_webhook`]) and the web chat
+//! The resident chat: one conversation logic behind two channels, LINE ([`line`], routed by [`crate::line_events`]) and the web chat
 //! ([`webchat`]). A question goes to the FAQ ([`faq_service`]); the answer policy gives one answer, a few
 //! candidates, or a polite fallback; every question is logged with its outcome, and residents can say whether an
 //! answer helped. Unanswered and unhelpful questions are ranked for staff at `GET /api/faq/misses`.
 
 pub mod faq_service;
-pub mod line_webhook;
+pub mod line;
 pub mod misses;
 pub mod relay;
 pub mod webchat;

@@ -1,6 +1,6 @@
 //! Who may get in (issue 25): the admin pages listing API tokens (with a 失効 button) and staff accounts (with a
 //! ロック解除 button for a throttled login). The buttons are plain forms carrying the session's CSRF token, like
-//! the console's other forms; the work is the API's ([`crate::auth::revoke_token`], [`super::unlock_account`]).
+//! the console's other forms; the work is the API's ([`crate::auth::revoke_token`], [`crate::auth::accounts::unlock_account`]).
 
 use std::fmt::Write as _;
 
@@ -11,9 +11,9 @@ use axum::{Form, Router};
 use sqlx::Row;
 
 use super::frame::{db_error, forbidden, jst, layout, role_label};
-use super::{ConsoleUser, CsrfForm, csrf_error, login_guard};
+use super::{ConsoleUser, CsrfForm, csrf_error};
 use crate::AppState;
-use crate::auth::{self, Role};
+use crate::auth::{self, Role, login_guard};
 use crate::db::now_ms;
 use crate::html::escape;
 
@@ -157,7 +157,9 @@ async fn unlock(
         return forbidden(&user, "staff");
     }
     let staff = &user.0.staff;
-    match super::unlock_account(&state.db, &username, &staff.name, staff.role.as_str()).await {
+    match auth::accounts::unlock_account(&state.db, &username, &staff.name, staff.role.as_str())
+        .await
+    {
         Ok(_) => Redirect::to("/admin/staff").into_response(),
         Err(error) => error.into_response(),
     }

@@ -1,34 +1,33 @@
 //! The staff console under `/admin`: server-rendered Japanese pages for PR and disaster staff, with one CSS and one
 //! JS file served by the hub (no inline script or style, so the pages work under a strict CSP).
 //!
-//! Staff log in with an account ([`accounts`]); the session cookie also authenticates the JSON API (see
-//! [`staff_from_session`]) so the pages' scripts call the same `/api/` endpoints machines use, and every change
-//! is audited there.
+//! Staff log in with an account ([`crate::auth::accounts`]); the session cookie also authenticates the JSON API
+//! (see [`crate::auth::session`]) so the pages' scripts call the same `/api/` endpoints machines use, and every
+//! change is audited there. This module is pages and their form handlers only: accounts, sessions, CSRF and the
+//! login throttle are `auth`'s.
 
 mod access;
-pub mod accounts;
 mod charts;
 mod faq_edit;
 mod frame;
-pub mod login_guard;
 mod pages;
 mod queries;
 mod surveys;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Json, Router};
-use serde::{Deserialize, Serialize};
+use axum::{Extension, Form, Router};
+use serde::Deserialize;
 
 use crate::AppState;
 use crate::audit;
-use crate::auth::{Role, Staff};
-use crate::error::{ApiError, ApiJson};
+use crate::auth::accounts::{self, LoginOutcome};
+use crate::auth::session::{self, Session, csrf_error};
+use crate::error::ApiError;
 use crate::surface::ClientAddr;
-use accounts::{AccountError, LoginOutcome, NewPassword, Session, Username};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,8 +35,6 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/logout", post(logout))
         .route("/admin/static/console.css", get(stylesheet))
         .route("/admin/static/console.js", get(script))
-        .route("/api/staff", post(create_staff))
-        .route("/api/staff/{username}/unlock", post(unlock_staff))
         .merge(access::routes())
         .merge(pages::routes())
         .merge(surveys::routes())
@@ -56,42 +53,14 @@ impl FromRequestParts<AppState> for ConsoleUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let to_login = || Redirect::to("/admin/login").into_response();
-        let Some(cookie) = accounts::session_cookie(&parts.headers) else {
+        let Some(cookie) = session::session_cookie(&parts.headers) else {
             return Err(to_login());
         };
-        match accounts::find_session(&state.db, cookie).await {
+        match session::find_session(&state.db, cookie).await {
             Ok(Some(session)) => Ok(ConsoleUser(session)),
             Ok(None) => Err(to_login()),
             Err(error) => Err(ApiError::from(error).into_response()),
         }
-    }
-}
-
-/// The API's fallback when a request has no bearer token: a console session cookie. A request that changes
-/// something must also carry the session's CSRF token in `X-CSRF-Token` (a cross-site form cannot set it).
-pub async fn staff_from_session(parts: &Parts, state: &AppState) -> Result<Staff, ApiError> {
-    let cookie = accounts::session_cookie(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-    let session = accounts::find_session(&state.db, cookie)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe {
-        let token = parts
-            .headers
-            .get(accounts::CSRF_HEADER)
-            .and_then(|value| value.to_str().ok());
-        if !session.csrf_matches(token) {
-            return Err(csrf_error());
-        }
-    }
-    Ok(session.staff)
-}
-
-fn csrf_error() -> ApiError {
-    ApiError {
-        status: StatusCode::FORBIDDEN,
-        message: "the CSRF token is missing or wrong: reload the page and try again".into(),
-        field: Some(accounts::CSRF_HEADER.into()),
     }
 }
 
@@ -221,7 +190,7 @@ async fn login(
                 return ApiError::from(error).into_response();
             }
             let mut response = Redirect::to("/admin").into_response();
-            if let Ok(value) = HeaderValue::from_str(&accounts::session_set_cookie(
+            if let Ok(value) = HeaderValue::from_str(&session::session_set_cookie(
                 &session,
                 secure_cookies(&state),
             )) {
@@ -294,133 +263,9 @@ async fn logout(
         return ApiError::from(error).into_response();
     }
     let mut response = Redirect::to("/admin/login").into_response();
-    if let Ok(value) =
-        HeaderValue::from_str(&accounts::session_clear_cookie(secure_cookies(&state)))
+    if let Ok(value) = HeaderValue::from_str(&session::session_clear_cookie(secure_cookies(&state)))
     {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
 }
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StaffRequest {
-    pub username: String,
-    pub role: Role,
-    /// 10 to 256 characters; stored only as an argon2id hash.
-    pub password: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct StaffCreated {
-    pub username: String,
-    pub role: Role,
-}
-
-impl From<AccountError> for ApiError {
-    fn from(error: AccountError) -> Self {
-        match error {
-            AccountError::Invalid { field, message } => ApiError::bad_request(field, message),
-            AccountError::Taken(_) => ApiError {
-                status: StatusCode::CONFLICT,
-                message: error.to_string(),
-                field: Some("username".into()),
-            },
-            AccountError::Hash(_) | AccountError::Db(_) => ApiError::internal(error),
-        }
-    }
-}
-
-/// Creates a console account for a staff member (admin only); the password is stored as an argon2id hash.
-#[utoipa::path(post, path = "/api/staff", request_body = StaffRequest,
-    responses((status = 201, body = StaffCreated), (status = 400, body = crate::error::ErrorBody),
-              (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
-    security(("bearer" = [])))]
-async fn create_staff(
-    State(state): State<AppState>,
-    staff: Staff,
-    ApiJson(request): ApiJson<StaffRequest>,
-) -> Result<(StatusCode, Json<StaffCreated>), ApiError> {
-    staff.require(&[])?;
-    let username = Username::parse(&request.username)?;
-    let password = NewPassword::parse(&request.password)?;
-    accounts::create_user(&state.db, &username, request.role, password).await?;
-    audit::record(
-        &state.db,
-        &staff,
-        "staff.create",
-        username.as_str(),
-        serde_json::json!({ "role": request.role }),
-    )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(StaffCreated {
-            username: username.as_str().to_owned(),
-            role: request.role,
-        }),
-    ))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct StaffUnlocked {
-    pub username: String,
-    /// How many clients were counting failures (or throttled) for this account.
-    pub cleared_clients: u64,
-}
-
-/// Lifts the login throttle on a staff account from every client, so its owner can log in at once (admin only;
-/// audited as `staff.unlock`). Failures counted so far are summarised in the audit log first.
-#[utoipa::path(post, path = "/api/staff/{username}/unlock",
-    params(("username" = String, Path, description = "the staff account")),
-    responses((status = 200, body = StaffUnlocked), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody)),
-    security(("bearer" = [])))]
-async fn unlock_staff(
-    State(state): State<AppState>,
-    staff: Staff,
-    axum::extract::Path(username): axum::extract::Path<String>,
-) -> Result<Json<StaffUnlocked>, ApiError> {
-    staff.require(&[])?;
-    let cleared = unlock_account(&state.db, &username, &staff.name, staff.role.as_str()).await?;
-    Ok(Json(StaffUnlocked {
-        username,
-        cleared_clients: cleared,
-    }))
-}
-
-/// The unlock behind the API, the console button and `hub staff unlock`: 404 for an unknown account, then the
-/// throttle goes and an audit row says who lifted it.
-pub async fn unlock_account(
-    db: &crate::db::Db,
-    username: &str,
-    actor: &str,
-    actor_role: &str,
-) -> Result<u64, ApiError> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM staff_users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&db.pool)
-        .await?;
-    if exists.is_none() {
-        return Err(ApiError::not_found(format!("no staff account {username}")));
-    }
-    let cleared = login_guard::unlock(db, username, crate::db::now_ms()).await?;
-    audit::record_as(
-        db,
-        actor,
-        actor_role,
-        "staff.unlock",
-        username,
-        serde_json::json!({ "cleared_clients": cleared }),
-    )
-    .await?;
-    Ok(cleared)
-}
-
-/// The console's part of `GET /openapi.json`.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(create_staff, unlock_staff),
-    components(schemas(StaffRequest, StaffCreated, StaffUnlocked))
-)]
-pub struct ConsoleDoc;

@@ -7,8 +7,8 @@ use std::str::FromStr;
 use segments::RoaringBitmap;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::QuietHours;
 use crate::db::value_list;
-use crate::registration::QuietHours;
 use crate::residents::ChannelKind;
 
 /// A resident as the fan-out needs them.

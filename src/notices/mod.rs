@@ -6,7 +6,10 @@
 
 pub mod api;
 pub mod audience;
+pub mod quiet;
 pub mod scheduler;
+
+pub use quiet::QuietHours;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -123,7 +126,7 @@ impl CronSchedule {
 
 /// `at`, or the next 8:00 JST when `at` falls in the default quiet hours.
 pub fn after_quiet_hours(at: DateTime<Utc>) -> DateTime<Utc> {
-    crate::registration::QuietHours::default().release(at)
+    QuietHours::default().release(at)
 }
 
 /// Parses `send_at`: RFC 3339, or a local time without offset read in Asia/Tokyo.

@@ -211,7 +211,7 @@ async fn fan_out(
     // When each row is due: now, or the end of the resident's quiet hours (registration, issue 8), worked out
     // once per distinct quiet hours (most residents keep the default).
     let mut due: Vec<i64> = Vec::with_capacity(segment.len() as usize);
-    let mut release: std::collections::HashMap<crate::registration::QuietHours, i64> =
+    let mut release: std::collections::HashMap<super::QuietHours, i64> =
         std::collections::HashMap::new();
     let mut by_channel: BTreeMap<ChannelKind, u64> = BTreeMap::new();
     for key in &segment {

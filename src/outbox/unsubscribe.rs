@@ -12,7 +12,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use sqlx::Row;
 
-use crate::AppState;
 use crate::db::Db;
 use crate::html::{Page, escape};
 use crate::links::Links;
@@ -46,13 +45,23 @@ pub async fn honour(db: &Db, links: &Links, token: &str) -> Result<bool, sqlx::E
     Ok(true)
 }
 
-pub fn routes() -> Router<AppState> {
+/// The unsubscribe pages need only the database and the link keys, taken from the router's state by type.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Db: axum::extract::FromRef<S>,
+    Links: axum::extract::FromRef<S>,
+{
     Router::new().route("/unsubscribe/{token}", get(page).post(one_click))
 }
 
 /// RFC 8058 one-click: the mail client POSTs `List-Unsubscribe=One-Click`.
-async fn one_click(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match honour(&state.db, &state.links, &token).await {
+async fn one_click(
+    State(db): State<Db>,
+    State(links): State<Links>,
+    Path(token): Path<String>,
+) -> Response {
+    match honour(&db, &links, &token).await {
         Ok(true) => (
             StatusCode::OK,
             Html(page_html(

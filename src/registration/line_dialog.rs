@@ -15,7 +15,7 @@ use tracing::Instrument;
 use super::texts::{Key, LANGUAGE_NAMES, language_name, t};
 use super::{AgeBand, Change, Settings};
 use crate::chat::ChatService;
-use crate::chat::line_webhook::LineEventError;
+use crate::chat::line::LineEventError;
 use crate::config::Config;
 use crate::db::now_ms;
 use crate::residents::District;
@@ -424,7 +424,7 @@ fn postback(
     step: &str,
     arg: &str,
 ) -> Result<QuickReplyItem, LineEventError> {
-    let label = crate::chat::line_webhook::label(label);
+    let label = crate::chat::line::label(label);
     Ok(QuickReplyItem::postback(
         label.clone(),
         data(chat, user, mode, step, arg),

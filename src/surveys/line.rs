@@ -15,7 +15,7 @@ use tracing::Instrument;
 use unicode_normalization::UnicodeNormalization;
 
 use super::{Answer, QuestionKind, Respondent, SubmitError, Submitted, Survey};
-use crate::chat::line_webhook::{LineEventError, label};
+use crate::chat::line::{LineEventError, label};
 use crate::db::{Db, now_ms};
 use crate::links::Links;
 use crate::render::LineChoice;

@@ -1,6 +1,7 @@
 //! Black-box tests: each starts a hub on port 0 against a fresh database and talks to it over HTTP.
 
 mod abuse;
+mod architecture;
 mod chat;
 mod console;
 mod emergency;

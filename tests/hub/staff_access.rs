@@ -34,8 +34,8 @@ async fn audit_rows_as(app: &TestApp, token: &str, action: &str) -> Vec<Value> {
 /// Writes the failure summaries as the periodic sweep will once the window has closed.
 async fn close_windows(app: &TestApp) -> usize {
     let later =
-        chrono::Utc::now().timestamp_millis() + hub::console::login_guard::REPORT_WINDOW_MS + 1_000;
-    hub::console::login_guard::report(&app.hub.state.db, later)
+        chrono::Utc::now().timestamp_millis() + hub::auth::login_guard::REPORT_WINDOW_MS + 1_000;
+    hub::auth::login_guard::report(&app.hub.state.db, later)
         .await
         .expect("summaries written")
 }

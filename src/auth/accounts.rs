@@ -1,27 +1,19 @@
 //! Staff accounts for the console: argon2id password hashes, a throttle on failed logins per client (see
-//! [`super::login_guard`]), browser sessions with a CSRF token each.
+//! [`super::login_guard`]), and the login that opens a session ([`super::session`]).
 //!
-//! A session cookie holds 32 random bytes; the database keeps only their SHA-256 (the same reasoning as API
-//! tokens: a random secret needs no slow hash). Passwords are hashed with argon2id (the crate's defaults,
-//! m=19 MiB, t=2, p=1) off the async threads.
+//! Passwords are hashed with argon2id (the crate's defaults, m=19 MiB, t=2, p=1) off the async threads.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use rand::RngCore;
 use sqlx::Row;
-use subtle::ConstantTimeEq;
 
 use super::login_guard::{self, Busy, HashGate};
-use crate::auth::{Role, Staff, hash_token};
+use super::session::SESSION_MS;
+use super::{Role, Staff, hash_token};
 use crate::db::{Db, now_ms};
-
-/// How long a session lasts from login (a working day).
-pub const SESSION_MS: i64 = 8 * 60 * 60 * 1000;
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "hub_session";
-/// The header the console's fetch() calls carry the CSRF token in.
-pub const CSRF_HEADER: &str = "x-csrf-token";
+use crate::error::ApiError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -229,89 +221,46 @@ pub async fn login(
     })
 }
 
-/// A logged-in staff member and the CSRF token of their session.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub staff: Staff,
-    pub csrf: String,
-    id_hash: String,
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Invalid { field, message } => ApiError::bad_request(field, message),
+            AccountError::Taken(_) => ApiError {
+                status: StatusCode::CONFLICT,
+                message: error.to_string(),
+                field: Some("username".into()),
+            },
+            AccountError::Hash(_) | AccountError::Db(_) => ApiError::internal(error),
+        }
+    }
 }
 
-/// The session cookie's value in a request, if any.
-pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|value| !value.is_empty())
-}
-
-/// The live session behind a cookie value.
-pub async fn find_session(db: &Db, cookie: &str) -> Result<Option<Session>, sqlx::Error> {
-    let id_hash = hash_token(cookie);
-    let row = sqlx::query(
-        "SELECT s.id_hash AS id_hash, s.csrf_token AS csrf_token, u.username AS username, u.role AS role \
-         FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id \
-         WHERE s.id_hash = $1 AND s.expires_at_ms > $2",
+/// The unlock behind the API, the console button and `hub staff unlock`: 404 for an unknown account, then the
+/// throttle goes and an audit row says who lifted it.
+pub async fn unlock_account(
+    db: &Db,
+    username: &str,
+    actor: &str,
+    actor_role: &str,
+) -> Result<u64, ApiError> {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM staff_users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&db.pool)
+        .await?;
+    if exists.is_none() {
+        return Err(ApiError::not_found(format!("no staff account {username}")));
+    }
+    let cleared = login_guard::unlock(db, username, now_ms()).await?;
+    crate::audit::record_as(
+        db,
+        actor,
+        actor_role,
+        "staff.unlock",
+        username,
+        serde_json::json!({ "cleared_clients": cleared }),
     )
-    .bind(&id_hash)
-    .bind(now_ms())
-    .fetch_optional(&db.pool)
     .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let stored: String = row.try_get("id_hash")?;
-    if !bool::from(stored.as_bytes().ct_eq(id_hash.as_bytes())) {
-        return Ok(None);
-    }
-    let role: String = row.try_get("role")?;
-    Ok(Role::parse(&role).map(|role| Session {
-        staff: Staff {
-            name: row.try_get("username").unwrap_or_default(),
-            role,
-        },
-        csrf: row.try_get("csrf_token").unwrap_or_default(),
-        id_hash,
-    }))
-}
-
-impl Session {
-    /// Whether `token` is this session's CSRF token (constant time).
-    pub fn csrf_matches(&self, token: Option<&str>) -> bool {
-        token.is_some_and(|token| {
-            !token.is_empty() && bool::from(token.as_bytes().ct_eq(self.csrf.as_bytes()))
-        })
-    }
-
-    pub async fn end(&self, db: &Db) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1")
-            .bind(&self.id_hash)
-            .execute(&db.pool)
-            .await
-            .map(|_| ())
-    }
-}
-
-/// `Set-Cookie` for a new session (`Secure` when the hub is served over https).
-pub fn session_set_cookie(value: &str, secure: bool) -> String {
-    format!(
-        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        SESSION_MS / 1000,
-        if secure { "; Secure" } else { "" }
-    )
-}
-
-/// `Set-Cookie` that removes the session cookie.
-pub fn session_clear_cookie(secure: bool) -> String {
-    format!(
-        "{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
-        if secure { "; Secure" } else { "" }
-    )
+    Ok(cleared)
 }
 
 #[cfg(test)]
@@ -336,15 +285,5 @@ mod tests {
         assert!(Username::parse("a b").is_err());
         assert!(NewPassword::parse("short").is_err());
         assert!(NewPassword::parse("long enough pw").is_ok());
-    }
-
-    #[test]
-    fn cookie_is_found_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            axum::http::header::COOKIE,
-            "a=1; hub_session=abc; b=2".parse().expect("header"),
-        );
-        assert_eq!(session_cookie(&headers), Some("abc"));
     }
 }

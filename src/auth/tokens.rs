@@ -1,67 +1,16 @@
-//! Staff API tokens and roles.
+//! Staff API tokens.
 //!
 //! A token is 32 random bytes shown once; the database keeps only its SHA-256 (tokens are random, so a slow
 //! password hash adds nothing), looked up by hash and compared again in constant time.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use subtle::ConstantTimeEq;
 
-use crate::AppState;
+use super::{Role, Staff};
 use crate::db::{Db, now_ms};
-use crate::error::ApiError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Everything.
-    Admin,
-    /// Reads residents, writes notices.
-    Pr,
-    /// Triggers and follows emergencies.
-    Disaster,
-    /// Reads only.
-    Viewer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Pr => "pr",
-            Role::Disaster => "disaster",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        [Role::Admin, Role::Pr, Role::Disaster, Role::Viewer]
-            .into_iter()
-            .find(|role| role.as_str() == text)
-    }
-}
-
-/// The staff member (or machine) behind a request's bearer token.
-#[derive(Debug, Clone)]
-pub struct Staff {
-    pub name: String,
-    pub role: Role,
-}
-
-impl Staff {
-    /// Lets the request through when the caller's role is admin or one of `allowed`; 403 otherwise.
-    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
-        if self.role == Role::Admin || allowed.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(self.role.as_str()))
-        }
-    }
-}
 
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -75,27 +24,6 @@ pub fn new_token() -> String {
         "hub_{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     )
-}
-
-impl FromRequestParts<AppState> for Staff {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
-            // console (issue 7): no bearer token, so a staff session cookie (with its CSRF header on writes).
-            return crate::console::staff_from_session(parts, state).await;
-        };
-        let header = header.to_str().map_err(|_| ApiError::unauthorized())?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(ApiError::unauthorized)?;
-        authenticate(&state.db, token)
-            .await?
-            .ok_or_else(ApiError::unauthorized)
-    }
 }
 
 /// How often a token's `last_used_at_ms` is written (not on every request).
