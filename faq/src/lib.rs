@@ -13,6 +13,7 @@
 //! ```
 
 pub mod analysis;
+pub mod encoder;
 pub mod eval;
 mod index;
 mod model;
