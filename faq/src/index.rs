@@ -11,6 +11,7 @@ use tantivy::tokenizer::TokenizerManager;
 use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis::{self, DictionaryError, JapaneseTokenizer, TermKind};
+use crate::encoder::{self, DIMS};
 use crate::model::{Faq, FaqEntry};
 use crate::normalize::{looks_english, normalize};
 use crate::translation::TranslationTable;
@@ -70,12 +71,15 @@ pub enum Signal {
     Translation,
     /// Cosine of IDF-weighted mean word vectors of the query and the entry (both sides).
     WordVectors,
+    /// Cosine of the multilingual sentence encoder's vectors of the query and the entry (question, and question with
+    /// the start of the answer, averaged), less [`Params::semantic_floor`]: paraphrase and other languages.
+    Semantic,
     /// Pseudo-relevance feedback: BM25 (question and answer) of the words that weigh most in the entries the other
     /// signals rank first (RM1-style expansion), so an entry that shares their vocabulary rises.
     Feedback,
 }
 
-pub const SIGNALS: [Signal; 9] = [
+pub const SIGNALS: [Signal; 10] = [
     Signal::Question,
     Signal::AnswerText,
     Signal::QuestionReading,
@@ -84,8 +88,12 @@ pub const SIGNALS: [Signal; 9] = [
     Signal::ReadingBigram,
     Signal::Translation,
     Signal::WordVectors,
+    Signal::Semantic,
     Signal::Feedback,
 ];
+
+/// Index of [`Signal::Semantic`] in [`SIGNALS`].
+const SEMANTIC: usize = 8;
 
 /// Ranking and answer-policy parameters. The defaults were tuned by cross-validation (see `dict/README.md`... and
 /// `examples/tune.rs`).
@@ -110,6 +118,13 @@ pub struct Params {
     pub kana_reading_weight: f32,
     /// Weight of synonym expansions relative to the resident's own words.
     pub synonym_weight: f32,
+    /// Entries added to the candidates from the sentence encoder's best.
+    pub semantic_candidates: usize,
+    /// Cosine below which the sentence encoder says nothing (unrelated sentences sit around 0.1–0.3).
+    pub semantic_floor: f32,
+    /// Answer policy: an entry whose encoder cosine reaches this counts as covering the question even when it shares
+    /// no word with it (a paraphrase, or a question in another language).
+    pub semantic_coverage: f32,
     /// Answer policy: confident when the best entry covers this share of the query's (IDF-weighted) words...
     pub confident_coverage: f32,
     /// ...and its score leads the runner-up by this share.
@@ -123,7 +138,7 @@ impl Default for Params {
         Params {
             k1: 1.2,
             b: 0.75,
-            weights: [1.0, 4.0, 0.75, 2.0, 0.5, 0.1, 1.0, 8.0, 0.0],
+            weights: [1.0, 4.0, 0.75, 2.0, 0.5, 0.1, 1.0, 8.0, 8.0, 0.0],
             feedback_entries: 3,
             feedback_words: 10,
             candidates: 100,
@@ -131,6 +146,9 @@ impl Default for Params {
             translation_share: 0.2,
             smoothing: 0.35,
             synonym_weight: 0.6,
+            semantic_candidates: 20,
+            semantic_floor: 0.2,
+            semantic_coverage: 0.6,
             kana_reading_weight: 8.0,
             // Calibrated with examples/calibrate.rs (see README.md): on the localgov dev queries a confident answer is
             // right about 85% of the time; 0.4 sends about half of the off-topic questions to the polite fallback.
@@ -326,6 +344,8 @@ struct QueryTerms {
     needs_bigrams: bool,
     /// The query is mostly kana: its words are readings, not the FAQ's spelling.
     mostly_kana: bool,
+    /// The sentence encoder's vector of the query (when the index has entry vectors).
+    vector: Option<Vec<f32>>,
 }
 
 /// A searchable FAQ. Cheap to share behind an `Arc`; rebuild it when the files change.
@@ -344,6 +364,9 @@ pub struct Index {
     translation: TranslationModel,
     /// Each entry's unit mean word vector (empty when it has none or the vectors are unavailable).
     entry_vectors: Vec<Vec<f32>>,
+    /// Each entry's sentence vector (mean of the encoder's vectors of its question and of its question with the start
+    /// of its answer), `DIMS` per entry; empty when the encoder is unavailable.
+    sentence_vectors: Vec<f32>,
     /// Each entry's base terms (question side and answer) with their relative frequency, for feedback.
     entry_terms: Vec<Vec<(u32, f32)>>,
     reader: IndexReader,
@@ -439,6 +462,7 @@ impl Index {
             params.smoothing,
         );
         let entry_vectors = entry_vectors(&both_sides, &vocabulary);
+        let sentence_vectors = sentence_vectors(&entries);
         let entry_terms = question_terms
             .iter()
             .zip(&answer_terms)
@@ -465,6 +489,7 @@ impl Index {
             reading_bigram: Bm25Field::build(&reading_bigrams),
             translation,
             entry_vectors,
+            sentence_vectors,
             reader,
             fields,
             ordinals,
@@ -542,7 +567,8 @@ impl Index {
 
     /// Signal values (each max-normalised over the candidates) of the candidates of a query, for tuning.
     pub fn signals(&self, query: &str) -> Vec<(String, [f32; SIGNALS.len()])> {
-        let terms = self.query_terms(&normalize(query));
+        let mut terms = self.query_terms(&normalize(query));
+        terms.vector = self.query_vector(query);
         self.candidate_signals(&terms)
             .into_iter()
             .map(|(c, signals)| (self.entries[c].id.clone(), signals))
@@ -560,7 +586,8 @@ impl Index {
                 return hits;
             }
         }
-        let terms = self.query_terms(&normalized);
+        let mut terms = self.query_terms(&normalized);
+        terms.vector = self.query_vector(query);
         let mut weights = self.params.weights;
         if terms.mostly_kana {
             // Kana typed for kanji: the reading bigrams carry the meaning (the weights were tuned on kanji queries).
@@ -583,6 +610,10 @@ impl Index {
         scored.truncate(limit);
         for s in scored.iter_mut().take(3) {
             s.coverage = self.coverage(&terms, s.ordinal as u32);
+            // A paraphrase or a question in another language shares no word with its entry; the encoder vouches.
+            if self.sentence_cosine(&terms, s.ordinal) >= self.params.semantic_coverage {
+                s.coverage = s.coverage.max(self.params.confident_coverage);
+            }
         }
         scored
     }
@@ -639,6 +670,9 @@ impl Index {
         if params.weights[7] > 0.0 {
             self.vector_similarities(terms, &candidates, &mut columns[7]);
         }
+        if params.weights[SEMANTIC] > 0.0 {
+            self.sentence_similarities(terms, &mut candidates, &mut columns[SEMANTIC]);
+        }
         let mut maxima: Vec<f32> = columns
             .iter()
             .map(|c| candidates.iter().map(|&d| c[d]).fold(0.0f32, f32::max))
@@ -690,6 +724,57 @@ impl Index {
                 (doc, row)
             })
             .collect()
+    }
+
+    /// The encoder's vector of a query, when the index has sentence vectors and ranks or answers with them.
+    fn query_vector(&self, query: &str) -> Option<Vec<f32>> {
+        if self.sentence_vectors.is_empty() {
+            return None;
+        }
+        encoder::encoder().ok().map(|e| e.encode(query))
+    }
+
+    /// Cosine of the query's sentence vector with an entry's (0 without vectors).
+    fn sentence_cosine(&self, terms: &QueryTerms, doc: usize) -> f32 {
+        match (
+            &terms.vector,
+            self.sentence_vectors.get(doc * DIMS..(doc + 1) * DIMS),
+        ) {
+            (Some(query), Some(entry)) => encoder::cosine(query, entry),
+            _ => 0.0,
+        }
+    }
+
+    /// The encoder signal for every entry (cosine less the floor), and the encoder's best entries added to the
+    /// candidates: they may share no word with the query at all.
+    fn sentence_similarities(
+        &self,
+        terms: &QueryTerms,
+        candidates: &mut Vec<usize>,
+        column: &mut [f32],
+    ) {
+        let Some(query) = &terms.vector else {
+            return;
+        };
+        let floor = self.params.semantic_floor;
+        let mut best: Vec<(f32, usize)> = Vec::with_capacity(self.entries.len());
+        for (doc, entry) in self.sentence_vectors.chunks_exact(DIMS).enumerate() {
+            let cos = encoder::cosine(query, entry);
+            column[doc] = (cos - floor).max(0.0);
+            best.push((cos, doc));
+        }
+        let wanted = self.params.semantic_candidates.min(best.len());
+        if wanted == 0 {
+            return;
+        }
+        best.select_nth_unstable_by(wanted - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let known: HashSet<usize> = candidates.iter().copied().collect();
+        candidates.extend(
+            best[..wanted]
+                .iter()
+                .filter(|&&(cos, doc)| cos > floor && !known.contains(&doc))
+                .map(|&(_, doc)| doc),
+        );
     }
 
     /// Cosine between the query's mean word vector and each candidate's.
@@ -995,6 +1080,35 @@ fn entry_vectors(documents: &[Vec<u32>], vocabulary: &HashMap<String, u32>) -> V
             vectors.mean(weighted).unwrap_or_default()
         })
         .collect()
+}
+
+/// Longest start of an answer the encoder reads with the question (its averaging dilutes longer texts).
+const ANSWER_CHARS: usize = 400;
+
+/// Each entry's sentence vector (see `Index::sentence_vectors`), through the encoder's cache so that a rebuild
+/// after an edit encodes only the entries whose text changed. Empty when the encoder cannot be loaded.
+fn sentence_vectors(entries: &[FaqEntry]) -> Vec<f32> {
+    let encoder = match encoder::encoder() {
+        Ok(encoder) => encoder,
+        Err(error) => {
+            tracing::warn!(%error, "sentence encoder unavailable; FAQ search goes without it");
+            return Vec::new();
+        }
+    };
+    let started = std::time::Instant::now();
+    let mut vectors = Vec::with_capacity(entries.len() * DIMS);
+    for entry in entries {
+        let question = encoder.encode_cached(&entry.question);
+        let answer: String = entry.answer.chars().take(ANSWER_CHARS).collect();
+        let both = encoder.encode_cached(&format!("{}\n{answer}", entry.question));
+        vectors.extend(question.iter().zip(both.iter()).map(|(a, b)| (a + b) / 2.0));
+    }
+    tracing::debug!(
+        entries = entries.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "FAQ sentence vectors"
+    );
+    vectors
 }
 
 /// Relative frequency of each term over both sides of an entry.

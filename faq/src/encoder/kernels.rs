@@ -66,7 +66,10 @@ pub fn gemm_acc(
     if a.rows == 0 {
         return;
     }
-    assert!(a.data.len() >= (a.rows - 1) * a.stride + width, "lhs too short");
+    assert!(
+        a.data.len() >= (a.rows - 1) * a.stride + width,
+        "lhs too short"
+    );
     assert!(
         out.len() >= (a.rows - 1) * out_stride + w.outputs,
         "output too short"
@@ -80,61 +83,122 @@ pub fn gemm_acc(
     gemm_portable(a, width, w, first, out, out_stride);
 }
 
-macro_rules! gemm_body {
-    ($a:ident, $width:ident, $w:ident, $first:ident, $out:ident, $out_stride:ident, $madd:expr) => {{
-        let madd = $madd;
-        for panel in 0..$w.outputs / LANES {
-            let start = (panel * $w.inputs + $first) * LANES;
-            let weights = &$w.data[start..start + $width * LANES];
-            let column = panel * LANES;
-            let mut row = 0;
-            while row + BLOCK <= $a.rows {
-                let lhs: [&[f32]; BLOCK] = std::array::from_fn(|r| {
-                    let s = (row + r) * $a.stride;
-                    &$a.data[s..s + $width]
-                });
-                let mut acc = [[0.0f32; LANES]; BLOCK];
-                for (k, lane) in weights.chunks_exact(LANES).enumerate() {
-                    let lane: &[f32; LANES] = lane.try_into().expect("16 lanes");
-                    for r in 0..BLOCK {
-                        let x = lhs[r][k];
-                        for l in 0..LANES {
-                            acc[r][l] = madd(x, lane[l], acc[r][l]);
-                        }
-                    }
+/// Accumulates `R` rows against one panel: `SPLIT` independent sets of accumulators over alternating inputs keep
+/// enough FMAs in flight when there are few rows (one row alone would wait on each FMA's latency).
+#[inline(always)]
+fn block<const R: usize, const SPLIT: usize>(
+    lhs: [&[f32]; R],
+    weights: &[f32],
+    madd: impl Fn(f32, f32, f32) -> f32,
+) -> [[f32; LANES]; R] {
+    let mut acc = [[[0.0f32; LANES]; R]; SPLIT];
+    let mut groups = weights.chunks_exact(LANES * SPLIT);
+    let mut k = 0;
+    for group in &mut groups {
+        for (s, acc) in acc.iter_mut().enumerate() {
+            let lane: &[f32; LANES] = group[s * LANES..(s + 1) * LANES]
+                .try_into()
+                .expect("16 lanes");
+            for r in 0..R {
+                let x = lhs[r][k + s];
+                for l in 0..LANES {
+                    acc[r][l] = madd(x, lane[l], acc[r][l]);
                 }
-                for (r, acc) in acc.iter().enumerate() {
-                    let s = (row + r) * $out_stride + column;
-                    for (o, v) in $out[s..s + LANES].iter_mut().zip(acc) {
-                        *o += v;
-                    }
-                }
-                row += BLOCK;
-            }
-            while row < $a.rows {
-                let s = row * $a.stride;
-                let lhs = &$a.data[s..s + $width];
-                let mut acc = [0.0f32; LANES];
-                for (x, lane) in lhs.iter().zip(weights.chunks_exact(LANES)) {
-                    let lane: &[f32; LANES] = lane.try_into().expect("16 lanes");
-                    for l in 0..LANES {
-                        acc[l] = madd(*x, lane[l], acc[l]);
-                    }
-                }
-                let s = row * $out_stride + column;
-                for (o, v) in $out[s..s + LANES].iter_mut().zip(&acc) {
-                    *o += v;
-                }
-                row += 1;
             }
         }
-    }};
+        k += SPLIT;
+    }
+    for lane in groups.remainder().chunks_exact(LANES) {
+        for r in 0..R {
+            let x = lhs[r][k];
+            for l in 0..LANES {
+                acc[0][r][l] = madd(x, lane[l], acc[0][r][l]);
+            }
+        }
+        k += 1;
+    }
+    let mut total = acc[0];
+    for part in &acc[1..] {
+        for r in 0..R {
+            for l in 0..LANES {
+                total[r][l] += part[r][l];
+            }
+        }
+    }
+    total
+}
+
+#[inline(always)]
+fn rows_block<const R: usize, const SPLIT: usize>(
+    a: Rows<'_>,
+    row: usize,
+    width: usize,
+    weights: &[f32],
+    out: &mut [f32],
+    out_stride: usize,
+    column: usize,
+    madd: impl Fn(f32, f32, f32) -> f32,
+) {
+    let lhs: [&[f32]; R] = std::array::from_fn(|r| {
+        let s = (row + r) * a.stride;
+        &a.data[s..s + width]
+    });
+    let acc = block::<R, SPLIT>(lhs, weights, madd);
+    for (r, acc) in acc.iter().enumerate() {
+        let s = (row + r) * out_stride + column;
+        for (o, v) in out[s..s + LANES].iter_mut().zip(acc) {
+            *o += v;
+        }
+    }
+}
+
+#[inline(always)]
+fn gemm_body(
+    a: Rows<'_>,
+    width: usize,
+    w: &Packed,
+    first: usize,
+    out: &mut [f32],
+    out_stride: usize,
+    madd: impl Fn(f32, f32, f32) -> f32 + Copy,
+) {
+    for panel in 0..w.outputs / LANES {
+        let start = (panel * w.inputs + first) * LANES;
+        let weights = &w.data[start..start + width * LANES];
+        let column = panel * LANES;
+        let mut row = 0;
+        while row + BLOCK <= a.rows {
+            rows_block::<BLOCK, 1>(a, row, width, weights, out, out_stride, column, madd);
+            row += BLOCK;
+        }
+        match a.rows - row {
+            3 => rows_block::<3, 1>(a, row, width, weights, out, out_stride, column, madd),
+            2 => rows_block::<2, 2>(a, row, width, weights, out, out_stride, column, madd),
+            1 => rows_block::<1, 4>(a, row, width, weights, out, out_stride, column, madd),
+            _ => {}
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn gemm_fma(a: Rows<'_>, width: usize, w: &Packed, first: usize, out: &mut [f32], out_stride: usize) {
-    gemm_body!(a, width, w, first, out, out_stride, |x: f32, y: f32, acc: f32| x.mul_add(y, acc))
+fn gemm_fma(
+    a: Rows<'_>,
+    width: usize,
+    w: &Packed,
+    first: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    gemm_body(
+        a,
+        width,
+        w,
+        first,
+        out,
+        out_stride,
+        |x: f32, y: f32, acc: f32| x.mul_add(y, acc),
+    )
 }
 
 fn gemm_portable(
@@ -145,7 +209,15 @@ fn gemm_portable(
     out: &mut [f32],
     out_stride: usize,
 ) {
-    gemm_body!(a, width, w, first, out, out_stride, |x: f32, y: f32, acc: f32| acc + x * y)
+    gemm_body(
+        a,
+        width,
+        w,
+        first,
+        out,
+        out_stride,
+        |x: f32, y: f32, acc: f32| acc + x * y,
+    )
 }
 
 #[cfg(test)]
@@ -155,14 +227,22 @@ mod tests {
     #[test]
     fn packed_product_equals_the_naive_one() {
         let (rows, inputs, outputs) = (7, 40, 32);
-        let a: Vec<f32> = (0..rows * inputs).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
-        let w: Vec<f32> = (0..inputs * outputs).map(|i| ((i * 13) % 7) as f32 * 0.5 - 1.0).collect();
+        let a: Vec<f32> = (0..rows * inputs)
+            .map(|i| ((i * 37) % 11) as f32 - 5.0)
+            .collect();
+        let w: Vec<f32> = (0..inputs * outputs)
+            .map(|i| ((i * 13) % 7) as f32 * 0.5 - 1.0)
+            .collect();
         let packed = Packed::new(&w, inputs, outputs).expect("packs");
         // Rows 10..30 of the weights against the first 20 columns of `a`.
         let (first, width) = (10, 20);
         let mut out = vec![1.0f32; rows * outputs];
         gemm_acc(
-            Rows { data: &a, stride: inputs, rows },
+            Rows {
+                data: &a,
+                stride: inputs,
+                rows,
+            },
             width,
             &packed,
             first,

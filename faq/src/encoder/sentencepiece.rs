@@ -392,6 +392,7 @@ impl Normalizer {
             }
         }
         // Replacements are whole UTF-8 strings and unmatched input passes through by whole characters.
-        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
