@@ -51,8 +51,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let before = resident_mb();
     let started = Instant::now();
     faq::analysis::dictionary()?;
+    let with_dictionary = resident_mb();
     let encoder = faq::encoder::encoder()?;
     let load = started.elapsed().as_secs_f64();
+    println!(
+        "sentence encoder in memory: {:.0} MB",
+        resident_mb() - with_dictionary
+    );
     let started = Instant::now();
     let index = faq::Index::build(&faq)?;
     let cold = started.elapsed().as_secs_f64();

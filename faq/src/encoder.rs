@@ -472,9 +472,8 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 /// Vectors already computed in this process, by text: rebuilding an index after one entry changed encodes only that
 /// entry. Bounded: cleared when it would pass this many texts (about 2 KB each).
 const CACHE_LIMIT: usize = 20_000;
-static CACHE: OnceLock<
-    std::sync::Mutex<std::collections::HashMap<Box<str>, std::sync::Arc<[f32]>>>,
-> = OnceLock::new();
+type VectorCache = std::sync::Mutex<std::collections::HashMap<Box<str>, std::sync::Arc<[f32]>>>;
+static CACHE: OnceLock<VectorCache> = OnceLock::new();
 
 impl Encoder {
     /// [`Encoder::encode`] through the process-wide cache keyed by the text itself.

@@ -122,6 +122,9 @@ pub struct Params {
     pub semantic_candidates: usize,
     /// Cosine below which the sentence encoder says nothing (unrelated sentences sit around 0.1–0.3).
     pub semantic_floor: f32,
+    /// When above 0, the encoder signal is reciprocal rank `k / (k + rank)` over the encoder's best 100 entries (rank
+    /// fusion, robust to how cosines spread from query to query) instead of the cosine less the floor.
+    pub semantic_rank_k: f32,
     /// Answer policy: an entry whose encoder cosine reaches this counts as covering the question even when it shares
     /// no word with it (a paraphrase, or a question in another language).
     pub semantic_coverage: f32,
@@ -138,7 +141,7 @@ impl Default for Params {
         Params {
             k1: 1.2,
             b: 0.75,
-            weights: [1.0, 4.0, 0.75, 2.0, 0.5, 0.1, 1.0, 8.0, 8.0, 0.0],
+            weights: [1.0, 4.0, 0.0, 0.75, 1.0, 1.0, 1.0, 6.0, 8.0, 0.0],
             feedback_entries: 3,
             feedback_words: 10,
             candidates: 100,
@@ -146,12 +149,15 @@ impl Default for Params {
             translation_share: 0.2,
             smoothing: 0.35,
             synonym_weight: 0.6,
+            // Weights, floor and candidates: examples/tune.rs, 5-fold cross-validation on the dev queries (README.md).
             semantic_candidates: 20,
             semantic_floor: 0.2,
-            semantic_coverage: 0.6,
+            semantic_rank_k: 0.0,
+            semantic_coverage: 0.55,
             kana_reading_weight: 8.0,
-            // Calibrated with examples/calibrate.rs (see README.md): on the localgov dev queries a confident answer is
-            // right about 85% of the time; 0.4 sends about half of the off-topic questions to the polite fallback.
+            // Calibrated with examples/calibrate.rs (see README.md): on the localgov dev queries 9% of answers are
+            // confident and 94% of those right (semantic_coverage 0.55); 0.4 sends 65% of the off-topic questions to
+            // the polite fallback.
             confident_coverage: 0.75,
             confident_margin: 0.2,
             min_coverage: 0.4,
@@ -763,11 +769,24 @@ impl Index {
             column[doc] = (cos - floor).max(0.0);
             best.push((cos, doc));
         }
+        let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let k = self.params.semantic_rank_k;
+        if k > 0.0 {
+            let depth = RANK_DEPTH.min(best.len());
+            if depth > 0 {
+                best.select_nth_unstable_by(depth - 1, order);
+                best[..depth].sort_unstable_by(order);
+            }
+            column.iter_mut().for_each(|v| *v = 0.0);
+            for (rank, &(_, doc)) in best[..depth].iter().enumerate() {
+                column[doc] = k / (k + rank as f32 + 1.0);
+            }
+        }
         let wanted = self.params.semantic_candidates.min(best.len());
         if wanted == 0 {
             return;
         }
-        best.select_nth_unstable_by(wanted - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        best.select_nth_unstable_by(wanted - 1, order);
         let known: HashSet<usize> = candidates.iter().copied().collect();
         candidates.extend(
             best[..wanted]
@@ -1081,6 +1100,9 @@ fn entry_vectors(documents: &[Vec<u32>], vocabulary: &HashMap<String, u32>) -> V
         })
         .collect()
 }
+
+/// Entries the rank form of the encoder signal ranks.
+const RANK_DEPTH: usize = 100;
 
 /// Longest start of an answer the encoder reads with the question (its averaging dilutes longer texts).
 const ANSWER_CHARS: usize = 400;

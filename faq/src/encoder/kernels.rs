@@ -18,7 +18,7 @@ pub struct Packed {
 impl Packed {
     /// Packs a row-major `inputs × outputs` matrix; `outputs` must be a multiple of 16.
     pub fn new(row_major: &[f32], inputs: usize, outputs: usize) -> Option<Packed> {
-        if outputs % LANES != 0 || row_major.len() != inputs * outputs {
+        if !outputs.is_multiple_of(LANES) || row_major.len() != inputs * outputs {
             return None;
         }
         let mut data = Vec::with_capacity(row_major.len());
@@ -131,12 +131,11 @@ fn block<const R: usize, const SPLIT: usize>(
 #[inline(always)]
 fn rows_block<const R: usize, const SPLIT: usize>(
     a: Rows<'_>,
-    row: usize,
+    (row, column): (usize, usize),
     width: usize,
     weights: &[f32],
     out: &mut [f32],
     out_stride: usize,
-    column: usize,
     madd: impl Fn(f32, f32, f32) -> f32,
 ) {
     let lhs: [&[f32]; R] = std::array::from_fn(|r| {
@@ -168,13 +167,13 @@ fn gemm_body(
         let column = panel * LANES;
         let mut row = 0;
         while row + BLOCK <= a.rows {
-            rows_block::<BLOCK, 1>(a, row, width, weights, out, out_stride, column, madd);
+            rows_block::<BLOCK, 1>(a, (row, column), width, weights, out, out_stride, madd);
             row += BLOCK;
         }
         match a.rows - row {
-            3 => rows_block::<3, 1>(a, row, width, weights, out, out_stride, column, madd),
-            2 => rows_block::<2, 2>(a, row, width, weights, out, out_stride, column, madd),
-            1 => rows_block::<1, 4>(a, row, width, weights, out, out_stride, column, madd),
+            3 => rows_block::<3, 1>(a, (row, column), width, weights, out, out_stride, madd),
+            2 => rows_block::<2, 2>(a, (row, column), width, weights, out, out_stride, madd),
+            1 => rows_block::<1, 4>(a, (row, column), width, weights, out, out_stride, madd),
             _ => {}
         }
     }
