@@ -29,6 +29,8 @@ use crate::telemetry;
     paths(
         healthz,
         create_token,
+        list_tokens,
+        revoke_token,
         upsert_resident,
         get_resident,
         delete_resident,
@@ -51,6 +53,7 @@ use crate::telemetry;
         Role,
         TokenRequest,
         TokenResponse,
+        auth::TokenInfo,
         ImportResult,
         audit::AuditEntry,
         crate::chat::misses::Miss,
@@ -69,7 +72,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
-        .route("/api/tokens", post(create_token))
+        .route("/api/tokens", post(create_token).get(list_tokens))
+        .route("/api/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/api/residents", post(upsert_resident))
         .route("/api/residents/import", post(import_residents))
         .route(
@@ -200,6 +204,38 @@ async fn create_token(
     ))
 }
 
+/// Every staff API token, newest first, revoked ones included: name, role, created, last used; never the secret
+/// or its hash (admin only).
+#[utoipa::path(get, path = "/api/tokens",
+    responses((status = 200, body = [auth::TokenInfo]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_tokens(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Json<Vec<auth::TokenInfo>>, ApiError> {
+    staff.require(&[])?;
+    Ok(Json(auth::list_tokens(&state.db).await?))
+}
+
+/// Revokes a staff API token at once: the next request with it gets 401 (admin only; audited as
+/// `token.revoke`). 404 when there is no live token with that id.
+#[utoipa::path(delete, path = "/api/tokens/{id}",
+    params(("id" = i64, Path, description = "the token's id from GET /api/tokens")),
+    responses((status = 200, body = auth::TokenInfo), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<auth::TokenInfo>, ApiError> {
+    staff.require(&[])?;
+    auth::revoke_token(&state.db, id, &staff.name, staff.role.as_str())
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no live token {id}")))
+}
+
 /// Creates or updates a resident by `external_id` (admin).
 #[utoipa::path(post, path = "/api/residents", request_body = ResidentInput,
     responses((status = 200, body = ResidentView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -211,6 +247,15 @@ async fn upsert_resident(
 ) -> Result<Json<ResidentView>, ApiError> {
     staff.require(&[])?;
     let resident = input.validate(&state.config.districts, residents::today_in_japan())?;
+    if let Some(push) = &input.channels.push {
+        push.check_endpoint(&state.config.push_policy())
+            .map_err(|error| {
+                ApiError::bad_request(
+                    "channels.push.endpoint",
+                    format!("the push endpoint cannot be used: {error}"),
+                )
+            })?;
+    }
     residents::upsert_many(
         &state.db,
         std::slice::from_ref(&resident),

@@ -26,16 +26,42 @@ pub async fn record_as(
     target: &str,
     detail: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
+    insert(&db.pool, now_ms(), actor, role, action, target, detail).await
+}
+
+/// An entry written inside the caller's transaction, so the change and its record commit (or not) together.
+pub async fn record_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    at_ms: i64,
+    actor: &str,
+    role: &str,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    insert(&mut **tx, at_ms, actor, role, action, target, detail).await
+}
+
+/// The one INSERT both kinds of entry use, on a pool or inside a transaction.
+async fn insert<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    at_ms: i64,
+    actor: &str,
+    role: &str,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit_log (at_ms, actor, role, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(now_ms())
+    .bind(at_ms)
     .bind(actor)
     .bind(role)
     .bind(action)
     .bind(target)
     .bind(detail.to_string())
-    .execute(&db.pool)
+    .execute(executor)
     .await?;
     tracing::info!(actor, role, action, subject = target, "audit");
     Ok(())

@@ -81,6 +81,9 @@ pub struct Config {
     /// Requests per minute one client may make to the LINE webhook (`HUB_WEBHOOK_RATE_LIMIT_PER_MINUTE`,
     /// default 6000: LINE delivers from few addresses).
     pub webhook_rate_limit_per_minute: u32,
+    /// Console login attempts (`POST /admin/login`) one client may make per minute
+    /// (`HUB_LOGIN_RATE_LIMIT_PER_MINUTE`, default 20).
+    pub login_rate_limit_per_minute: u32,
     /// A header naming the client address, set by a reverse proxy in front of the hub (`HUB_CLIENT_IP_HEADER`,
     /// e.g. `x-forwarded-for`; its last entry is used). Without it, the peer address is the client.
     pub client_ip_header: Option<String>,
@@ -92,6 +95,33 @@ pub struct Config {
     /// Sites that may show the web chat page in a frame (`HUB_CHAT_FRAME_ANCESTORS`, space separated origins,
     /// e.g. `https://www.city.yukuhashi.fukuoka.jp`); no site may by default.
     pub chat_frame_ancestors: Option<String>,
+    // --- push endpoints and web chat limits (issue 25)
+    /// Hosts push subscriptions may point at (`HUB_PUSH_ALLOWED_HOSTS`, comma separated, `*.` for any name below;
+    /// default the browsers' push services, see [`channels::push::endpoint::DEFAULT_ALLOWED_HOSTS`]).
+    pub push_allowed_hosts: Vec<String>,
+    /// Tests and benchmarks only: push subscriptions may also point at loopback (`HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS`,
+    /// default false), where the push service stand-in runs.
+    pub push_allow_loopback_for_tests: bool,
+    /// Web chat sockets one client may have open at once (`HUB_WEBCHAT_SOCKETS_PER_CLIENT`, default 10).
+    pub webchat_sockets_per_client: u32,
+    /// Web chat messages one client may send per minute over all its sockets (`HUB_WEBCHAT_MESSAGES_PER_MINUTE`,
+    /// default 60: several people may share one address).
+    pub webchat_messages_per_minute: u32,
+    /// Seconds a web chat socket may stay silent before it is closed (`HUB_WEBCHAT_IDLE_TIMEOUT_SECS`, default
+    /// 600; the page's pings count).
+    pub webchat_idle_timeout_secs: u32,
+}
+
+impl Config {
+    /// Which push endpoints may be stored and called.
+    pub fn push_policy(&self) -> channels::push::endpoint::EndpointPolicy {
+        channels::push::endpoint::EndpointPolicy::new(
+            &self.push_allowed_hosts,
+            self.push_allow_loopback_for_tests,
+        )
+        // Checked when the configuration was read.
+        .unwrap_or_default()
+    }
 }
 
 /// The file's shape: every key optional, unknown keys rejected so a typo is not silently ignored.
@@ -118,10 +148,16 @@ struct FileConfig {
     emergency_test_recipients: Option<Vec<String>>,
     rate_limit_per_minute: Option<u32>,
     webhook_rate_limit_per_minute: Option<u32>,
+    login_rate_limit_per_minute: Option<u32>,
     client_ip_header: Option<String>,
     delivery_retention_days: Option<u32>,
     provider_timeout_secs: Option<u32>,
     chat_frame_ancestors: Option<String>,
+    push_allowed_hosts: Option<Vec<String>>,
+    push_allow_loopback_for_tests: Option<bool>,
+    webchat_sockets_per_client: Option<u32>,
+    webchat_messages_per_minute: Option<u32>,
+    webchat_idle_timeout_secs: Option<u32>,
 }
 
 /// A value with where it came from, so errors can say "HUB_LISTEN (from the environment)".
@@ -358,6 +394,12 @@ impl Config {
             file.webhook_rate_limit_per_minute,
             6000,
         )?;
+        let login_rate_limit_per_minute = positive(
+            env,
+            "HUB_LOGIN_RATE_LIMIT_PER_MINUTE",
+            file.login_rate_limit_per_minute,
+            20,
+        )?;
         let delivery_retention_days = positive(
             env,
             "HUB_DELIVERY_RETENTION_DAYS",
@@ -400,6 +442,65 @@ impl Config {
             });
         }
 
+        let push_allowed_hosts: Vec<String> = match env.get("HUB_PUSH_ALLOWED_HOSTS") {
+            Some(value) => value
+                .split(',')
+                .map(|host| host.trim().to_owned())
+                .filter(|host| !host.is_empty())
+                .collect(),
+            None => file.push_allowed_hosts.clone().unwrap_or_else(|| {
+                channels::push::endpoint::DEFAULT_ALLOWED_HOSTS
+                    .iter()
+                    .map(|host| (*host).to_owned())
+                    .collect()
+            }),
+        };
+        if let Err(error) =
+            channels::push::endpoint::EndpointPolicy::new(&push_allowed_hosts, false)
+        {
+            return Err(ConfigError::Value {
+                key: "HUB_PUSH_ALLOWED_HOSTS",
+                origin: if env.contains_key("HUB_PUSH_ALLOWED_HOSTS") {
+                    "environment variable HUB_PUSH_ALLOWED_HOSTS".into()
+                } else {
+                    "configuration file".into()
+                },
+                message: error.to_string(),
+            });
+        }
+        let push_allow_loopback_for_tests = match env.get("HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS") {
+            Some(value) => match value.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" | "" => false,
+                other => {
+                    return Err(ConfigError::Value {
+                        key: "HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS",
+                        origin: "environment variable HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS".into(),
+                        message: format!("`{other}` is not true or false"),
+                    });
+                }
+            },
+            None => file.push_allow_loopback_for_tests.unwrap_or(false),
+        };
+        let webchat_sockets_per_client = positive(
+            env,
+            "HUB_WEBCHAT_SOCKETS_PER_CLIENT",
+            file.webchat_sockets_per_client,
+            10,
+        )?;
+        let webchat_messages_per_minute = positive(
+            env,
+            "HUB_WEBCHAT_MESSAGES_PER_MINUTE",
+            file.webchat_messages_per_minute,
+            60,
+        )?;
+        let webchat_idle_timeout_secs = positive(
+            env,
+            "HUB_WEBCHAT_IDLE_TIMEOUT_SECS",
+            file.webchat_idle_timeout_secs,
+            600,
+        )?;
+
         let faq_dir = source
             .string("faq_dir", &file.faq_dir)
             .map(PathBuf::from)
@@ -426,10 +527,16 @@ impl Config {
             emergency_test_recipients,
             rate_limit_per_minute,
             webhook_rate_limit_per_minute,
+            login_rate_limit_per_minute,
             client_ip_header,
             delivery_retention_days,
             provider_timeout_secs,
             chat_frame_ancestors,
+            push_allowed_hosts,
+            push_allow_loopback_for_tests,
+            webchat_sockets_per_client,
+            webchat_messages_per_minute,
+            webchat_idle_timeout_secs,
         })
     }
 }
@@ -549,5 +656,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.contains("lisen"), "{message}");
+    }
+
+    #[test]
+    fn push_hosts_and_web_chat_limits() {
+        let config = Config::from_parts(None, &env(&[])).unwrap();
+        assert!(
+            config
+                .push_allowed_hosts
+                .iter()
+                .any(|h| h == "fcm.googleapis.com")
+        );
+        assert!(!config.push_allow_loopback_for_tests);
+        assert_eq!(config.webchat_sockets_per_client, 10);
+        let config = Config::from_parts(
+            None,
+            &env(&[
+                (
+                    "HUB_PUSH_ALLOWED_HOSTS",
+                    "push.city.example, *.push.apple.com",
+                ),
+                ("HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS", "true"),
+                ("HUB_WEBCHAT_SOCKETS_PER_CLIENT", "3"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.push_allowed_hosts,
+            ["push.city.example", "*.push.apple.com"]
+        );
+        assert!(
+            config
+                .push_policy()
+                .check("https://push.city.example/x")
+                .is_ok()
+        );
+        assert!(config.push_policy().check("http://127.0.0.1:9/x").is_ok());
+        assert_eq!(config.webchat_sockets_per_client, 3);
+        let message = Config::from_parts(None, &env(&[("HUB_PUSH_ALLOWED_HOSTS", "*.")]))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("HUB_PUSH_ALLOWED_HOSTS"), "{message}");
     }
 }

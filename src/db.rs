@@ -86,6 +86,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "webchat_relay",
         include_str!("../migrations/sqlite/0009_webchat_relay.sql"),
     ),
+    // staff login throttle, token revocation (issue 25)
+    (
+        10,
+        "login_throttle",
+        include_str!("../migrations/sqlite/0010_login_throttle.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -139,6 +145,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "webchat_relay",
         include_str!("../migrations/postgres/0009_webchat_relay.sql"),
+    ),
+    // staff login throttle, token revocation (issue 25)
+    (
+        10,
+        "login_throttle",
+        include_str!("../migrations/postgres/0010_login_throttle.sql"),
     ),
 ];
 

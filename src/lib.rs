@@ -45,6 +45,8 @@ pub struct AppState {
     pub emergency_wake: Arc<tokio::sync::Notify>,
     // --- hardening (issue 9): LINE events are acknowledged first and handled from this queue.
     pub line_events: chat::line_webhook::LineQueue,
+    // --- staff login (issue 25): console password hashes run behind this gate (memory-hard, one per core).
+    pub login_gate: Arc<console::login_guard::HashGate>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +77,9 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
             .await
             .map_err(StartError::Bootstrap)?;
     }
+    // The dummy hash an unknown username is checked against is made now, so the first such attempt takes no
+    // longer than any other.
+    let _ = tokio::task::spawn_blocking(console::accounts::dummy_hash).await;
     let chat = start_chat(&db, &config).await?;
     let config = Arc::new(config);
     let line_events = chat::line_webhook::LineQueue::start(chat.clone(), config.clone());
@@ -82,13 +87,15 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         .recover(&db)
         .await
         .map_err(|error| StartError::Chat(format!("cannot queue stored LINE events: {error}")))?;
+    let webchat = chat::WebchatHub::new(chat::webchat::WebchatLimits::from_config(&config));
     Ok(AppState {
         db,
         config,
         chat,
-        webchat: chat::WebchatHub::default(),
+        webchat,
         emergency_wake: Arc::new(tokio::sync::Notify::new()),
         line_events,
+        login_gate: Arc::new(console::login_guard::HashGate::for_this_machine()),
     })
 }
 
@@ -183,6 +190,11 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
     background.push(protection::spawn(
         state.db.clone(),
         state.config.delivery_retention_days,
+        shutdown.subscribe(),
+    ));
+    // staff login: failed attempts summarised in the audit log per window, quiet counts forgotten
+    background.push(console::login_guard::spawn(
+        state.db.clone(),
         shutdown.subscribe(),
     ));
     let router = api::router(state.clone());

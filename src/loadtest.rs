@@ -117,6 +117,14 @@ async fn start_hub(sessions: usize) -> anyhow::Result<(HubProcess, String)> {
             "HUB_RATE_LIMIT_PER_MINUTE",
             (sessions.max(1) * 100).to_string(),
         )
+        .env(
+            "HUB_WEBCHAT_SOCKETS_PER_CLIENT",
+            (sessions.max(1) * 2).to_string(),
+        )
+        .env(
+            "HUB_WEBCHAT_MESSAGES_PER_MINUTE",
+            (sessions.max(1) * 100).to_string(),
+        )
         .env("RUST_LOG", "warn")
         .env_remove("HUB_CONFIG")
         .stdin(Stdio::null())

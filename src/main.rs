@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Staff API tokens: list them, revoke one.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
     /// The FAQ search: evaluate it on judged queries.
     Faq {
         #[command(subcommand)]
@@ -67,6 +72,22 @@ enum StaffCommand {
         /// admin, pr, disaster or viewer.
         #[arg(long, value_parser = ["admin", "pr", "disaster", "viewer"])]
         role: String,
+    },
+    /// Lift the login throttle on an account (after a staff member was shut out by failed attempts); audited.
+    Unlock {
+        /// The account's username.
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// List every token (id, name, role, created, last used, revoked); never the secret.
+    List,
+    /// Revoke a token by its id (from `hub tokens list`): it stops working at once; audited.
+    Revoke {
+        /// The token's id.
+        id: i64,
     },
 }
 
@@ -204,6 +225,10 @@ fn main() -> ExitCode {
             Command::Staff {
                 command: StaffCommand::Add { username, role },
             } => add_staff(config, &username, &role).await,
+            Command::Staff {
+                command: StaffCommand::Unlock { username },
+            } => unlock_staff(config, &username).await,
+            Command::Tokens { command } => tokens(config, command).await,
             Command::Faq { .. } => Ok(()),
             Command::Bench { command } => bench(command).await,
         }
@@ -290,6 +315,40 @@ async fn add_staff(config: Config, username: &str, role: &str) -> anyhow::Result
         username.as_str(),
         role.as_str()
     );
+    Ok(())
+}
+
+/// Who the command line acts as in the audit log.
+const CLI_ACTOR: &str = "hub (command line)";
+
+/// `hub staff unlock USERNAME`.
+async fn unlock_staff(config: Config, username: &str) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url, 2).await?;
+    db.migrate().await?;
+    let cleared = hub::console::unlock_account(&db, username, CLI_ACTOR, "admin")
+        .await
+        .map_err(|error| anyhow::anyhow!("{}", error.message))?;
+    eprintln!("hub: login throttle on {username} lifted ({cleared} clients cleared)");
+    Ok(())
+}
+
+/// `hub tokens list` (one JSON object a line on stdout) and `hub tokens revoke ID`.
+async fn tokens(config: Config, command: TokensCommand) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url, 2).await?;
+    db.migrate().await?;
+    match command {
+        TokensCommand::List => {
+            for token in hub::auth::list_tokens(&db).await? {
+                println!("{}", serde_json::to_string(&token)?);
+            }
+        }
+        TokensCommand::Revoke { id } => {
+            match hub::auth::revoke_token(&db, id, CLI_ACTOR, "admin").await? {
+                Some(token) => eprintln!("hub: token {id} ({}) revoked", token.name),
+                None => anyhow::bail!("no live token {id} (see hub tokens list)"),
+            }
+        }
+    }
     Ok(())
 }
 

@@ -174,6 +174,15 @@ pub struct PushKeys {
 }
 
 impl PushSubscription {
+    /// Whether the hub may call this endpoint (the allow-list of push services, public addresses only; no
+    /// network): checked wherever a subscription is stored, and again before every send.
+    pub fn check_endpoint(
+        &self,
+        policy: &channels::push::endpoint::EndpointPolicy,
+    ) -> Result<(), channels::push::endpoint::EndpointError> {
+        policy.check(&self.endpoint).map(|_| ())
+    }
+
     fn check(&self) -> Result<(), (String, String)> {
         if !(self.endpoint.starts_with("https://") || self.endpoint.starts_with("http://")) {
             return Err((

@@ -1,7 +1,8 @@
 //! The hub's public surface, applied to the whole router so every route (present and future) gets it:
 //! security headers and a strict Content-Security-Policy on every response, `Secure` cookies over HTTPS,
 //! request body size limits per route group, and per-client rate limits on the endpoints residents and LINE
-//! reach without a token (web chat, registration pages, the LINE webhook).
+//! reach without a token (web chat, registration pages, the LINE webhook) and on console login attempts. The
+//! client's address, as the rate limits see it, travels on to handlers as a [`ClientAddr`] extension.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -29,10 +30,17 @@ pub const API_BODY_LIMIT: usize = 1024 * 1024;
 /// Largest CSV import (a whole city's residents).
 pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
+/// The client's address as the surface sees it (the proxy's header when `HUB_CLIENT_IP_HEADER` is set, else the
+/// peer; unspecified when neither is known), for handlers that keep their own per-client limits (the web chat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
 /// Which limits apply to a request, by its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteGroup {
     Webhook,
+    /// The console's login form (`/admin/login`): only its posts count against the login limit.
+    Login,
     /// Resident pages reached without a token: the web chat, registration and preference pages, unsubscribe links.
     Public,
     Import,
@@ -43,6 +51,24 @@ pub enum RouteGroup {
 
 const PUBLIC_PREFIXES: [&str; 4] = ["/chat", "/register", "/preferences", "/unsubscribe"];
 
+/// Paths whose responses no cache may keep: the staff console and API (personal data), and the resident pages
+/// that show a resident's own data or carry a signed token in their address (preferences, unsubscribe links,
+/// survey forms, registration and its confirmation). Their static files (`/register.css`, `/survey.css`) are
+/// outside these prefixes and keep their own caching.
+const NO_STORE_PREFIXES: [&str; 6] = [
+    "/admin",
+    "/api",
+    "/preferences",
+    "/unsubscribe",
+    "/register",
+    "/s",
+];
+
+/// `Cache-Control: no-store` for the paths above, whatever the handler said.
+pub fn no_store(path: &str) -> bool {
+    NO_STORE_PREFIXES.iter().any(|prefix| under(path, prefix))
+}
+
 fn under(path: &str, prefix: &str) -> bool {
     path.strip_prefix(prefix)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
@@ -52,6 +78,8 @@ impl RouteGroup {
     pub fn of(path: &str) -> Self {
         if path == "/line/webhook" {
             RouteGroup::Webhook
+        } else if path == "/admin/login" {
+            RouteGroup::Login
         } else if path == "/api/residents/import" {
             RouteGroup::Import
         } else if under(path, "/api") {
@@ -66,7 +94,7 @@ impl RouteGroup {
     pub fn body_limit(self) -> usize {
         match self {
             RouteGroup::Webhook => WEBHOOK_BODY_LIMIT,
-            RouteGroup::Public | RouteGroup::Other => PUBLIC_BODY_LIMIT,
+            RouteGroup::Public | RouteGroup::Login | RouteGroup::Other => PUBLIC_BODY_LIMIT,
             RouteGroup::Import => IMPORT_BODY_LIMIT,
             RouteGroup::Api => API_BODY_LIMIT,
         }
@@ -82,6 +110,7 @@ pub struct Surface {
     https: bool,
     public_limiter: DefaultKeyedRateLimiter<IpAddr>,
     webhook_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    login_limiter: DefaultKeyedRateLimiter<IpAddr>,
     client_ip_header: Option<HeaderName>,
 }
 
@@ -156,6 +185,7 @@ impl Surface {
             https,
             public_limiter: RateLimiter::keyed(quota(config.rate_limit_per_minute)),
             webhook_limiter: RateLimiter::keyed(quota(config.webhook_rate_limit_per_minute)),
+            login_limiter: RateLimiter::keyed(quota(config.login_rate_limit_per_minute)),
             client_ip_header: config
                 .client_ip_header
                 .as_deref()
@@ -183,10 +213,12 @@ impl Surface {
     }
 
     /// `Err(wait)` when the client has used up its allowance for this group.
-    fn check_rate(&self, group: RouteGroup, ip: IpAddr) -> Result<(), Duration> {
+    fn check_rate(&self, group: RouteGroup, method: &Method, ip: IpAddr) -> Result<(), Duration> {
         let limiter = match group {
             RouteGroup::Webhook => &self.webhook_limiter,
             RouteGroup::Public => &self.public_limiter,
+            // Showing the form costs nothing; an attempt runs a password hash.
+            RouteGroup::Login if method == Method::POST => &self.login_limiter,
             _ => return Ok(()),
         };
         limiter
@@ -198,8 +230,10 @@ impl Surface {
     fn prune(&self) {
         self.public_limiter.retain_recent();
         self.webhook_limiter.retain_recent();
+        self.login_limiter.retain_recent();
         self.public_limiter.shrink_to_fit();
         self.webhook_limiter.shrink_to_fit();
+        self.login_limiter.shrink_to_fit();
     }
 
     fn finish(&self, path: &str, response: &mut Response) {
@@ -217,6 +251,9 @@ impl Surface {
         // A page may send a stricter policy of its own; every other response gets the hub's.
         if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
             headers.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
+        }
+        if no_store(path) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         if self.https {
             secure_cookies(headers);
@@ -319,9 +356,13 @@ impl IntoResponse for Refusal {
 }
 
 /// The rate and size checks; the request (its body now capped) when it may go on.
-fn admit(surface: &Surface, group: RouteGroup, request: Request) -> Result<Request, Refusal> {
-    if let Some(ip) = surface.client_ip(&request)
-        && let Err(wait) = surface.check_rate(group, ip)
+fn admit(surface: &Surface, group: RouteGroup, mut request: Request) -> Result<Request, Refusal> {
+    let client = surface.client_ip(&request);
+    request.extensions_mut().insert(ClientAddr(
+        client.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+    ));
+    if let Some(ip) = client
+        && let Err(wait) = surface.check_rate(group, request.method(), ip)
     {
         let retry_after_secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         metrics::counter!("hub_rate_limited_total", "group" => format!("{group:?}")).increment(1);
@@ -357,10 +398,38 @@ mod tests {
         assert_eq!(RouteGroup::of("/register"), RouteGroup::Public);
         assert_eq!(RouteGroup::of("/register/confirm"), RouteGroup::Public);
         assert_eq!(RouteGroup::of("/chatter"), RouteGroup::Other);
+        assert_eq!(RouteGroup::of("/admin/login"), RouteGroup::Login);
+        assert_eq!(RouteGroup::of("/admin/logins"), RouteGroup::Other);
         assert_eq!(RouteGroup::of("/api/residents/import"), RouteGroup::Import);
         assert_eq!(RouteGroup::of("/api/notices"), RouteGroup::Api);
         assert_eq!(RouteGroup::of("/healthz"), RouteGroup::Other);
         assert!(RouteGroup::Import.body_limit() > RouteGroup::Api.body_limit());
+    }
+
+    #[test]
+    fn personal_pages_are_not_stored() {
+        for path in [
+            "/admin",
+            "/admin/residents/R1",
+            "/api/residents/R1",
+            "/preferences/tok",
+            "/unsubscribe/tok",
+            "/register",
+            "/register/confirm/tok",
+            "/s/tok",
+        ] {
+            assert!(no_store(path), "{path}");
+        }
+        for path in [
+            "/register.css",
+            "/survey.css",
+            "/sw.js",
+            "/chat",
+            "/healthz",
+            "/sx",
+        ] {
+            assert!(!no_store(path), "{path}");
+        }
     }
 
     #[test]

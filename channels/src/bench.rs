@@ -254,6 +254,8 @@ async fn bench_webpush(o: &BenchOptions, report: &mut BenchReport) -> Result<(),
         .await
         .map_err(|e| format!("push stand-in: {e}"))?;
     let mut cfg = PushConfig::new(&vapid, "mailto:bench@localhost");
+    // The stand-in runs on loopback: allowed explicitly.
+    cfg.allow_loopback = true;
     cfg.rate = RateLimit::unlimited();
     let push = PushSink::new(cfg).map_err(|e| e.to_string())?;
     let subs: Vec<Subscription> = (0..o.webpush_subscriptions.max(1))

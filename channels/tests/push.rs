@@ -1,5 +1,7 @@
 //! Web Push against the push service stand-in on 127.0.0.1.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -7,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use channels::push::{PushConfig, PushMessage, PushSink, Subscription, Urgency, VapidKey};
 use channels::testing::PushStandIn;
 use channels::{FailureKind, Outcome, Request, RetryPolicy, Sink};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 fn key(name: &str) -> Uuid {
@@ -14,11 +17,10 @@ fn key(name: &str) -> Uuid {
 }
 
 fn sink(vapid: &VapidKey) -> PushSink {
-    PushSink::new(PushConfig::new(
-        vapid,
-        "mailto:bousai@city.yukuhashi.example",
-    ))
-    .unwrap()
+    let mut cfg = PushConfig::new(vapid, "mailto:bousai@city.yukuhashi.example");
+    // The stand-in runs on loopback: allowed explicitly.
+    cfg.allow_loopback = true;
+    PushSink::new(cfg).unwrap()
 }
 
 #[tokio::test]
@@ -120,6 +122,8 @@ async fn throttled_and_failing_push_service_is_retried() {
         .await
         .unwrap();
     let mut cfg = PushConfig::new(&vapid, "mailto:bousai@city.yukuhashi.example");
+    // The stand-in runs on loopback: allowed explicitly.
+    cfg.allow_loopback = true;
     cfg.retry = RetryPolicy {
         max_attempts: 4,
         initial_backoff: Duration::from_millis(5),
@@ -189,6 +193,10 @@ async fn refusals_bad_input_and_record_only() {
     assert_eq!(standin.stats().accepted, 1);
 
     let mut cfg = PushConfig::new(&other, "mailto:x@example.org");
+
+    // The stand-in runs on loopback: allowed explicitly.
+
+    cfg.allow_loopback = true;
     cfg.vapid_private_key = None;
     let rec = PushSink::new(cfg).unwrap();
     assert!(rec.is_record_only());
@@ -208,6 +216,8 @@ async fn unreachable_push_service_is_retry() {
         .port();
     sub.endpoint = format!("http://127.0.0.1:{port}/push/x");
     let mut cfg = PushConfig::new(&vapid, "https://city.yukuhashi.example");
+    // The stand-in runs on loopback: allowed explicitly.
+    cfg.allow_loopback = true;
     cfg.retry = RetryPolicy {
         max_attempts: 2,
         initial_backoff: Duration::from_millis(5),
@@ -232,4 +242,119 @@ fn rfc8291_appendix_a_decrypts() {
     let auth = web_push_native::Auth::clone_from_slice(&d("BTBZMqHH6r4Tts7J_aSIgg"));
     let plain = web_push_native::decrypt(ciphertext, &ua_private, &auth).unwrap();
     assert_eq!(plain, b"When I grow up, I want to be a watermelon");
+}
+
+/// A loopback listener that answers every request with `response` and counts the connections it accepted.
+async fn raw_server(response: &'static str) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let _ = stream.read(&mut buf).await;
+                if !response.is_empty() {
+                    let _ = stream.write_all(response.as_bytes()).await;
+                } else {
+                    // Never answers: holds the connection open.
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                }
+            });
+        }
+    });
+    (base, hits)
+}
+
+#[tokio::test]
+async fn redirects_are_refused_not_followed() {
+    let vapid = VapidKey::generate();
+    let standin = PushStandIn::start(Some(vapid.public_key_base64url()))
+        .await
+        .unwrap();
+    let target = standin.new_subscription();
+    // The redirect points at a real subscription of the stand-in: following it would be accepted there.
+    let response: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            target.endpoint
+        )
+        .into_boxed_str(),
+    );
+    let (base, hits) = raw_server(response).await;
+    let mut sub = target.clone();
+    sub.endpoint = format!("{base}/push/redirecting");
+    let o = sink(&vapid)
+        .send_one(&sub, &PushMessage::notification("t", "b", None), key("r"))
+        .await;
+    assert_eq!(o.failure_kind(), Some(FailureKind::Rejected), "{o:?}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(standin.stats().requests, 0, "the redirect was not followed");
+}
+
+#[tokio::test]
+async fn an_endpoint_that_never_answers_is_cut_off_after_one_timeout() {
+    let vapid = VapidKey::generate();
+    let standin = PushStandIn::start(None).await.unwrap();
+    let (base, hits) = raw_server("").await;
+    let mut sub = standin.new_subscription();
+    sub.endpoint = format!("{base}/push/silent");
+    let mut cfg = PushConfig::new(&vapid, "mailto:bousai@city.yukuhashi.example");
+    cfg.allow_loopback = true;
+    cfg.timeout = Duration::from_millis(300);
+    let push = PushSink::new(cfg).unwrap();
+    let started = std::time::Instant::now();
+    let o = push
+        .send_one(&sub, &PushMessage::notification("t", "b", None), key("s"))
+        .await;
+    assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
+    // One attempt (not the 60 s retry budget): the row is rescheduled and the worker is free.
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn refused_endpoints_are_never_connected_to() {
+    let vapid = VapidKey::generate();
+    let standin = PushStandIn::start(Some(vapid.public_key_base64url()))
+        .await
+        .unwrap();
+    let mut strict_cfg = PushConfig::new(&vapid, "mailto:bousai@city.yukuhashi.example");
+    strict_cfg.allow_loopback = false;
+    let strict = PushSink::new(strict_cfg).unwrap();
+    let good = standin.new_subscription();
+    let msg = PushMessage::notification("t", "b", None);
+    // Without the explicit allowance even the loopback stand-in is refused before any connection.
+    let o = strict.send_one(&good, &msg, key("a")).await;
+    assert_eq!(
+        o.failure_kind(),
+        Some(FailureKind::InvalidRecipient),
+        "{o:?}"
+    );
+    for endpoint in [
+        "https://10.0.0.1/push/x",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/push/x",
+        "https://[::ffff:10.0.0.1]/x",
+        "http://fcm.googleapis.com/fcm/send/x",
+    ] {
+        let mut sub = good.clone();
+        sub.endpoint = endpoint.to_owned();
+        let o = strict.send_one(&sub, &msg, key(endpoint)).await;
+        assert_eq!(
+            o.failure_kind(),
+            Some(FailureKind::InvalidRecipient),
+            "{endpoint}: {o:?}"
+        );
+    }
+    assert_eq!(standin.stats().requests, 0);
+    let mut bad_cfg = PushConfig::new(&vapid, "mailto:bousai@city.yukuhashi.example");
+    bad_cfg.allowed_hosts = vec!["*.".into()];
+    assert!(PushSink::new(bad_cfg).is_err());
 }

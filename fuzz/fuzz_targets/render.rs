@@ -13,6 +13,8 @@ fuzz_target!(|data: &[u8]| {
     };
     // Before the first NUL: the template of every part; after it: the notice's body.
     let (template, body) = text.split_once('\0').unwrap_or((text, "お知らせ本文"));
+    // The validator on its own first: it must refuse or accept, never panic or overflow.
+    let _ = hub::render::compile(template);
     let templates: NoticeTemplates = serde_json::from_value(serde_json::json!({
         "line": {"text": template},
         "email": {"subject": template, "text": template, "html": template},

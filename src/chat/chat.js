@@ -168,19 +168,42 @@
     else if (m.type === "error") { add("bot", m.error); }
   }
 
+  // The hub closes a socket that sends nothing for a while (code 4000): a visible page says it is still there
+  // every few minutes, so it keeps receiving emergency banners; a hidden one reconnects when shown again.
+  var IDLE_CLOSE = 4000;
+  var idleClosed = false;
+  setInterval(function () {
+    if (document.visibilityState === "visible" && socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ ping: true }));
+    }
+  }, 240000);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && idleClosed) { connect(); }
+  });
+
   function connect() {
     if (socket && (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING)) { return; }
+    idleClosed = false;
+    var opened = false;
     socket = new WebSocket(socketUrl());
     socket.addEventListener("open", function () {
+      opened = true;
       delay = 1000;
       state.textContent = "";
       document.body.dataset.connected = "true";
       while (queue.length) { socket.send(JSON.stringify(queue.shift())); }
     });
     socket.addEventListener("message", onMessage);
-    socket.addEventListener("close", function () {
+    socket.addEventListener("close", function (event) {
       document.body.dataset.connected = "false";
-      state.textContent = "接続が切れました。再接続しています…";
+      if (event.code === IDLE_CLOSE) {
+        idleClosed = true;
+        state.textContent = "しばらく操作がなかったため接続を休止しました。質問を送ると再開します。";
+        return;
+      }
+      state.textContent = opened
+        ? "接続が切れました。再接続しています…"
+        : "ただいま接続できません（混み合っているか、開いている画面が多すぎます）。しばらくして自動で再接続します。";
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 30000);
     });

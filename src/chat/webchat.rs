@@ -7,15 +7,26 @@
 //! to pick a candidate, or `{"helpful": true|false, "id": LOG_ID}` as feedback; a socket can only act on the log
 //! rows it was answered with. [`WebchatHub::broadcast`] pushes `{"type": "notice"|"emergency", …}` to every
 //! open page, which shows it as a banner.
+//!
+//! Limits per client address (the surface's [`ClientAddr`], which honours `HUB_CLIENT_IP_HEADER`), shared by
+//! all of the client's sockets ([`WebchatLimits`]): open sockets (beyond the cap the upgrade is refused with 429),
+//! messages per minute, and unverified safety answers per hour; and per socket: [`PACE_LIMIT`] messages a minute
+//! and an idle timeout (a socket that sends nothing, not even the page's `{"ping": true}`, is closed with code
+//! [`IDLE_CLOSE_CODE`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::Extension;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -24,6 +35,8 @@ use tracing::Instrument;
 
 use super::{Candidate, Channel, ChatService, Lang, Reply, ReplyKind};
 use crate::AppState;
+use crate::config::Config;
+use crate::surface::ClientAddr;
 
 /// Longest question accepted, in characters.
 pub const MAX_QUESTION_CHARS: usize = 500;
@@ -34,6 +47,102 @@ const OUTBOX_DEPTH: usize = 32;
 /// Most messages one page may send in [`PACE_WINDOW`] (a person types far fewer; a script is slowed down).
 pub const PACE_LIMIT: usize = 30;
 pub const PACE_WINDOW: Duration = Duration::from_secs(60);
+/// The close code of a socket that was silent for the idle timeout (the page reconnects when it is used again).
+pub const IDLE_CLOSE_CODE: u16 = 4000;
+
+/// What one client (address) may do with the web chat, over all its sockets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebchatLimits {
+    /// Sockets open at once (`HUB_WEBCHAT_SOCKETS_PER_CLIENT`).
+    pub sockets_per_client: u32,
+    /// Messages a minute over all sockets (`HUB_WEBCHAT_MESSAGES_PER_MINUTE`).
+    pub messages_per_minute: u32,
+    /// A socket that sends nothing for this long is closed (`HUB_WEBCHAT_IDLE_TIMEOUT_SECS`).
+    pub idle_timeout: Duration,
+    /// Safety answers (unverified: anyone can open the chat) an hour.
+    pub safety_answers_per_hour: u32,
+}
+
+impl Default for WebchatLimits {
+    fn default() -> Self {
+        WebchatLimits {
+            sockets_per_client: 10,
+            messages_per_minute: 60,
+            idle_timeout: Duration::from_secs(600),
+            safety_answers_per_hour: 5,
+        }
+    }
+}
+
+impl WebchatLimits {
+    pub fn from_config(config: &Config) -> Self {
+        WebchatLimits {
+            sockets_per_client: config.webchat_sockets_per_client.max(1),
+            messages_per_minute: config.webchat_messages_per_minute.max(1),
+            idle_timeout: Duration::from_secs(u64::from(config.webchat_idle_timeout_secs.max(1))),
+            ..WebchatLimits::default()
+        }
+    }
+}
+
+/// The per-client state behind [`WebchatLimits`].
+struct ClientGuard {
+    limits: WebchatLimits,
+    messages: DefaultKeyedRateLimiter<IpAddr>,
+    safety: DefaultKeyedRateLimiter<IpAddr>,
+    sockets: Mutex<HashMap<IpAddr, u32>>,
+}
+
+impl ClientGuard {
+    fn new(limits: WebchatLimits) -> Self {
+        let per = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        ClientGuard {
+            messages: RateLimiter::keyed(Quota::per_minute(per(limits.messages_per_minute))),
+            safety: RateLimiter::keyed(Quota::per_hour(per(limits.safety_answers_per_hour))),
+            sockets: Mutex::new(HashMap::new()),
+            limits,
+        }
+    }
+
+    /// `Err(wait)` when the client has used up its messages.
+    fn message(&self, client: IpAddr) -> Result<(), Duration> {
+        if self.messages.len() > 10_000 {
+            self.messages.retain_recent();
+        }
+        self.messages
+            .check_key(&client)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    fn safety_answer(&self, client: IpAddr) -> bool {
+        if self.safety.len() > 10_000 {
+            self.safety.retain_recent();
+        }
+        self.safety.check_key(&client).is_ok()
+    }
+}
+
+/// One open socket of a client; dropping it frees the client's slot.
+pub struct SocketPermit {
+    guard: Arc<ClientGuard>,
+    client: IpAddr,
+}
+
+impl Drop for SocketPermit {
+    fn drop(&mut self) {
+        let mut open = self
+            .guard
+            .sockets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = open.get_mut(&self.client) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
 
 /// A sliding-window limit on one socket's messages.
 #[derive(Debug, Default)]
@@ -64,11 +173,18 @@ const SCRIPT: &str = include_str!("chat.js");
 const STYLE: &str = include_str!("chat.css");
 
 /// The open chat pages, so notices and emergencies can reach each of them. Cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WebchatHub {
     inner: Arc<Mutex<Sockets>>,
     /// With several hub processes on PostgreSQL: where broadcasts go to reach the other processes' pages.
     relay: Arc<std::sync::OnceLock<mpsc::UnboundedSender<String>>>,
+    clients: Arc<ClientGuard>,
+}
+
+impl Default for WebchatHub {
+    fn default() -> Self {
+        WebchatHub::new(WebchatLimits::default())
+    }
 }
 
 #[derive(Default)]
@@ -78,6 +194,32 @@ struct Sockets {
 }
 
 impl WebchatHub {
+    pub fn new(limits: WebchatLimits) -> Self {
+        WebchatHub {
+            inner: Arc::default(),
+            relay: Arc::default(),
+            clients: Arc::new(ClientGuard::new(limits)),
+        }
+    }
+
+    /// A slot for one more socket of `client`, or `None` when it has [`WebchatLimits::sockets_per_client`] open.
+    pub fn admit(&self, client: IpAddr) -> Option<SocketPermit> {
+        let mut open = self
+            .clients
+            .sockets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = open.entry(client).or_insert(0);
+        if *count >= self.clients.limits.sockets_per_client {
+            return None;
+        }
+        *count += 1;
+        Some(SocketPermit {
+            guard: self.clients.clone(),
+            client,
+        })
+    }
+
     fn sockets(&self) -> std::sync::MutexGuard<'_, Sockets> {
         self.inner
             .lock()
@@ -180,13 +322,44 @@ pub struct SocketQuery {
     responses((status = 101, description = "WebSocket: send {\"text\": \"…\"}, receive {\"type\": \"answer\", \"kind\", \"answer\", \"candidates\": [{\"id\", \"question\"}], \"entry_id\", \"id\"}; {\"entry_id\", \"id\"} picks a candidate, {\"helpful\": bool, \"id\"} gives feedback; notices and emergencies arrive as {\"type\": \"notice\"|\"emergency\", …}")))]
 pub async fn socket(
     State(state): State<AppState>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Query(query): Query<SocketQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let lang = Lang::from_code(query.lang.as_deref());
+    let Some(permit) = state.webchat.admit(client) else {
+        metrics::counter!("hub_webchat_refused_total", "reason" => "sockets").increment(1);
+        tracing::warn!("web chat socket refused: too many open from one client");
+        let mut response = crate::error::ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "同じ端末から開かれているチャットが多すぎます。使っていない画面を閉じてから、もう一度お試しください。(too many open chats)",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return response;
+    };
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run(state.chat.clone(), state.webchat.clone(), socket, lang))
+        .on_upgrade(move |socket| {
+            run(
+                state.chat.clone(),
+                state.webchat.clone(),
+                socket,
+                lang,
+                Client {
+                    permit,
+                    address: client,
+                },
+            )
+        })
+}
+
+/// The client a socket belongs to, holding one of its socket slots.
+struct Client {
+    permit: SocketPermit,
+    address: IpAddr,
 }
 
 /// What a page may send.
@@ -200,6 +373,8 @@ struct ClientMessage {
     /// A safety answer to an emergency banner this page was shown: `{"emergency": ID, "answer": "safe"}`.
     emergency: Option<i64>,
     answer: Option<String>,
+    /// `{"ping": true}`: the open page is still there (keeps the socket from the idle timeout; answered `pong`).
+    ping: Option<bool>,
 }
 
 /// An answer as the page receives it.
@@ -252,6 +427,8 @@ pub enum PageRequest {
         emergency: i64,
         answer: String,
     },
+    /// The page's keep-alive.
+    Ping,
 }
 
 /// Parses one message from a page; `Err` is the message to show the page.
@@ -289,6 +466,9 @@ pub fn parse_page_message(text: &str) -> Result<PageRequest, String> {
             answer: Some(answer),
             ..
         } => Ok(PageRequest::Safety { emergency, answer }),
+        ClientMessage {
+            ping: Some(true), ..
+        } => Ok(PageRequest::Ping),
         _ => Err(
             "send {\"text\": \"…\"}, {\"entry_id\": \"…\", \"id\": N}, {\"helpful\": true, \"id\": N} \
              or {\"emergency\": ID, \"answer\": \"safe\"}"
@@ -306,17 +486,45 @@ struct Conversation {
     /// Emergency banners shown on this page (only those take safety answers), and the page's anonymous token.
     emergencies: HashSet<i64>,
     page_token: String,
+    /// The client's shared limits, and its address.
+    clients: Arc<ClientGuard>,
+    client: IpAddr,
+}
+
+/// What a throttled resident is told.
+fn throttled(wait: Option<Duration>) -> String {
+    let message = match wait.map(|w| w.as_secs() + 1) {
+        Some(secs) if secs < 120 => format!(
+            "短い時間に多くのメッセージが送られました。{secs}秒ほど待ってから、もう一度お試しください。"
+        ),
+        _ => "短い時間に多くのメッセージが送られました。少し時間をおいてからお試しください。"
+            .to_owned(),
+    };
+    json!({"type": "error", "error": message, "throttled": true}).to_string()
 }
 
 impl Conversation {
     async fn handle(&mut self, text: &str) -> String {
-        if !self.pace.allow(Instant::now()) {
-            tracing::warn!("web chat message refused: too many in a minute");
-            return error_json(
-                "短い時間に多くのメッセージが送られました。少し時間をおいてからお試しください。",
-            );
+        let request = parse_page_message(text);
+        // The keep-alive costs nothing and counts against no budget.
+        if request == Ok(PageRequest::Ping) {
+            return json!({"type": "pong"}).to_string();
         }
-        let result = match parse_page_message(text) {
+        if !self.pace.allow(Instant::now()) {
+            tracing::warn!("web chat message refused: too many in a minute on one socket");
+            metrics::counter!("hub_webchat_refused_total", "reason" => "socket_pace").increment(1);
+            return throttled(None);
+        }
+        if let Err(wait) = self.clients.message(self.client) {
+            tracing::warn!(
+                "web chat message refused: the client's budget over all its sockets is used up"
+            );
+            metrics::counter!("hub_webchat_refused_total", "reason" => "client_budget")
+                .increment(1);
+            return throttled(Some(wait));
+        }
+        let result = match request {
+            Ok(PageRequest::Ping) => Ok(json!({"type": "pong"}).to_string()),
             Ok(PageRequest::Ask(question)) => self.ask(&question).await,
             Ok(PageRequest::Choose { id, entry_id }) => self.choose(id, &entry_id).await,
             Ok(PageRequest::Feedback { id, helpful }) => self.feedback(id, helpful).await,
@@ -358,6 +566,26 @@ impl Conversation {
         if !self.emergencies.contains(&emergency) {
             return Ok(error_json("unknown emergency"));
         }
+        // Anyone can open the chat: its answers are unverified, counted apart, and few per client.
+        if !self.clients.safety_answer(self.client) {
+            tracing::warn!(
+                emergency,
+                "web chat safety answer refused: too many from one client"
+            );
+            metrics::counter!("hub_webchat_refused_total", "reason" => "safety_answers")
+                .increment(1);
+            return Ok(json!({
+                "type": "safety",
+                "emergency": emergency,
+                "answer": answer.as_str(),
+                "recorded": false,
+                "message": match self.lang {
+                    Lang::Ja => "この端末からの回答が多すぎるため、記録できませんでした。命に危険があるときは119番（消防・救急）または110番（警察）に電話してください。",
+                    Lang::En => "Too many answers came from this device; this one was not recorded. If your life is in danger, call 119 (fire and ambulance) or 110 (police).",
+                },
+            })
+            .to_string());
+        }
         let recorded =
             safety::webchat_answer(&self.chat.db, emergency, &self.page_token, answer).await?;
         Ok(json!({
@@ -397,7 +625,19 @@ impl Conversation {
     }
 }
 
-async fn run(chat: ChatService, hub: WebchatHub, mut socket: WebSocket, lang: Lang) {
+async fn run(
+    chat: ChatService,
+    hub: WebchatHub,
+    mut socket: WebSocket,
+    lang: Lang,
+    client: Client,
+) {
+    // Held until the socket ends: the client's slot.
+    let Client {
+        permit: _permit,
+        address,
+    } = client;
+    let idle = hub.clients.limits.idle_timeout;
     let (socket_id, mut outbox) = hub.register();
     let span = tracing::info_span!("webchat_socket", socket = socket_id);
     async {
@@ -411,7 +651,10 @@ async fn run(chat: ChatService, hub: WebchatHub, mut socket: WebSocket, lang: La
             pace: Pace::default(),
             emergencies: HashSet::new(),
             page_token: hex::encode(token),
+            clients: hub.clients.clone(),
+            client: address,
         };
+        let mut heard = tokio::time::Instant::now();
         // Emergencies still open when the page opens are shown at once.
         match crate::emergency::safety::open_banners(&conversation.chat.db).await {
             Ok(banners) => {
@@ -430,7 +673,19 @@ async fn run(chat: ChatService, hub: WebchatHub, mut socket: WebSocket, lang: La
         }
         loop {
             tokio::select! {
+                () = tokio::time::sleep_until(heard + idle) => {
+                    tracing::info!(idle_secs = idle.as_secs(), "web chat closed: idle");
+                    let _ = socket
+                        .send(Message::Close(Some(CloseFrame {
+                            code: IDLE_CLOSE_CODE,
+                            reason: "idle".into(),
+                        })))
+                        .await;
+                    break;
+                }
                 incoming = socket.recv() => {
+                    // Anything from the page (a message, a ping or pong frame) shows it is still there.
+                    heard = tokio::time::Instant::now();
                     let text = match incoming {
                         Some(Ok(Message::Text(text))) => text,
                         Some(Ok(Message::Close(_))) | None => break,

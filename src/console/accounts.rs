@@ -1,5 +1,5 @@
-//! Staff accounts for the console: argon2id password hashes, lockout after repeated failures, browser sessions
-//! with a CSRF token each.
+//! Staff accounts for the console: argon2id password hashes, a throttle on failed logins per client (see
+//! [`super::login_guard`]), browser sessions with a CSRF token each.
 //!
 //! A session cookie holds 32 random bytes; the database keeps only their SHA-256 (the same reasoning as API
 //! tokens: a random secret needs no slow hash). Passwords are hashed with argon2id (the crate's defaults,
@@ -12,13 +12,10 @@ use rand::RngCore;
 use sqlx::Row;
 use subtle::ConstantTimeEq;
 
+use super::login_guard::{self, Busy, HashGate};
 use crate::auth::{Role, Staff, hash_token};
 use crate::db::{Db, now_ms};
 
-/// Failed logins in a row that lock an account.
-pub const MAX_FAILURES: i64 = 5;
-/// How long a locked account stays locked.
-pub const LOCK_MS: i64 = 15 * 60 * 1000;
 /// How long a session lasts from login (a working day).
 pub const SESSION_MS: i64 = 8 * 60 * 60 * 1000;
 /// The session cookie's name.
@@ -108,7 +105,7 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
         .map_err(|error| AccountError::Hash(error.to_string()))
 }
 
-fn verify_password(password: &str, phc: &str) -> bool {
+pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
     Argon2::default()
         .verify_password(password.as_bytes(), phc)
         .is_ok()
@@ -116,7 +113,7 @@ fn verify_password(password: &str, phc: &str) -> bool {
 
 /// A hash to verify against when the username does not exist, so that a missing account takes as long as a
 /// wrong password (no username probing by timing).
-fn dummy_hash() -> &'static str {
+pub fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_password("not a real password at all").unwrap_or_default())
 }
@@ -154,57 +151,50 @@ pub enum LoginOutcome {
     /// Logged in: the cookie value (shown once) and the staff member.
     Ok { session: String, staff: Staff },
     /// Wrong username or password (the two are not told apart).
-    Wrong { locked_now: bool },
-    /// Too many failures: refused without checking the password until the given time.
-    Locked { until_ms: i64 },
+    Wrong,
+    /// This client failed too often (for this name or at all): refused without checking the password until
+    /// the given time. Unknown names are throttled exactly like real ones.
+    Throttled { until_ms: i64 },
+    /// Too many attempts are being checked at once (the password hash is memory-hard): try again shortly.
+    Busy,
 }
 
-/// Checks a username and password, counts failures, locks after [`MAX_FAILURES`], and opens a session.
-#[tracing::instrument(skip(db, password))]
-pub async fn login(db: &Db, username: &str, password: &str) -> Result<LoginOutcome, AccountError> {
-    let row = sqlx::query(
-        "SELECT id, password_hash, role, locked_until_ms FROM staff_users WHERE username = $1",
-    )
-    .bind(username.trim())
-    .fetch_optional(&db.pool)
-    .await?;
+/// Checks a username and password from `client`: a throttled client is refused first; the hash runs behind the
+/// [`HashGate`] (against a dummy hash for an unknown name, so both take as long); a failure counts against the
+/// client; a success opens a session.
+#[tracing::instrument(skip(db, gate, password))]
+pub async fn login(
+    db: &Db,
+    gate: &HashGate,
+    client: &str,
+    username: &str,
+    password: &str,
+) -> Result<LoginOutcome, AccountError> {
+    let username = username.trim();
     let now = now_ms();
-    let Some(row) = row else {
-        let password = password.to_owned();
-        let _ = tokio::task::spawn_blocking(move || verify_password(&password, dummy_hash())).await;
-        return Ok(LoginOutcome::Wrong { locked_now: false });
+    if let Some(until_ms) = login_guard::throttled_until(db, client, username, now).await? {
+        metrics::counter!("hub_login_refused_total", "reason" => "throttled").increment(1);
+        return Ok(LoginOutcome::Throttled { until_ms });
+    }
+    let row = sqlx::query("SELECT id, password_hash, role FROM staff_users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&db.pool)
+        .await?;
+    let phc = match &row {
+        Some(row) => row.try_get::<String, _>("password_hash")?,
+        None => dummy_hash().to_owned(),
+    };
+    let attempt = password.to_owned();
+    let good = match gate.run(move || verify_password(&attempt, &phc)).await {
+        Ok(good) => good,
+        Err(Busy) => return Ok(LoginOutcome::Busy),
+    };
+    let now = now_ms();
+    let Some(row) = row.filter(|_| good) else {
+        login_guard::record_failure(db, client, username, now).await?;
+        return Ok(LoginOutcome::Wrong);
     };
     let id: i64 = row.try_get("id")?;
-    let locked_until: i64 = row.try_get("locked_until_ms")?;
-    if locked_until > now {
-        return Ok(LoginOutcome::Locked {
-            until_ms: locked_until,
-        });
-    }
-    let phc: String = row.try_get("password_hash")?;
-    let attempt = password.to_owned();
-    let good = tokio::task::spawn_blocking(move || verify_password(&attempt, &phc))
-        .await
-        .map_err(|error| AccountError::Hash(error.to_string()))?;
-    if !good {
-        // One statement: concurrent wrong attempts each count, and the one that reaches the limit locks.
-        let locked: i64 = sqlx::query_scalar(
-            "UPDATE staff_users SET \
-               locked_until_ms = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until_ms END, \
-               failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END, \
-               updated_at_ms = $4 \
-             WHERE id = $1 RETURNING locked_until_ms",
-        )
-        .bind(id)
-        .bind(MAX_FAILURES)
-        .bind(now + LOCK_MS)
-        .bind(now)
-        .fetch_one(&db.pool)
-        .await?;
-        return Ok(LoginOutcome::Wrong {
-            locked_now: locked > now,
-        });
-    }
     let role: String = row.try_get("role")?;
     let role = Role::parse(&role).ok_or_else(|| AccountError::Invalid {
         field: "role",
@@ -212,11 +202,6 @@ pub async fn login(db: &Db, username: &str, password: &str) -> Result<LoginOutco
     })?;
     let session = random_secret();
     let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE staff_users SET failed_attempts = 0, updated_at_ms = $2 WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
     sqlx::query(
         "INSERT INTO staff_sessions (id_hash, user_id, csrf_token, created_at_ms, expires_at_ms) \
          VALUES ($1, $2, $3, $4, $5)",
@@ -234,6 +219,7 @@ pub async fn login(db: &Db, username: &str, password: &str) -> Result<LoginOutco
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    login_guard::record_success(db, client, username, now).await?;
     Ok(LoginOutcome::Ok {
         session,
         staff: Staff {

@@ -293,6 +293,9 @@
     rows.appendChild(tr);
     $("#e-safe").textContent = String(data.safe || 0);
     $("#e-help").textContent = String(data.need_help || 0);
+    const unverified = data.unverified || {};
+    $("#e-unverified-safe").textContent = String(unverified.safe || 0);
+    $("#e-unverified-help").textContent = String(unverified.need_help || 0);
     const done = data.done === undefined ? total.targeted > 0 && total.pending === 0 : Boolean(data.done);
     const status = $("#e-status");
     status.textContent = done

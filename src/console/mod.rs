@@ -5,8 +5,10 @@
 //! [`staff_from_session`]) so the pages' scripts call the same `/api/` endpoints machines use, and every change
 //! is audited there.
 
+mod access;
 pub mod accounts;
 mod faq_edit;
+pub mod login_guard;
 mod pages;
 mod surveys;
 
@@ -15,13 +17,14 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Extension, Form, Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::audit;
 use crate::auth::{Role, Staff};
 use crate::error::{ApiError, ApiJson};
+use crate::surface::ClientAddr;
 use accounts::{AccountError, LoginOutcome, NewPassword, Session, Username};
 
 pub fn routes() -> Router<AppState> {
@@ -31,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/static/console.css", get(stylesheet))
         .route("/admin/static/console.js", get(script))
         .route("/api/staff", post(create_staff))
+        .route("/api/staff/{username}/unlock", post(unlock_staff))
+        .merge(access::routes())
         .merge(pages::routes())
         .merge(surveys::routes())
 }
@@ -164,6 +169,7 @@ struct LoginForm {
 /// `POST /admin/login`: 303 to the dashboard with a session cookie, or the form again with the reason.
 async fn login(
     State(state): State<AppState>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -182,49 +188,35 @@ async fn login(
     }
     // What a visitor typed goes into the audit log and the page: bounded, whatever it is.
     let username: String = form.username.trim().chars().take(64).collect();
-    let outcome = match accounts::login(&state.db, &username, &form.password).await {
+    let client = client
+        .map(|Extension(ClientAddr(ip))| ip.to_string())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let outcome = match accounts::login(
+        &state.db,
+        &state.login_gate,
+        &client,
+        &username,
+        &form.password,
+    )
+    .await
+    {
         Ok(outcome) => outcome,
         Err(error) => return ApiError::internal(error).into_response(),
     };
-    let audited = match &outcome {
-        LoginOutcome::Ok { staff, .. } => {
-            audit::record(
+    // Failures reach the audit log as summaries per client and window (login_guard), not one row each.
+    match outcome {
+        LoginOutcome::Ok { session, staff } => {
+            if let Err(error) = audit::record(
                 &state.db,
-                staff,
+                &staff,
                 "login",
                 &username,
-                serde_json::Value::Null,
+                serde_json::json!({ "client": client }),
             )
             .await
-        }
-        LoginOutcome::Wrong { locked_now } => {
-            audit::record_as(
-                &state.db,
-                &username,
-                "-",
-                "login.failed",
-                &username,
-                serde_json::json!({ "locked": locked_now }),
-            )
-            .await
-        }
-        LoginOutcome::Locked { until_ms } => {
-            audit::record_as(
-                &state.db,
-                &username,
-                "-",
-                "login.locked",
-                &username,
-                serde_json::json!({ "locked_until_ms": until_ms }),
-            )
-            .await
-        }
-    };
-    if let Err(error) = audited {
-        return ApiError::from(error).into_response();
-    }
-    match outcome {
-        LoginOutcome::Ok { session, .. } => {
+            {
+                return ApiError::from(error).into_response();
+            }
             let mut response = Redirect::to("/admin").into_response();
             if let Ok(value) = HeaderValue::from_str(&accounts::session_set_cookie(
                 &session,
@@ -234,31 +226,38 @@ async fn login(
             }
             response
         }
-        LoginOutcome::Wrong { locked_now: false } => login_response(
+        LoginOutcome::Wrong => login_response(
             &state,
             StatusCode::UNAUTHORIZED,
             Some("ユーザー名またはパスワードが違います。"),
             &username,
         ),
-        LoginOutcome::Wrong { locked_now: true } => login_response(
-            &state,
-            StatusCode::LOCKED,
-            Some(&format!(
-                "ログインに{}回続けて失敗したため、アカウントを{}分間ロックしました。",
-                accounts::MAX_FAILURES,
-                accounts::LOCK_MS / 60_000
-            )),
-            &username,
-        ),
-        LoginOutcome::Locked { until_ms } => login_response(
-            &state,
-            StatusCode::LOCKED,
-            Some(&format!(
-                "このアカウントはロックされています。{}（日本時間）以降にもう一度お試しください。",
-                pages::jst(until_ms, "%H:%M")
-            )),
-            &username,
-        ),
+        LoginOutcome::Throttled { until_ms } => {
+            let wait_ms = (until_ms - crate::db::now_ms()).max(1_000);
+            let mut response = login_response(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("ログインの試行が多すぎます。しばらくしてからもう一度お試しください。"),
+                &username,
+            );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from((wait_ms as u64).div_ceil(1000)),
+            );
+            response
+        }
+        LoginOutcome::Busy => {
+            let mut response = login_response(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("ただいまログインが混み合っています。少し待ってからもう一度お試しください。"),
+                &username,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            response
+        }
     }
 }
 
@@ -360,7 +359,65 @@ async fn create_staff(
     ))
 }
 
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StaffUnlocked {
+    pub username: String,
+    /// How many clients were counting failures (or throttled) for this account.
+    pub cleared_clients: u64,
+}
+
+/// Lifts the login throttle on a staff account from every client, so its owner can log in at once (admin only;
+/// audited as `staff.unlock`). Failures counted so far are summarised in the audit log first.
+#[utoipa::path(post, path = "/api/staff/{username}/unlock",
+    params(("username" = String, Path, description = "the staff account")),
+    responses((status = 200, body = StaffUnlocked), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+async fn unlock_staff(
+    State(state): State<AppState>,
+    staff: Staff,
+    axum::extract::Path(username): axum::extract::Path<String>,
+) -> Result<Json<StaffUnlocked>, ApiError> {
+    staff.require(&[])?;
+    let cleared = unlock_account(&state.db, &username, &staff.name, staff.role.as_str()).await?;
+    Ok(Json(StaffUnlocked {
+        username,
+        cleared_clients: cleared,
+    }))
+}
+
+/// The unlock behind the API, the console button and `hub staff unlock`: 404 for an unknown account, then the
+/// throttle goes and an audit row says who lifted it.
+pub async fn unlock_account(
+    db: &crate::db::Db,
+    username: &str,
+    actor: &str,
+    actor_role: &str,
+) -> Result<u64, ApiError> {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM staff_users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&db.pool)
+        .await?;
+    if exists.is_none() {
+        return Err(ApiError::not_found(format!("no staff account {username}")));
+    }
+    let cleared = login_guard::unlock(db, username, crate::db::now_ms()).await?;
+    audit::record_as(
+        db,
+        actor,
+        actor_role,
+        "staff.unlock",
+        username,
+        serde_json::json!({ "cleared_clients": cleared }),
+    )
+    .await?;
+    Ok(cleared)
+}
+
 /// The console's part of `GET /openapi.json`.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create_staff), components(schemas(StaffRequest, StaffCreated)))]
+#[openapi(
+    paths(create_staff, unlock_staff),
+    components(schemas(StaffRequest, StaffCreated, StaffUnlocked))
+)]
 pub struct ConsoleDoc;

@@ -106,6 +106,8 @@ pub fn layout(user: &ConsoleUser, page: &str, title: &str, body: &str) -> Html<S
     }
     if role == Role::Admin {
         menu.push(("audit", "/admin/audit", "監査ログ"));
+        menu.push(("staff", "/admin/staff", "職員"));
+        menu.push(("tokens", "/admin/tokens", "APIトークン"));
     }
     let mut nav = String::new();
     for (key, href, label) in menu {
@@ -172,7 +174,7 @@ pub fn login_html(csrf: &str, error: Option<&str>, username: &str) -> Html<Strin
 }
 
 /// A page the user's role may not open: 403 with the menu still there.
-fn forbidden(user: &ConsoleUser, page: &str) -> Response {
+pub(super) fn forbidden(user: &ConsoleUser, page: &str) -> Response {
     (
         StatusCode::FORBIDDEN,
         layout(
@@ -185,7 +187,7 @@ fn forbidden(user: &ConsoleUser, page: &str) -> Response {
         .into_response()
 }
 
-fn db_error(error: sqlx::Error) -> Response {
+pub(super) fn db_error(error: sqlx::Error) -> Response {
     ApiError::from(error).into_response()
 }
 
@@ -921,6 +923,10 @@ async fn emergency(State(state): State<AppState>, user: ConsoleUser) -> Response
          <table class=\"counts\"><thead><tr><th>チャネル</th><th>対象</th><th>送信済み</th><th>記録のみ</th>\
          <th>待機中</th><th>失敗</th></tr></thead><tbody id=\"e-counts\"></tbody></table>\
          <dl class=\"stats\"><dt>無事</dt><dd id=\"e-safe\">0</dd><dt>助けが必要</dt><dd id=\"e-help\">0</dd></dl>\
+         <h3>未確認の回答</h3><p class=\"muted\">ウェブチャットからの匿名の回答です。だれが答えたか確かめられないため、\
+         上の件数と助けが必要な住民の一覧には含めていません。</p>\
+         <dl class=\"stats\"><dt>無事</dt><dd id=\"e-unverified-safe\">0</dd>\
+         <dt>助けが必要</dt><dd id=\"e-unverified-help\">0</dd></dl>\
          </section>\
          <section class=\"card\"><h2>最近の緊急配信</h2><ul id=\"recent-emergencies\" class=\"list\">\
          <li class=\"muted\">読み込み中…</li></ul></section>"

@@ -170,16 +170,26 @@ pub struct Progress {
     /// By channel (`line`, `email`, `push`): targeted, sent, failed, pending, recorded.
     pub counts: BTreeMap<String, DeliveryCounts>,
     pub totals: DeliveryCounts,
-    /// Residents (and LINE friends, web chat pages) who answered 「無事です」.
+    /// Verified answers 「無事です」: from LINE (a targeted resident's account, or a friend a city-wide broadcast
+    /// reached; LINE signs the webhook). Web chat answers are never counted here (see `unverified`).
     pub safe: i64,
-    /// … and 「助けが必要」.
+    /// … and 「助けが必要」 (the need-help list staff act on holds exactly these).
     pub need_help: i64,
+    /// Answers from web chat pages: anyone can open the chat, so these are anonymous and counted apart.
+    pub unverified: UnverifiedAnswers,
     /// Milliseconds from the trigger to the first delivery a provider accepted (or recorded).
     pub first_sent_ms: Option<i64>,
     /// Milliseconds from the trigger until nothing was pending any more (`null` until then).
     pub all_sent_ms: Option<i64>,
     /// Fanned out and nothing pending.
     pub done: bool,
+}
+
+/// Anonymous safety answers (web chat), never mixed into the verified counts.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct UnverifiedAnswers {
+    pub safe: i64,
+    pub need_help: i64,
 }
 
 /// One line of the list.
@@ -285,18 +295,24 @@ pub async fn compute(db: &Db, id: i64) -> Result<Option<Progress>, sqlx::Error> 
         all_sent_ms = Some(ms);
     }
     let answers = sqlx::query(
-        "SELECT answer, COUNT(*) AS n FROM emergency_answers WHERE emergency_id = $1 GROUP BY answer",
+        "SELECT answer, channel, COUNT(*) AS n FROM emergency_answers WHERE emergency_id = $1 \
+         GROUP BY answer, channel",
     )
     .bind(emergency.root_id)
     .fetch_all(&db.pool)
     .await?;
     let (mut safe, mut need_help) = (0, 0);
+    let mut unverified = UnverifiedAnswers::default();
     for row in answers {
         let answer: String = row.try_get("answer")?;
+        let channel: String = row.try_get("channel")?;
         let n: i64 = row.try_get("n")?;
-        match answer.as_str() {
-            "safe" => safe = n,
-            "need_help" => need_help = n,
+        let verified = channel != super::safety::UNVERIFIED_CHANNEL;
+        match (answer.as_str(), verified) {
+            ("safe", true) => safe += n,
+            ("need_help", true) => need_help += n,
+            ("safe", false) => unverified.safe += n,
+            ("need_help", false) => unverified.need_help += n,
             _ => {}
         }
     }
@@ -333,6 +349,7 @@ pub async fn compute(db: &Db, id: i64) -> Result<Option<Progress>, sqlx::Error> 
         totals,
         safe,
         need_help,
+        unverified,
         first_sent_ms,
         all_sent_ms,
         done,
@@ -398,7 +415,11 @@ pub struct NeedHelpList {
     pub emergency_id: i64,
     pub incident_id: i64,
     pub count: usize,
+    /// Verified answers only (LINE); anonymous web chat answers are not listed (their number is
+    /// `unverified_need_help`).
     pub residents: Vec<NeedHelpEntry>,
+    /// 「助けが必要」 from web chat pages: anonymous, not listed.
+    pub unverified_need_help: i64,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -407,7 +428,7 @@ pub struct NeedHelpEntry {
     pub external_id: Option<String>,
     pub district: Option<String>,
     pub language: Option<String>,
-    /// Where the answer came from: `line` or `webchat`.
+    /// Where the answer came from: `line` (web chat answers are not listed).
     pub channel: String,
     /// Addresses to reach the resident on (LINE user id, email), for the disaster team.
     pub line: Option<String>,
@@ -435,10 +456,20 @@ pub async fn need_help(
          (SELECT address FROM resident_addresses WHERE resident_id = r.id AND channel = 'line') AS line, \
          (SELECT address FROM resident_addresses WHERE resident_id = r.id AND channel = 'email') AS email \
          FROM emergency_answers a LEFT JOIN residents r ON r.id = a.resident_id \
-         WHERE a.emergency_id = $1 AND a.answer = 'need_help' ORDER BY r.district, a.answered_at_ms",
+         WHERE a.emergency_id = $1 AND a.answer = 'need_help' AND a.channel <> $2 \
+         ORDER BY r.district, a.answered_at_ms",
     )
     .bind(emergency.root_id)
+    .bind(super::safety::UNVERIFIED_CHANNEL)
     .fetch_all(&state.db.pool)
+    .await?;
+    let unverified_need_help: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM emergency_answers WHERE emergency_id = $1 AND answer = 'need_help' \
+         AND channel = $2",
+    )
+    .bind(emergency.root_id)
+    .bind(super::safety::UNVERIFIED_CHANNEL)
+    .fetch_one(&state.db.pool)
     .await?;
     let mut residents = Vec::with_capacity(rows.len());
     for row in rows {
@@ -466,6 +497,7 @@ pub async fn need_help(
         incident_id: emergency.root_id,
         count: residents.len(),
         residents,
+        unverified_need_help,
     }))
 }
 

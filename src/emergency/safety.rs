@@ -5,6 +5,11 @@
 //! responder: one row each, the last answer wins. A responder is the resident (`resident:ID`) when the LINE
 //! address is known, else the LINE user (`line:HASH`, a friend reached by a city-wide broadcast), or one web chat
 //! page (`webchat:TOKEN`). Postback data is `em:ID:s|h:MAC` with the chat's HMAC key: it cannot be forged.
+//!
+//! Verified and unverified: a LINE answer comes through LINE's signed webhook from an account the alert
+//! reached; a web chat answer comes from anyone who opens the chat page. Web chat answers are stored with the
+//! channel [`UNVERIFIED_CHANNEL`], counted apart (`unverified` in the progress) and never listed among the
+//! residents who need help; the web chat also caps them per client.
 
 use channels::line::LineUserId;
 use sqlx::Row;
@@ -18,6 +23,9 @@ pub const POSTBACK_PREFIX: &str = "em:";
 
 /// How long after an alert a plain text 「無事です」 counts as an answer to it (postbacks name their alert).
 pub const OPEN_FOR_MS: i64 = 24 * 3600 * 1000;
+
+/// The channel of answers anyone could have given (web chat): counted apart from the verified ones.
+pub const UNVERIFIED_CHANNEL: &str = "webchat";
 
 /// How long a quick reply keeps working.
 pub const POSTBACK_VALID_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -306,7 +314,7 @@ pub async fn webchat_answer(
         emergency_id,
         &format!("webchat:{page_token}"),
         None,
-        "webchat",
+        UNVERIFIED_CHANNEL,
         answer,
     )
     .await?

@@ -9,14 +9,15 @@
 //!   claims the rows, before any request; a batch that must be retried (or was interrupted) is sent again with the
 //!   same recipients and key, so LINE answers 409 for one it already accepted.
 //! - **Email and push** go one row per request; the idempotency key (Message-ID, push Topic) is derived from the
-//!   row id.
+//!   row id. Their workers run continuously, up to `concurrency` requests in flight: a slow endpoint holds one
+//!   slot until its timeout, never a whole batch of other residents' rows.
 //! - Each outcome is written as soon as it is known: sent (provider id), retry (due again later), failed
 //!   (reason; a push subscription the service calls gone is marked inactive), recorded (record-only mode). Email
 //!   and push outcomes that finish together are written in one transaction (SQLite has one writer).
 //! - **The emergency lane**: claims order by priority (an index in claim order, so a claim reads the first rows
 //!   rather than sorting a large notice's), and LINE claims emergency batches and rows before any other.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -126,7 +127,7 @@ impl Sinks {
         let line = LineClient::with_http(
             LineConfig::new(config.line_channel_token.clone())
                 .with_api_base(config.line_api_base.clone()),
-            http.clone(),
+            http,
         )
         .map_err(|source| DispatchError::Channel {
             channel: "line",
@@ -156,13 +157,17 @@ impl Sinks {
             .vapid_subject
             .clone()
             .unwrap_or_else(|| "mailto:webmaster@localhost".to_owned());
-        let push =
-            PushSink::with_http(PushConfig::new(&vapid, subject), http).map_err(|source| {
-                DispatchError::Channel {
-                    channel: "push",
-                    source,
-                }
-            })?;
+        // Push has its own client: endpoints come from anonymous browsers (no redirects, public addresses only).
+        let push = PushSink::new(PushConfig {
+            timeout,
+            allowed_hosts: config.push_allowed_hosts.clone(),
+            allow_loopback: config.push_allow_loopback_for_tests,
+            ..PushConfig::new(&vapid, subject)
+        })
+        .map_err(|source| DispatchError::Channel {
+            channel: "push",
+            source,
+        })?;
         Ok(Sinks { line, email, push })
     }
 }
@@ -305,8 +310,13 @@ impl Dispatcher {
             .collect()
     }
 
-    async fn work(&self, channel: ChannelKind, mut shutdown: watch::Receiver<bool>) {
+    async fn work(self: Arc<Self>, channel: ChannelKind, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(%channel, owner = %self.owner, "dispatcher worker started");
+        if matches!(channel, ChannelKind::Email | ChannelKind::Push) {
+            self.work_singles(channel, shutdown).await;
+            tracing::info!(%channel, "dispatcher worker stopped");
+            return;
+        }
         loop {
             if *shutdown.borrow() {
                 break;
@@ -329,12 +339,12 @@ impl Dispatcher {
         tracing::info!(%channel, "dispatcher worker stopped");
     }
 
-    /// One round: claim, send, record. Returns how many deliveries it handled.
+    /// One round of LINE: claim, send, record. Returns how many deliveries it handled. (Email and push run
+    /// continuously, see [`Dispatcher::work_singles`].)
     pub async fn round(&self, channel: ChannelKind) -> Result<usize, sqlx::Error> {
         match channel {
             ChannelKind::Line => self.line_round().await,
-            ChannelKind::Email | ChannelKind::Push => self.single_round(channel).await,
-            ChannelKind::Webchat => Ok(0),
+            ChannelKind::Email | ChannelKind::Push | ChannelKind::Webchat => Ok(0),
         }
     }
 
@@ -420,8 +430,112 @@ impl Dispatcher {
 
     // ---- email and push: one row, one request ----
 
-    async fn single_round(&self, channel: ChannelKind) -> Result<usize, sqlx::Error> {
-        let limit = (self.settings.concurrency * 4) as i64;
+    /// Email and push, one row per request: up to `concurrency` requests are in flight at any time, and as each
+    /// finishes its outcome is recorded and the next claimed row starts. There are no rounds to wait for: a
+    /// push endpoint that never answers holds one slot until its timeout, never the other residents' rows
+    /// (a round used to wait for its slowest row before claiming the next).
+    async fn work_singles(
+        self: &Arc<Self>,
+        channel: ChannelKind,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let concurrency = self.settings.concurrency.max(1);
+        let (done, mut outcomes) = tokio::sync::mpsc::unbounded_channel::<(Claimed, Recording)>();
+        let recording = async {
+            let mut group = Vec::new();
+            while outcomes.recv_many(&mut group, 64).await > 0 {
+                if let Err(error) = self.record_singles(channel, &group).await {
+                    tracing::warn!(%channel, %error, rows = group.len(),
+                        "delivery outcomes not recorded; the rows are sent again when their lease runs out");
+                }
+                group.clear();
+            }
+        };
+        let sending = async move {
+            let mut queue: VecDeque<Claimed> = VecDeque::new();
+            // Each request is a task of its own: it keeps going (and gives its database connection back) while
+            // this loop waits for a claim.
+            let mut in_flight = tokio::task::JoinSet::new();
+            // Whether due rows may be waiting (false after a claim that found fewer than it asked for, until a
+            // wake-up or the poll interval).
+            let mut look = true;
+            loop {
+                let stopping = *shutdown.borrow();
+                if !stopping && look && queue.len() < concurrency {
+                    let wanted = concurrency * 4 - queue.len();
+                    match self.claim_singles(channel, wanted).await {
+                        Ok(rows) => {
+                            look = rows.len() == wanted;
+                            queue.extend(rows);
+                        }
+                        Err(error) => {
+                            look = false;
+                            tracing::warn!(%channel, %error, "claiming deliveries failed; trying again");
+                        }
+                    }
+                }
+                if stopping && !queue.is_empty() {
+                    self.release(queue.drain(..).map(|row| row.id).collect())
+                        .await;
+                }
+                while in_flight.len() < concurrency
+                    && let Some(row) = queue.pop_front()
+                {
+                    let done = done.clone();
+                    let this = self.clone();
+                    let span = tracing::info_span!("delivery", %channel, delivery = row.id);
+                    in_flight.spawn(
+                        async move {
+                            let id = row.id;
+                            match this.attempt_single(channel, row).await {
+                                Ok(attempted) => {
+                                    let _ = done.send(attempted);
+                                }
+                                Err(error) => {
+                                    // Nothing was sent (the database failed before the request): give the
+                                    // row back so it is tried again soon, not when its lease runs out.
+                                    tracing::warn!(%error, "delivery not attempted; released for another try");
+                                    this.release(vec![id]).await;
+                                }
+                            }
+                        }
+                        .instrument(span),
+                    );
+                }
+                if in_flight.is_empty() {
+                    if stopping {
+                        break;
+                    }
+                    tokio::select! {
+                        () = WAKE_DISPATCHER.notified() => {}
+                        () = tokio::time::sleep(self.settings.poll) => {}
+                        changed = shutdown.changed() => if changed.is_err() { break },
+                    }
+                    look = true;
+                } else if stopping || in_flight.len() >= concurrency {
+                    in_flight.join_next().await;
+                } else {
+                    // A slot is free: the next row starts when one finishes or new rows are due.
+                    tokio::select! {
+                        _ = in_flight.join_next() => {}
+                        () = WAKE_DISPATCHER.notified() => look = true,
+                        () = tokio::time::sleep(self.settings.poll) => look = true,
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+            // Every outcome is handed over: the recorder stops once it has written them.
+            drop(done);
+        };
+        tokio::join!(sending, recording);
+    }
+
+    /// Claims up to `limit` due email or push rows (emergencies only while one is being sent).
+    async fn claim_singles(
+        &self,
+        channel: ChannelKind,
+        limit: usize,
+    ) -> Result<Vec<Claimed>, sqlx::Error> {
         let min_priority = if self.emergency_in_progress().await? {
             super::PRIORITY_EMERGENCY
         } else {
@@ -441,12 +555,11 @@ impl Dispatcher {
             .bind(&self.owner)
             .bind(now)
             .bind(channel.as_str())
-            .bind(limit)
+            .bind(limit as i64)
             .bind(min_priority)
             .fetch_all(&self.db.pool)
             .await?;
-        let claimed = rows
-            .iter()
+        rows.iter()
             .map(|row| {
                 Ok(Claimed {
                     id: row.try_get("id")?,
@@ -458,49 +571,32 @@ impl Dispatcher {
                     attempts: row.try_get("attempts")?,
                 })
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        let count = claimed.len();
-        if count == 0 {
-            return Ok(0);
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+    }
+
+    /// Gives claimed rows that were not started back (on shutdown): pending, claimable at once, the claim's
+    /// attempt not counted.
+    async fn release(&self, ids: Vec<i64>) {
+        if ids.is_empty() {
+            return;
         }
-        let span = tracing::info_span!("delivery_batch", %channel, size = count);
-        async {
-            let (done, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
-            let sending = async move {
-                let results = futures_util::stream::iter(claimed)
-                    .map(|row| {
-                        let done = done.clone();
-                        async move {
-                            let attempted = self.attempt_single(channel, row).await?;
-                            let _ = done.send(attempted);
-                            Ok::<(), sqlx::Error>(())
-                        }
-                    })
-                    .buffer_unordered(self.settings.concurrency.max(1))
-                    .collect::<Vec<Result<(), sqlx::Error>>>()
-                    .await;
-                // Every outcome is handed over: the recorder stops once it has written them.
-                drop(done);
-                results
-            };
-            let recording = async {
-                let mut group = Vec::new();
-                while outcomes.recv_many(&mut group, 64).await > 0 {
-                    self.record_singles(channel, &group).await?;
-                    group.clear();
+        let sql = format!(
+            "UPDATE deliveries SET lease_until_ms = 0, attempts = attempts - 1 WHERE lease_owner = $1 \
+             AND status = 'pending' AND id IN ({})",
+            value_list(ids.len(), 2)
+        );
+        let released = self
+            .retrying("release claimed rows", || {
+                let mut query = sqlx::query(AssertSqlSafe(sql.clone())).bind(&self.owner);
+                for id in &ids {
+                    query = query.bind(*id);
                 }
-                Ok::<(), sqlx::Error>(())
-            };
-            let (results, recorded) = tokio::join!(sending, recording);
-            recorded?;
-            for result in results {
-                result?;
-            }
-            Ok::<(), sqlx::Error>(())
+                query.execute(&self.db.pool)
+            })
+            .await;
+        if let Err(error) = released {
+            tracing::warn!(%error, rows = ids.len(), "claimed rows not released; they are sent when the lease runs out");
         }
-        .instrument(span)
-        .await?;
-        Ok(count)
     }
 
     /// Sends one row and returns what to record (the caller records outcomes in small groups).
@@ -612,8 +708,15 @@ impl Dispatcher {
         };
         metrics::counter!("hub_deliveries_total", "channel" => channel.as_str(), "outcome" => outcome_label(&outcome))
             .increment(1);
-        if channel == ChannelKind::Push && outcome.failure_kind() == Some(FailureKind::Gone) {
-            self.retrying("mark a gone subscription inactive", || {
+        // A subscription the service calls gone, or one the hub refuses to call (an endpoint outside the
+        // allow-list or at a non-public address, stored before the check existed; bad keys): not used again.
+        if channel == ChannelKind::Push
+            && matches!(
+                outcome.failure_kind(),
+                Some(FailureKind::Gone | FailureKind::InvalidRecipient)
+            )
+        {
+            self.retrying("mark an unusable subscription inactive", || {
                 sqlx::query(
                     "UPDATE resident_addresses SET active = 0 WHERE resident_id = $1 AND channel = 'push' \
                      AND address = $2",

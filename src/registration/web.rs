@@ -607,7 +607,7 @@ pub(crate) async fn register(State(state): State<AppState>, body: Bytes) -> Resp
     let push = if values.push.is_empty() {
         None
     } else {
-        match parse_push(&values.push) {
+        match parse_push(&values.push, &state.config, lang) {
             Ok(push) => Some(push),
             Err(message) => {
                 errors.push(FieldError {
@@ -672,7 +672,7 @@ fn internal(error: impl std::fmt::Display) -> Response {
     ApiError::internal(error).into_response()
 }
 
-fn parse_push(text: &str) -> Result<PushSubscription, String> {
+fn parse_push(text: &str, config: &Config, lang: &str) -> Result<PushSubscription, String> {
     let push: PushSubscription = serde_json::from_str(text)
         .map_err(|error| format!("the push subscription is not valid: {error}"))?;
     // The residents' own check (http(s) endpoint, base64url keys) through their input type.
@@ -687,6 +687,15 @@ fn parse_push(text: &str) -> Result<PushSubscription, String> {
     input
         .validate(&[], crate::residents::today_in_japan())
         .map_err(|error| error.message)?;
+    // Only the browsers' push services, at public addresses: the hub calls this URL later.
+    if let Err(error) = push.check_endpoint(&config.push_policy()) {
+        tracing::warn!(%error, "push sign-up refused: endpoint not allowed");
+        return Err(if lang == "ja" {
+            error.japanese().to_owned()
+        } else {
+            format!("{} ({error})", error.japanese())
+        });
+    }
     Ok(push)
 }
 

@@ -14,7 +14,7 @@ fn resident(external_id: &str) -> serde_json::Value {
         "channels": {
             "line": "U0123456789abcdef0123456789abcdef",
             "email": "hanako@example.jp",
-            "push": {"endpoint": "https://push.example/sub/1", "keys": {"p256dh": "BNcR_abc", "auth": "tBHI-xyz"}}
+            "push": {"endpoint": "https://fcm.googleapis.com/fcm/send/sub-1", "keys": {"p256dh": "BNcR_abc", "auth": "tBHI-xyz"}}
         },
         "preferred": ["email", "line"]
     })
@@ -68,7 +68,7 @@ async fn residents_round_trip_update_and_forget() {
         assert_eq!(fetched["channels"]["email"], "hanako@example.jp");
         assert_eq!(
             fetched["channels"]["push"]["endpoint"],
-            "https://push.example/sub/1"
+            "https://fcm.googleapis.com/fcm/send/sub-1"
         );
         assert_eq!(fetched["preferred"], json!(["email", "line"]));
 

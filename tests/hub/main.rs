@@ -1,12 +1,15 @@
 //! Black-box tests: each starts a hub on port 0 against a fresh database and talks to it over HTTP.
 
+mod abuse;
 mod chat;
 mod console;
 mod emergency;
 mod faults;
 mod foundation;
 mod hardening;
+mod limits;
 mod notices;
 mod registration;
+mod staff_access;
 mod support;
 mod surveys;

@@ -324,6 +324,8 @@ async fn world(backend: Backend, residents: usize) -> World {
             ("HUB_SMTP_URL", &smtp_url),
             ("HUB_MAIL_FROM", "行橋市 <info@city.yukuhashi.example>"),
             ("HUB_MAIL_RATE", "2000"),
+            // The push service stand-in runs on loopback: allowed explicitly.
+            ("HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS", "true"),
         ],
     )
     .await;
@@ -810,6 +812,7 @@ async fn two_hubs_on_one_postgres_deliver_a_notice_once() {
         ),
         ("HUB_MAIL_FROM", "info@city.yukuhashi.example".to_owned()),
         ("HUB_MAIL_RATE", "2000".to_owned()),
+        ("HUB_PUSH_ALLOW_LOOPBACK_FOR_TESTS", "true".to_owned()),
     ] {
         env.insert(key.to_owned(), value);
     }

@@ -481,6 +481,8 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
             &[
                 ("HUB_SMTP_URL", &smtp_url),
                 ("HUB_MAIL_FROM", "Yukuhashi City <info@city.example>"),
+                // A stand-in push service name (reserved `.example`, never resolved here: nothing is pushed).
+                ("HUB_PUSH_ALLOWED_HOSTS", "push.example.net"),
             ],
         )
         .await;

@@ -8,7 +8,14 @@
 //!   `keys.auth`).
 //! - [`PushSink`]: one subscription per request; `TTL`, `Urgency` (emergencies `high`), `Topic` = the
 //!   request key (a retry replaces an undelivered copy instead of adding one). 404/410 →
-//!   `Failed { gone }` (remove the subscription), 429 and 5xx → retried, then `Retry`.
+//!   `Failed { gone }` (remove the subscription), 429 and 5xx → retried, then `Retry`; a redirect is a
+//!   failure (never followed); a timeout ends the call with `Retry` at once (the row is rescheduled, so one
+//!   endpoint that never answers holds no worker for long).
+//! - [`endpoint`]: which endpoints may be called at all (the allow-list of push services, public addresses
+//!   only, checked before connecting and again for every resolved address). A subscription it refuses is
+//!   `Failed { invalid_recipient }` without any connection.
+
+pub mod endpoint;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use self::endpoint::{EndpointError, EndpointPolicy, GuardedResolver};
 use crate::ratelimit::Limiter;
 use crate::retry::{Attempt, retry_after_header};
 use crate::{ChannelError, FailureKind, Outcome, RateLimit, Request, RetryPolicy, Sink};
@@ -40,6 +48,8 @@ pub enum PushError {
         field: &'static str,
         problem: String,
     },
+    #[error("push subscription endpoint: {0}")]
+    Endpoint(#[from] EndpointError),
 }
 
 /// The application server's VAPID key pair (P-256).
@@ -176,26 +186,13 @@ fn b64(field: &'static str, s: &str) -> Result<Vec<u8>, PushError> {
 }
 
 impl Subscription {
-    /// Checks the endpoint (an https URL, or http on loopback) and the keys.
-    pub fn validate(&self) -> Result<(), PushError> {
-        self.parse().map(|_| ())
+    /// Checks the endpoint against `policy` (no network) and the keys.
+    pub fn validate(&self, policy: &EndpointPolicy) -> Result<(), PushError> {
+        self.parse(policy).map(|_| ())
     }
 
-    fn parse(&self) -> Result<ParsedSubscription, PushError> {
-        let endpoint = url::Url::parse(&self.endpoint).map_err(|e| PushError::BadSubscription {
-            field: "endpoint",
-            problem: e.to_string(),
-        })?;
-        let loopback = matches!(
-            endpoint.host_str(),
-            Some("127.0.0.1" | "localhost" | "[::1]")
-        );
-        if endpoint.scheme() != "https" && !(endpoint.scheme() == "http" && loopback) {
-            return Err(PushError::BadSubscription {
-                field: "endpoint",
-                problem: "must be https".into(),
-            });
-        }
+    fn parse(&self, policy: &EndpointPolicy) -> Result<ParsedSubscription, PushError> {
+        let endpoint = policy.check(&self.endpoint)?;
         let audience = endpoint.origin().ascii_serialization();
         let public =
             p256::PublicKey::from_sec1_bytes(&b64("keys.p256dh", &self.p256dh)?).map_err(|_| {
@@ -292,6 +289,11 @@ pub struct PushConfig {
     /// Requests per period, per push service origin.
     pub rate: RateLimit,
     pub retry: RetryPolicy,
+    /// Hosts of the push services endpoints may point at (`fcm.googleapis.com`, `*.push.apple.com`, …; see
+    /// [`endpoint::DEFAULT_ALLOWED_HOSTS`]).
+    pub allowed_hosts: Vec<String>,
+    /// Tests and benchmarks: also the push service stand-in on loopback (`http` too). Never in production.
+    pub allow_loopback: bool,
 }
 
 impl Default for PushConfig {
@@ -303,6 +305,11 @@ impl Default for PushConfig {
             timeout: Duration::from_secs(10),
             rate: RateLimit::per_second(1000),
             retry: RetryPolicy::default(),
+            allowed_hosts: endpoint::DEFAULT_ALLOWED_HOSTS
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect(),
+            allow_loopback: false,
         }
     }
 }
@@ -319,6 +326,7 @@ impl PushConfig {
 
 struct PushInner {
     http: reqwest::Client,
+    policy: Arc<EndpointPolicy>,
     vapid: Option<VapidKey>,
     public_key: String,
     subject: String,
@@ -353,14 +361,21 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 impl PushSink {
+    /// Builds the sink with its own HTTP client: no redirects, no proxy, `timeout` per request, and a DNS
+    /// resolver that refuses non-public addresses (see [`endpoint`]).
     pub fn new(config: PushConfig) -> Result<Self, ChannelError> {
-        let http = crate::http::client(config.timeout)?;
-        Self::with_http(config, http)
-    }
-
-    /// Shares the hub's reqwest client.
-    pub fn with_http(config: PushConfig, http: reqwest::Client) -> Result<Self, ChannelError> {
         crate::http::install_crypto_provider();
+        let policy = Arc::new(
+            EndpointPolicy::new(&config.allowed_hosts, config.allow_loopback).map_err(|e| {
+                ChannelError::Config {
+                    channel: "push",
+                    field: "allowed_hosts",
+                    message: e.to_string(),
+                }
+            })?,
+        );
+        let http =
+            crate::http::guarded_client(config.timeout, GuardedResolver::new(policy.clone()))?;
         let vapid = match config.vapid_private_key.as_deref() {
             None | Some("") => None,
             Some(k) => Some(
@@ -385,6 +400,7 @@ impl PushSink {
         Ok(PushSink {
             inner: Arc::new(PushInner {
                 http,
+                policy,
                 vapid,
                 public_key,
                 subject: config.subject,
@@ -399,6 +415,11 @@ impl PushSink {
 
     pub fn is_record_only(&self) -> bool {
         self.inner.vapid.is_none()
+    }
+
+    /// The endpoints this sink may call.
+    pub fn policy(&self) -> &EndpointPolicy {
+        &self.inner.policy
     }
 
     /// The VAPID public key (base64url) for the subscribe page.
@@ -435,12 +456,13 @@ impl PushSink {
 
     /// Sends one message to one subscription; `key` becomes the `Topic`.
     pub async fn send_one(&self, sub: &Subscription, msg: &PushMessage, key: Uuid) -> Outcome {
-        let Some(vapid) = &self.inner.vapid else {
-            return Outcome::Recorded;
-        };
-        let parsed = match sub.parse() {
+        // Before anything else, in record-only mode too: a refused endpoint is never connected to.
+        let parsed = match sub.parse(&self.inner.policy) {
             Ok(p) => p,
             Err(e) => return Outcome::failed(FailureKind::InvalidRecipient, e.to_string()),
+        };
+        let Some(vapid) = &self.inner.vapid else {
+            return Outcome::Recorded;
         };
         if msg.payload.len() > MAX_PAYLOAD {
             return Outcome::failed(
@@ -486,6 +508,17 @@ impl PushSink {
                         .send()
                         .await;
                     match resp {
+                        // The resolver refused the name (it resolves to a non-public address): never retried.
+                        Err(e) if refused_by_resolver(&e).is_some() => {
+                            let refusal = refused_by_resolver(&e).unwrap_or_else(|| e.to_string());
+                            Attempt::Done(Outcome::failed(FailureKind::InvalidRecipient, refusal))
+                        }
+                        // A timeout ends the call: the row is rescheduled rather than holding a worker for
+                        // the whole retry budget.
+                        Err(e) if e.is_timeout() => Attempt::Done(Outcome::Retry {
+                            after: self.inner.retry.backoff(1, None),
+                            reason: crate::http::describe(&e),
+                        }),
                         Err(e) => Attempt::Again {
                             reason: crate::http::describe(&e),
                             retry_after: None,
@@ -502,6 +535,18 @@ impl PushSink {
             .instrument(span)
             .await
     }
+}
+
+/// The resolver's refusal somewhere in a request error's sources.
+fn refused_by_resolver(error: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        if let Some(refusal) = inner.downcast_ref::<EndpointError>() {
+            return Some(format!("push subscription endpoint: {refusal}"));
+        }
+        source = inner.source();
+    }
+    None
 }
 
 fn classify(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &str) -> Attempt {
@@ -521,6 +566,11 @@ fn classify(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &str
         return Attempt::Done(Outcome::Sent { provider_id });
     }
     match status.as_u16() {
+        // Redirects are not followed: a push service answers 201, so a 3xx is a refusal.
+        300..=399 => Attempt::Done(Outcome::failed(
+            FailureKind::Rejected,
+            detail("redirect refused"),
+        )),
         404 | 410 => Attempt::Done(Outcome::failed(
             FailureKind::Gone,
             detail("subscription gone"),
@@ -602,7 +652,15 @@ mod tests {
         .unwrap();
         assert_eq!(sub.p256dh, "BAAA");
         assert!(matches!(
-            sub.validate(),
+            sub.validate(&EndpointPolicy::default().allow_loopback(false)),
+            Err(PushError::Endpoint(_))
+        ));
+        let sub = Subscription {
+            endpoint: "https://fcm.googleapis.com/fcm/send/x".into(),
+            ..sub
+        };
+        assert!(matches!(
+            sub.validate(&EndpointPolicy::default()),
             Err(PushError::BadSubscription {
                 field: "keys.p256dh",
                 ..
