@@ -92,6 +92,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "login_throttle",
         include_str!("../migrations/sqlite/0010_login_throttle.sql"),
     ),
+    // FAQ sentence vectors by content (issue 18)
+    (
+        14,
+        "faq_vectors",
+        include_str!("../migrations/sqlite/0014_faq_vectors.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -151,6 +157,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "login_throttle",
         include_str!("../migrations/postgres/0010_login_throttle.sql"),
+    ),
+    // FAQ sentence vectors by content (issue 18)
+    (
+        14,
+        "faq_vectors",
+        include_str!("../migrations/postgres/0014_faq_vectors.sql"),
     ),
 ];
 

@@ -101,7 +101,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
 
 /// The chat's parts: the FAQ index (and its reload watcher), the LINE client for replies, the signing key.
 async fn start_chat(db: &Db, config: &Config) -> Result<chat::ChatService, StartError> {
-    let faq = chat::FaqService::start(&config.faq_dir).await?;
+    let faq = chat::FaqService::start(&config.faq_dir, db.clone()).await?;
     let line = channels::line::LineClient::new(
         channels::line::LineConfig::new(config.line_channel_token.clone())
             .with_api_base(config.line_api_base.clone()),

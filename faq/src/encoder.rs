@@ -10,12 +10,14 @@
 
 mod kernels;
 pub mod sentencepiece;
+pub mod store;
 
 use std::io::Read;
 use std::sync::OnceLock;
 
 use kernels::{Packed, Rows, gemm_acc};
 pub use sentencepiece::{ModelError, SentencePiece};
+pub use store::{KnownVectors, MODEL_ID, TextKey, VECTOR_FILE, text_key};
 
 /// Dimensions of a sentence vector.
 pub const DIMS: usize = 512;

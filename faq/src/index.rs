@@ -11,7 +11,9 @@ use tantivy::tokenizer::TokenizerManager;
 use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis::{self, DictionaryError, JapaneseTokenizer, TermKind};
-use crate::encoder::{self, DIMS};
+use std::sync::Arc;
+
+use crate::encoder::{self, DIMS, EncoderError, KnownVectors, TextKey, text_key};
 use crate::model::{Faq, FaqEntry};
 use crate::normalize::{looks_english, normalize};
 use crate::translation::TranslationTable;
@@ -372,7 +374,8 @@ pub struct Index {
     entry_vectors: Vec<Vec<f32>>,
     /// Each entry's sentence vector (mean of the encoder's vectors of its question and of its question with the start
     /// of its answer), `DIMS` per entry; empty when the encoder is unavailable.
-    sentence_vectors: Vec<f32>,
+    /// Set once, possibly after the index is in use (the hub attaches them in the background).
+    sentence_vectors: std::sync::OnceLock<Vec<f32>>,
     /// Each entry's base terms (question side and answer) with their relative frequency, for feedback.
     entry_terms: Vec<Vec<(u32, f32)>>,
     reader: IndexReader,
@@ -408,8 +411,19 @@ impl Index {
         Index::build_with(faq, Params::default())
     }
 
-    /// Builds the index with explicit parameters (for tuning).
+    /// Builds the index with explicit parameters (for tuning), sentence vectors included (encoded through the
+    /// process cache; without them when the encoder cannot be loaded).
     pub fn build_with(faq: &Faq, params: Params) -> Result<Index, IndexError> {
+        let index = Index::build_lexical_with(faq, params)?;
+        if let Err(error) = index.attach_sentence_vectors(&KnownVectors::new()) {
+            tracing::warn!(%error, "sentence encoder unavailable; FAQ search goes without it");
+        }
+        Ok(index)
+    }
+
+    /// Builds the index without sentence vectors: it answers at once with the other signals, and
+    /// [`Index::attach_sentence_vectors`] adds the encoder later.
+    pub fn build_lexical_with(faq: &Faq, params: Params) -> Result<Index, IndexError> {
         analysis::dictionary()?;
         let entries = faq.entries.clone();
         let mut vocabulary: HashMap<String, u32> = HashMap::new();
@@ -468,7 +482,6 @@ impl Index {
             params.smoothing,
         );
         let entry_vectors = entry_vectors(&both_sides, &vocabulary);
-        let sentence_vectors = sentence_vectors(&entries);
         let entry_terms = question_terms
             .iter()
             .zip(&answer_terms)
@@ -495,12 +508,69 @@ impl Index {
             reading_bigram: Bm25Field::build(&reading_bigrams),
             translation,
             entry_vectors,
-            sentence_vectors,
+            sentence_vectors: std::sync::OnceLock::new(),
             reader,
             fields,
             ordinals,
             params,
         })
+    }
+
+    /// Computes each entry's sentence vector (mean of the vectors of its two texts) and attaches them: a text whose
+    /// key is in `known` is not encoded again, the others go through the encoder (loaded on first use, once per
+    /// process) and its in-process cache. Does nothing (and encodes nothing) when vectors are already attached.
+    pub fn attach_sentence_vectors(
+        &self,
+        known: &KnownVectors,
+    ) -> Result<SemanticBuild, EncoderError> {
+        let mut build = SemanticBuild::default();
+        if self.sentence_vectors.get().is_some() {
+            return Ok(build);
+        }
+        let started = std::time::Instant::now();
+        let mut vectors = Vec::with_capacity(self.entries.len() * DIMS);
+        for entry in &self.entries {
+            let [question, both] = sentence_texts(entry).map(|text| {
+                let key = text_key(&text);
+                match known.get(&key) {
+                    Some(vector) if vector.len() == DIMS => {
+                        build.reused += 1;
+                        Ok(vector.clone())
+                    }
+                    _ => {
+                        let vector = encoder::encoder()?.encode_cached(&text);
+                        build.encoded.push((key, vector.clone()));
+                        Ok::<_, EncoderError>(vector)
+                    }
+                }
+            });
+            let (question, both) = (question?, both?);
+            vectors.extend(question.iter().zip(both.iter()).map(|(a, b)| (a + b) / 2.0));
+        }
+        // The queries need the encoder too: load it now rather than on a resident's first question.
+        encoder::encoder()?;
+        let _ = self.sentence_vectors.set(vectors);
+        tracing::debug!(
+            entries = self.entries.len(),
+            reused = build.reused,
+            encoded = build.encoded.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "FAQ sentence vectors attached"
+        );
+        Ok(build)
+    }
+
+    /// The content keys of the texts [`Index::attach_sentence_vectors`] needs vectors for (two per entry).
+    pub fn sentence_keys(&self) -> Vec<TextKey> {
+        self.entries
+            .iter()
+            .flat_map(|entry| sentence_texts(entry).map(|text| text_key(&text)))
+            .collect()
+    }
+
+    /// Whether the sentence encoder takes part in the ranking yet.
+    pub fn has_sentence_vectors(&self) -> bool {
+        self.sentence_vectors.get().is_some_and(|v| !v.is_empty())
     }
 
     /// Number of entries.
@@ -734,7 +804,7 @@ impl Index {
 
     /// The encoder's vector of a query, when the index has sentence vectors and ranks or answers with them.
     fn query_vector(&self, query: &str) -> Option<Vec<f32>> {
-        if self.sentence_vectors.is_empty() {
+        if !self.has_sentence_vectors() {
             return None;
         }
         encoder::encoder().ok().map(|e| e.encode(query))
@@ -744,7 +814,9 @@ impl Index {
     fn sentence_cosine(&self, terms: &QueryTerms, doc: usize) -> f32 {
         match (
             &terms.vector,
-            self.sentence_vectors.get(doc * DIMS..(doc + 1) * DIMS),
+            self.sentence_vectors
+                .get()
+                .and_then(|v| v.get(doc * DIMS..(doc + 1) * DIMS)),
         ) {
             (Some(query), Some(entry)) => encoder::cosine(query, entry),
             _ => 0.0,
@@ -764,7 +836,10 @@ impl Index {
         };
         let floor = self.params.semantic_floor;
         let mut best: Vec<(f32, usize)> = Vec::with_capacity(self.entries.len());
-        for (doc, entry) in self.sentence_vectors.chunks_exact(DIMS).enumerate() {
+        let Some(vectors) = self.sentence_vectors.get() else {
+            return;
+        };
+        for (doc, entry) in vectors.chunks_exact(DIMS).enumerate() {
             let cos = encoder::cosine(query, entry);
             column[doc] = (cos - floor).max(0.0);
             best.push((cos, doc));
@@ -1107,30 +1182,22 @@ const RANK_DEPTH: usize = 100;
 /// Longest start of an answer the encoder reads with the question (its averaging dilutes longer texts).
 const ANSWER_CHARS: usize = 400;
 
-/// Each entry's sentence vector (see `Index::sentence_vectors`), through the encoder's cache so that a rebuild
-/// after an edit encodes only the entries whose text changed. Empty when the encoder cannot be loaded.
-fn sentence_vectors(entries: &[FaqEntry]) -> Vec<f32> {
-    let encoder = match encoder::encoder() {
-        Ok(encoder) => encoder,
-        Err(error) => {
-            tracing::warn!(%error, "sentence encoder unavailable; FAQ search goes without it");
-            return Vec::new();
-        }
-    };
-    let started = std::time::Instant::now();
-    let mut vectors = Vec::with_capacity(entries.len() * DIMS);
-    for entry in entries {
-        let question = encoder.encode_cached(&entry.question);
-        let answer: String = entry.answer.chars().take(ANSWER_CHARS).collect();
-        let both = encoder.encode_cached(&format!("{}\n{answer}", entry.question));
-        vectors.extend(question.iter().zip(both.iter()).map(|(a, b)| (a + b) / 2.0));
-    }
-    tracing::debug!(
-        entries = entries.len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "FAQ sentence vectors"
-    );
-    vectors
+/// The texts the encoder reads for an entry: its question, and its question with the start of its answer.
+fn sentence_texts(entry: &FaqEntry) -> [String; 2] {
+    let answer: String = entry.answer.chars().take(ANSWER_CHARS).collect();
+    [
+        entry.question.clone(),
+        format!("{}\n{answer}", entry.question),
+    ]
+}
+
+/// What [`Index::attach_sentence_vectors`] did.
+#[derive(Debug, Default)]
+pub struct SemanticBuild {
+    /// Texts whose vectors came from the caller's stored vectors.
+    pub reused: usize,
+    /// Texts encoded now (or found in this process's cache), with their keys, for the caller to store.
+    pub encoded: Vec<(TextKey, Arc<[f32]>)>,
 }
 
 /// Relative frequency of each term over both sides of an entry.

@@ -22,6 +22,8 @@ mod translation;
 pub mod vectors;
 
 pub use analysis::DictionaryError;
-pub use index::{Answer, Hit, Index, IndexError, Params, SIGNALS, Signal, Suggestion};
+pub use index::{
+    Answer, Hit, Index, IndexError, Params, SIGNALS, SemanticBuild, Signal, Suggestion,
+};
 pub use model::{Faq, FaqEntry, LoadError, SYNONYMS_FILE, load_dir, parse_entries};
 pub use normalize::{fold_kana, looks_english, normalize};

@@ -21,7 +21,7 @@ use sqlx::Row;
 use subtle::ConstantTimeEq;
 
 use crate::db::{Db, now_ms};
-pub use faq_service::{FaqService, FaqServiceError, FaqStatus};
+pub use faq_service::{FaqService, FaqServiceError, FaqStatus, SemanticState};
 pub use webchat::WebchatHub;
 
 /// The city's main number, named in every fallback.

@@ -382,10 +382,10 @@ async fn follow_greets_in_the_residents_language_and_unfollow_deactivates() {
     }
 }
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn open_chat(app: &TestApp) -> Socket {
+pub(crate) async fn open_chat(app: &TestApp) -> Socket {
     let url = format!("ws://{}/chat/ws", app.hub.addr);
     let (socket, _) = tokio_tungstenite::connect_async(url)
         .await
@@ -393,7 +393,7 @@ async fn open_chat(app: &TestApp) -> Socket {
     socket
 }
 
-async fn exchange(socket: &mut Socket, message: Value) -> Value {
+pub(crate) async fn exchange(socket: &mut Socket, message: Value) -> Value {
     socket
         .send(Message::Text(message.to_string().into()))
         .await

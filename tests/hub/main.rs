@@ -2,6 +2,7 @@
 
 mod abuse;
 mod chat;
+mod chat_languages;
 mod console;
 mod emergency;
 mod faults;
