@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::encoder::{self, DIMS, EncoderError, KnownVectors, TextKey, text_key};
 use crate::model::{Faq, FaqEntry};
-use crate::normalize::{looks_english, normalize};
+use crate::normalize::{QueryLanguage, looks_english, normalize, query_language};
 use crate::translation::TranslationTable;
 use crate::vectors::{cosine, word_vectors};
 
@@ -656,6 +656,9 @@ impl Index {
         if normalized.is_empty() || limit == 0 {
             return Vec::new();
         }
+        if query_language(&normalized) != QueryLanguage::Japanese && self.has_sentence_vectors() {
+            return self.ranked_foreign(query, &normalized, limit);
+        }
         if self.has_english && looks_english(&normalized) {
             let hits = self.search_english(&normalized, limit);
             if !hits.is_empty() {
@@ -691,6 +694,49 @@ impl Index {
                 s.coverage = s.coverage.max(self.params.confident_coverage);
             }
         }
+        scored
+    }
+
+    /// A question in English, Chinese or Korean: the Japanese analysis has nothing to hold on to, so the encoder ranks
+    /// every entry (cosine less the floor), joined for English by BM25 over the entries' English texts. Coverage for
+    /// the answer policy is the cosine scaled so that `semantic_coverage` reaches the confident level.
+    fn ranked_foreign(&self, query: &str, normalized: &str, limit: usize) -> Vec<Scored> {
+        let Some(vector) = self.query_vector(query) else {
+            return Vec::new();
+        };
+        let Some(vectors) = self.sentence_vectors.get() else {
+            return Vec::new();
+        };
+        let params = &self.params;
+        let cosines: Vec<f32> = vectors
+            .chunks_exact(DIMS)
+            .map(|entry| encoder::cosine(&vector, entry))
+            .collect();
+        let best = cosines
+            .iter()
+            .fold(0.0f32, |m, &c| m.max(c - params.semantic_floor));
+        let mut scores: Vec<f32> = cosines
+            .iter()
+            .map(|&c| (c - params.semantic_floor).max(0.0) / best.max(f32::EPSILON))
+            .collect();
+        if self.has_english && looks_english(normalized) {
+            for hit in self.search_english(normalized, params.candidates) {
+                scores[hit.ordinal] += FOREIGN_ENGLISH_WEIGHT * hit.coverage;
+            }
+        }
+        let mut scored: Vec<Scored> = scores
+            .iter()
+            .enumerate()
+            .filter(|&(_, &score)| score > 0.0)
+            .map(|(ordinal, &score)| Scored {
+                ordinal,
+                score,
+                coverage: (cosines[ordinal] / params.semantic_coverage * params.confident_coverage)
+                    .min(1.0),
+            })
+            .collect();
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ordinal.cmp(&b.ordinal)));
+        scored.truncate(limit);
         scored
     }
 
@@ -1175,6 +1221,9 @@ fn entry_vectors(documents: &[Vec<u32>], vocabulary: &HashMap<String, u32>) -> V
         })
         .collect()
 }
+
+/// Weight of English BM25 (max-normalised) beside the encoder for English questions.
+const FOREIGN_ENGLISH_WEIGHT: f32 = 0.5;
 
 /// Entries the rank form of the encoder signal ranks.
 const RANK_DEPTH: usize = 100;

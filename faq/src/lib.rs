@@ -26,4 +26,4 @@ pub use index::{
     Answer, Hit, Index, IndexError, Params, SIGNALS, SemanticBuild, Signal, Suggestion,
 };
 pub use model::{Faq, FaqEntry, LoadError, SYNONYMS_FILE, load_dir, parse_entries};
-pub use normalize::{fold_kana, looks_english, normalize};
+pub use normalize::{QueryLanguage, fold_kana, looks_english, normalize, query_language};

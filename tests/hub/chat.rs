@@ -86,7 +86,7 @@ pub(crate) async fn post_webhook(app: &TestApp, body: &[u8], signature: Option<&
 }
 
 /// Posts signed events and waits until the hub's queue has handled them (the webhook acknowledges first).
-async fn post_signed(app: &TestApp, events: Vec<Value>) -> u16 {
+pub(crate) async fn post_signed(app: &TestApp, events: Vec<Value>) -> u16 {
     let body = body(events);
     let status = post_webhook(app, &body, Some(&sign(SECRET, &body))).await;
     settled(app).await;

@@ -94,3 +94,142 @@ async fn faq_vectors_are_encoded_once_and_reused_after_a_restart_and_an_edit() {
     assert_eq!(edited["vectors_reused"], 3, "{edited}");
     app.hub.stop().await;
 }
+
+/// English, Chinese and Korean questions about 住民票, ごみ and 児童手当, with the entry each must reach.
+const FOREIGN_QUESTIONS: [(&str, &str, &str); 9] = [
+    (
+        "en",
+        "Can I print my resident record at a convenience store?",
+        "juminhyo-convenience-store",
+    ),
+    (
+        "en",
+        "Which day is garbage collected in my area?",
+        "gomi-shushubi",
+    ),
+    (
+        "en",
+        "How do I apply for the child allowance?",
+        "jidou-teate-shinsei",
+    ),
+    ("zh", "我想开住民票", "juminhyo-copy"),
+    ("zh", "垃圾什么时候收？", "gomi-shushubi"),
+    (
+        "zh",
+        "儿童补贴什么时候发，每个月多少钱？",
+        "jidou-teate-shikyu",
+    ),
+    ("ko", "주민표를 발급받고 싶어요", "juminhyo-copy"),
+    ("ko", "쓰레기 수거일은 언제인가요?", "gomi-shushubi"),
+    ("ko", "아동수당을 신청하고 싶어요", "jidou-teate-shinsei"),
+];
+
+/// The line of the reply that says the answer is in Japanese only, by question language.
+fn japanese_only_note(lang: &str) -> &'static str {
+    match lang {
+        "zh" => "此回答只有日语版本。",
+        "ko" => "이 답변은 일본어로만 제공됩니다.",
+        _ => "This answer is available in Japanese only.",
+    }
+}
+
+/// The entry a reply gave: the answer's, else the first candidate's.
+fn replied_entry(outcome: &str, entry: Option<&str>, candidates: &[String]) -> Option<String> {
+    match outcome {
+        "answered" | "answer" => entry.map(str::to_owned),
+        "candidates" => candidates.first().cloned(),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn web_chat_answers_english_chinese_and_korean_questions_with_the_japanese_entry() {
+    let app = spawn_app_with(crate::support::Backend::Sqlite, &[]).await;
+    let status = encoder_ready(&app).await;
+    assert_eq!(
+        status["vectors_encoded"], 0,
+        "the bundled faq/data/sentence-vectors.bin covers the bundled FAQ (regenerate it with \
+         `cargo run --release -p faq --example sentence_vectors -- faq/data`): {status}"
+    );
+    let mut socket = crate::chat::open_chat(&app).await;
+    for (lang, question, expected) in FOREIGN_QUESTIONS {
+        let reply =
+            crate::chat::exchange(&mut socket, serde_json::json!({ "text": question })).await;
+        let candidates: Vec<String> = reply["candidates"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .filter_map(|c| c["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let kind = reply["kind"].as_str().unwrap_or_default();
+        let entry = replied_entry(
+            if kind == "answer" { "answered" } else { kind },
+            reply["entry_id"].as_str(),
+            &candidates,
+        );
+        assert_eq!(
+            entry.as_deref(),
+            Some(expected),
+            "{lang} {question}: {reply}"
+        );
+        let text = reply["answer"].as_str().unwrap_or_default();
+        if kind == "answer" && lang != "en" {
+            // No Chinese or Korean text in the FAQ: the Japanese answer, after one line in the resident's language.
+            assert!(text.starts_with(japanese_only_note(lang)), "{text}");
+            assert!(text.contains("0930-25-1111"), "{text}");
+        }
+    }
+    app.hub.stop().await;
+}
+
+#[tokio::test]
+async fn line_answers_english_chinese_and_korean_questions_with_the_japanese_entry() {
+    use sqlx::{Connection, Row};
+    let mock = channels::testing::LineMock::start()
+        .await
+        .expect("LINE mock");
+    let app = crate::chat::line_app(crate::support::Backend::Sqlite, &mock).await;
+    encoder_ready(&app).await;
+    for (n, (lang, question, _)) in FOREIGN_QUESTIONS.iter().enumerate() {
+        let event = crate::chat::text_event(
+            &format!("01HLANG0000000000000000{n:03}"),
+            &format!("token-{n}"),
+            question,
+            false,
+        );
+        assert_eq!(
+            crate::chat::post_signed(&app, vec![event]).await,
+            200,
+            "{lang}"
+        );
+    }
+    let accepted = crate::chat::replies(&mock, FOREIGN_QUESTIONS.len()).await;
+    assert_eq!(accepted.len(), FOREIGN_QUESTIONS.len(), "{accepted:?}");
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .expect("database");
+    for (lang, question, expected) in FOREIGN_QUESTIONS {
+        let row = sqlx::query(
+            "SELECT outcome, entry_id, candidates FROM chat_log WHERE channel = 'line' AND question = $1",
+        )
+        .bind(question)
+        .fetch_one(&mut connection)
+        .await
+        .expect("the question is logged");
+        let outcome: String = row.try_get("outcome").expect("outcome");
+        let entry: Option<String> = row.try_get("entry_id").expect("entry");
+        let candidates: Vec<String> =
+            serde_json::from_str(&row.try_get::<String, _>("candidates").expect("candidates"))
+                .expect("JSON");
+        assert_eq!(
+            replied_entry(&outcome, entry.as_deref(), &candidates).as_deref(),
+            Some(expected),
+            "{lang} {question}: {outcome} {entry:?} {candidates:?}"
+        );
+    }
+    mock.assert_no_violations();
+    app.hub.stop().await;
+}
