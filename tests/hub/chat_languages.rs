@@ -233,3 +233,47 @@ async fn line_answers_english_chinese_and_korean_questions_with_the_japanese_ent
     mock.assert_no_violations();
     app.hub.stop().await;
 }
+
+#[tokio::test]
+async fn misses_that_mean_the_same_need_are_one_group_for_staff() {
+    let app = spawn_app_with(crate::support::Backend::Sqlite, &[]).await;
+    encoder_ready(&app).await;
+    let mut socket = crate::chat::open_chat(&app).await;
+    // Answered, but the residents say the answer did not help: both count as misses.
+    for question in [
+        "保育園に入りたい",
+        "子どもを預けたい",
+        "保育園に入りたい",
+        "粗大ごみを出したい",
+    ] {
+        let reply =
+            crate::chat::exchange(&mut socket, serde_json::json!({ "text": question })).await;
+        let id = reply["id"].as_i64().expect("a log id");
+        let thanks = crate::chat::exchange(
+            &mut socket,
+            serde_json::json!({ "helpful": false, "id": id }),
+        )
+        .await;
+        assert_eq!(thanks["recorded"], true, "{thanks}");
+    }
+    let viewer = app.token("viewer").await;
+    let (status, misses) = app.get("/api/faq/misses", Some(&viewer)).await;
+    assert_eq!(status, 200, "{misses}");
+    let misses = misses.as_array().expect("a list");
+    assert_eq!(
+        misses.len(),
+        2,
+        "one need for the nursery, one for the sofa: {misses:?}"
+    );
+    assert_eq!(misses[0]["question"], "保育園に入りたい", "{misses:?}");
+    assert_eq!(misses[0]["count"], 3, "{misses:?}");
+    assert_eq!(
+        misses[0]["similar"],
+        serde_json::json!(["子どもを預けたい"]),
+        "{misses:?}"
+    );
+    assert_eq!(misses[1]["question"], "粗大ごみを出したい", "{misses:?}");
+    assert_eq!(misses[1]["count"], 1, "{misses:?}");
+
+    app.hub.stop().await;
+}
