@@ -98,6 +98,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "segment_feed",
         include_str!("../migrations/sqlite/0011_segment_feed.sql"),
     ),
+    // FAQ sentence vectors by content (issue 18)
+    (
+        12,
+        "faq_vectors",
+        include_str!("../migrations/sqlite/0012_faq_vectors.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -163,6 +169,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "segment_feed",
         include_str!("../migrations/postgres/0011_segment_feed.sql"),
+    ),
+    // FAQ sentence vectors by content (issue 18)
+    (
+        12,
+        "faq_vectors",
+        include_str!("../migrations/postgres/0012_faq_vectors.sql"),
     ),
 ];
 

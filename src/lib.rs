@@ -141,7 +141,7 @@ async fn start_chat(
     config: &Config,
     links: links::Links,
 ) -> Result<chat::ChatService, StartError> {
-    let faq = chat::FaqService::start(&config.faq_dir).await?;
+    let faq = chat::FaqService::start(&config.faq_dir, db.clone()).await?;
     let line = channels::line::LineClient::new(
         channels::line::LineConfig::new(config.line_channel_token.clone())
             .with_api_base(config.line_api_base.clone()),

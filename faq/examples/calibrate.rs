@@ -60,14 +60,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut index = Index::build(&faq)?;
     let defaults = Params::default();
-    println!("coverage margin min | confident  right | offered-hit | no-match judged  off-topic");
-    for confident_coverage in [0.6f32, 0.75, 0.9, 1.0] {
-        for confident_margin in [0.05f32, 0.15, 0.2, 0.25, 0.35] {
-            for min_coverage in [0.2f32, 0.3, 0.4, 0.5] {
+    println!(
+        "coverage margin min semantic | confident  right | offered-hit | no-match judged  off-topic"
+    );
+    for confident_coverage in [0.75f32, 0.9] {
+        for confident_margin in [0.15f32, 0.2, 0.25] {
+            for (min_coverage, semantic_coverage) in [0.3f32, 0.4]
+                .into_iter()
+                .flat_map(|m| [0.5f32, 0.55, 0.6, 0.65, 0.7, 1.1].map(|s| (m, s)))
+            {
                 index.set_params(Params {
                     confident_coverage,
                     confident_margin,
                     min_coverage,
+                    semantic_coverage,
                     ..defaults.clone()
                 });
                 let (mut confident, mut right, mut offered_hit, mut no_match) = (0, 0, 0, 0);
@@ -95,7 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .count();
                 let n = queries.len().max(1) as f64;
                 println!(
-                    "{confident_coverage:.2} {confident_margin:.2} {min_coverage:.2} | {:.3} {:.3} | {:.3} | {:.3} {:.3}",
+                    "{confident_coverage:.2} {confident_margin:.2} {min_coverage:.2} {semantic_coverage:.2} | {:.3} {:.3} | {:.3} | {:.3} {:.3}",
                     confident as f64 / n,
                     right as f64 / confident.max(1) as f64,
                     offered_hit as f64 / (queries.len() - confident - no_match).max(1) as f64,

@@ -32,6 +32,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--candidates" => params.candidates = value()?.parse()?,
             "--translation-candidates" => params.translation_candidates = value()?.parse()?,
             "--k1" => params.k1 = value()?.parse()?,
+            "--semantic-floor" => params.semantic_floor = value()?.parse()?,
+            "--semantic-rank-k" => params.semantic_rank_k = value()?.parse()?,
+            "--semantic-candidates" => params.semantic_candidates = value()?.parse()?,
             "--b" => params.b = value()?.parse()?,
             other => return Err(format!("unknown argument {other}").into()),
         }

@@ -30,6 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--translation-share" => params.translation_share = value()?.parse()?,
             "--smoothing" => params.smoothing = value()?.parse()?,
             "--k1" => params.k1 = value()?.parse()?,
+            "--semantic-floor" => params.semantic_floor = value()?.parse()?,
+            "--semantic-rank-k" => params.semantic_rank_k = value()?.parse()?,
+            "--semantic-candidates" => params.semantic_candidates = value()?.parse()?,
             "--b" => params.b = value()?.parse()?,
             "--translation-candidates" => params.translation_candidates = value()?.parse()?,
             "--weights" => {
@@ -145,7 +148,9 @@ fn best_weights(
     best
 }
 
-const GRID: [f32; 12] = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0];
+const GRID: [f32; 14] = [
+    0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0,
+];
 
 /// Every signal at 1, except the fixed ones, which keep the index's weights.
 fn neutral_start(weights: &[f32; N], fixed: &[usize]) -> [f32; N] {

@@ -160,7 +160,16 @@ pub fn run_eval_with(
     run_path: Option<&Path>,
     params: Params,
 ) -> Result<Metrics, EvalError> {
-    let faq = read_faq_jsonl(faq_path)?;
+    // A folder is an FAQ as the hub loads it (TOML, with alternatives, keywords, English and synonyms).
+    let faq = if faq_path.is_dir() {
+        crate::load_dir(faq_path).map_err(|error| EvalError::Parse {
+            path: faq_path.to_path_buf(),
+            line: 0,
+            message: error.to_string(),
+        })?
+    } else {
+        read_faq_jsonl(faq_path)?
+    };
     let queries = read_queries_jsonl(queries_path)?;
     let index = Index::build_with(&faq, params)?;
     let (metrics, runs) = evaluate(&index, &queries, k);

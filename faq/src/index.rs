@@ -11,8 +11,11 @@ use tantivy::tokenizer::TokenizerManager;
 use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis::{self, DictionaryError, JapaneseTokenizer, TermKind};
+use std::sync::Arc;
+
+use crate::encoder::{self, DIMS, EncoderError, KnownVectors, TextKey, text_key};
 use crate::model::{Faq, FaqEntry};
-use crate::normalize::{looks_english, normalize};
+use crate::normalize::{QueryLanguage, looks_english, normalize, query_language};
 use crate::translation::TranslationTable;
 use crate::vectors::{cosine, word_vectors};
 
@@ -70,12 +73,15 @@ pub enum Signal {
     Translation,
     /// Cosine of IDF-weighted mean word vectors of the query and the entry (both sides).
     WordVectors,
+    /// Cosine of the multilingual sentence encoder's vectors of the query and the entry (question, and question with
+    /// the start of the answer, averaged), less [`Params::semantic_floor`]: paraphrase and other languages.
+    Semantic,
     /// Pseudo-relevance feedback: BM25 (question and answer) of the words that weigh most in the entries the other
     /// signals rank first (RM1-style expansion), so an entry that shares their vocabulary rises.
     Feedback,
 }
 
-pub const SIGNALS: [Signal; 9] = [
+pub const SIGNALS: [Signal; 10] = [
     Signal::Question,
     Signal::AnswerText,
     Signal::QuestionReading,
@@ -84,8 +90,12 @@ pub const SIGNALS: [Signal; 9] = [
     Signal::ReadingBigram,
     Signal::Translation,
     Signal::WordVectors,
+    Signal::Semantic,
     Signal::Feedback,
 ];
+
+/// Index of [`Signal::Semantic`] in [`SIGNALS`].
+const SEMANTIC: usize = 8;
 
 /// Ranking and answer-policy parameters. The defaults were tuned by cross-validation (see `dict/README.md`... and
 /// `examples/tune.rs`).
@@ -110,6 +120,16 @@ pub struct Params {
     pub kana_reading_weight: f32,
     /// Weight of synonym expansions relative to the resident's own words.
     pub synonym_weight: f32,
+    /// Entries added to the candidates from the sentence encoder's best.
+    pub semantic_candidates: usize,
+    /// Cosine below which the sentence encoder says nothing (unrelated sentences sit around 0.1–0.3).
+    pub semantic_floor: f32,
+    /// When above 0, the encoder signal is reciprocal rank `k / (k + rank)` over the encoder's best 100 entries (rank
+    /// fusion, robust to how cosines spread from query to query) instead of the cosine less the floor.
+    pub semantic_rank_k: f32,
+    /// Answer policy: an entry whose encoder cosine reaches this counts as covering the question even when it shares
+    /// no word with it (a paraphrase, or a question in another language).
+    pub semantic_coverage: f32,
     /// Answer policy: confident when the best entry covers this share of the query's (IDF-weighted) words...
     pub confident_coverage: f32,
     /// ...and its score leads the runner-up by this share.
@@ -123,7 +143,7 @@ impl Default for Params {
         Params {
             k1: 1.2,
             b: 0.75,
-            weights: [1.0, 4.0, 0.75, 2.0, 0.5, 0.1, 1.0, 8.0, 0.0],
+            weights: [1.0, 4.0, 0.0, 0.75, 1.0, 1.0, 1.0, 6.0, 8.0, 0.0],
             feedback_entries: 3,
             feedback_words: 10,
             candidates: 100,
@@ -131,9 +151,15 @@ impl Default for Params {
             translation_share: 0.2,
             smoothing: 0.35,
             synonym_weight: 0.6,
+            // Weights, floor and candidates: examples/tune.rs, 5-fold cross-validation on the dev queries (README.md).
+            semantic_candidates: 20,
+            semantic_floor: 0.2,
+            semantic_rank_k: 0.0,
+            semantic_coverage: 0.55,
             kana_reading_weight: 8.0,
-            // Calibrated with examples/calibrate.rs (see README.md): on the localgov dev queries a confident answer is
-            // right about 85% of the time; 0.4 sends about half of the off-topic questions to the polite fallback.
+            // Calibrated with examples/calibrate.rs (see README.md): on the localgov dev queries 9% of answers are
+            // confident and 94% of those right (semantic_coverage 0.55); 0.4 sends 65% of the off-topic questions to
+            // the polite fallback.
             confident_coverage: 0.75,
             confident_margin: 0.2,
             min_coverage: 0.4,
@@ -326,6 +352,8 @@ struct QueryTerms {
     needs_bigrams: bool,
     /// The query is mostly kana: its words are readings, not the FAQ's spelling.
     mostly_kana: bool,
+    /// The sentence encoder's vector of the query (when the index has entry vectors).
+    vector: Option<Vec<f32>>,
 }
 
 /// A searchable FAQ. Cheap to share behind an `Arc`; rebuild it when the files change.
@@ -344,6 +372,10 @@ pub struct Index {
     translation: TranslationModel,
     /// Each entry's unit mean word vector (empty when it has none or the vectors are unavailable).
     entry_vectors: Vec<Vec<f32>>,
+    /// Each entry's sentence vector (mean of the encoder's vectors of its question and of its question with the start
+    /// of its answer), `DIMS` per entry; empty when the encoder is unavailable.
+    /// Set once, possibly after the index is in use (the hub attaches them in the background).
+    sentence_vectors: std::sync::OnceLock<Vec<f32>>,
     /// Each entry's base terms (question side and answer) with their relative frequency, for feedback.
     entry_terms: Vec<Vec<(u32, f32)>>,
     reader: IndexReader,
@@ -379,8 +411,19 @@ impl Index {
         Index::build_with(faq, Params::default())
     }
 
-    /// Builds the index with explicit parameters (for tuning).
+    /// Builds the index with explicit parameters (for tuning), sentence vectors included (encoded through the
+    /// process cache; without them when the encoder cannot be loaded).
     pub fn build_with(faq: &Faq, params: Params) -> Result<Index, IndexError> {
+        let index = Index::build_lexical_with(faq, params)?;
+        if let Err(error) = index.attach_sentence_vectors(&KnownVectors::new()) {
+            tracing::warn!(%error, "sentence encoder unavailable; FAQ search goes without it");
+        }
+        Ok(index)
+    }
+
+    /// Builds the index without sentence vectors: it answers at once with the other signals, and
+    /// [`Index::attach_sentence_vectors`] adds the encoder later.
+    pub fn build_lexical_with(faq: &Faq, params: Params) -> Result<Index, IndexError> {
         analysis::dictionary()?;
         let entries = faq.entries.clone();
         let mut vocabulary: HashMap<String, u32> = HashMap::new();
@@ -465,11 +508,69 @@ impl Index {
             reading_bigram: Bm25Field::build(&reading_bigrams),
             translation,
             entry_vectors,
+            sentence_vectors: std::sync::OnceLock::new(),
             reader,
             fields,
             ordinals,
             params,
         })
+    }
+
+    /// Computes each entry's sentence vector (mean of the vectors of its two texts) and attaches them: a text whose
+    /// key is in `known` is not encoded again, the others go through the encoder (loaded on first use, once per
+    /// process) and its in-process cache. Does nothing (and encodes nothing) when vectors are already attached.
+    pub fn attach_sentence_vectors(
+        &self,
+        known: &KnownVectors,
+    ) -> Result<SemanticBuild, EncoderError> {
+        let mut build = SemanticBuild::default();
+        if self.sentence_vectors.get().is_some() {
+            return Ok(build);
+        }
+        let started = std::time::Instant::now();
+        let mut vectors = Vec::with_capacity(self.entries.len() * DIMS);
+        for entry in &self.entries {
+            let [question, both] = sentence_texts(entry).map(|text| {
+                let key = text_key(&text);
+                match known.get(&key) {
+                    Some(vector) if vector.len() == DIMS => {
+                        build.reused += 1;
+                        Ok(vector.clone())
+                    }
+                    _ => {
+                        let vector = encoder::encoder()?.encode_cached(&text);
+                        build.encoded.push((key, vector.clone()));
+                        Ok::<_, EncoderError>(vector)
+                    }
+                }
+            });
+            let (question, both) = (question?, both?);
+            vectors.extend(question.iter().zip(both.iter()).map(|(a, b)| (a + b) / 2.0));
+        }
+        // The queries need the encoder too: load it now rather than on a resident's first question.
+        encoder::encoder()?;
+        let _ = self.sentence_vectors.set(vectors);
+        tracing::debug!(
+            entries = self.entries.len(),
+            reused = build.reused,
+            encoded = build.encoded.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "FAQ sentence vectors attached"
+        );
+        Ok(build)
+    }
+
+    /// The content keys of the texts [`Index::attach_sentence_vectors`] needs vectors for (two per entry).
+    pub fn sentence_keys(&self) -> Vec<TextKey> {
+        self.entries
+            .iter()
+            .flat_map(|entry| sentence_texts(entry).map(|text| text_key(&text)))
+            .collect()
+    }
+
+    /// Whether the sentence encoder takes part in the ranking yet.
+    pub fn has_sentence_vectors(&self) -> bool {
+        self.sentence_vectors.get().is_some_and(|v| !v.is_empty())
     }
 
     /// Number of entries.
@@ -542,7 +643,8 @@ impl Index {
 
     /// Signal values (each max-normalised over the candidates) of the candidates of a query, for tuning.
     pub fn signals(&self, query: &str) -> Vec<(String, [f32; SIGNALS.len()])> {
-        let terms = self.query_terms(&normalize(query));
+        let mut terms = self.query_terms(&normalize(query));
+        terms.vector = self.query_vector(query);
         self.candidate_signals(&terms)
             .into_iter()
             .map(|(c, signals)| (self.entries[c].id.clone(), signals))
@@ -554,13 +656,17 @@ impl Index {
         if normalized.is_empty() || limit == 0 {
             return Vec::new();
         }
+        if query_language(&normalized) != QueryLanguage::Japanese && self.has_sentence_vectors() {
+            return self.ranked_foreign(query, &normalized, limit);
+        }
         if self.has_english && looks_english(&normalized) {
             let hits = self.search_english(&normalized, limit);
             if !hits.is_empty() {
                 return hits;
             }
         }
-        let terms = self.query_terms(&normalized);
+        let mut terms = self.query_terms(&normalized);
+        terms.vector = self.query_vector(query);
         let mut weights = self.params.weights;
         if terms.mostly_kana {
             // Kana typed for kanji: the reading bigrams carry the meaning (the weights were tuned on kanji queries).
@@ -583,7 +689,54 @@ impl Index {
         scored.truncate(limit);
         for s in scored.iter_mut().take(3) {
             s.coverage = self.coverage(&terms, s.ordinal as u32);
+            // A paraphrase or a question in another language shares no word with its entry; the encoder vouches.
+            if self.sentence_cosine(&terms, s.ordinal) >= self.params.semantic_coverage {
+                s.coverage = s.coverage.max(self.params.confident_coverage);
+            }
         }
+        scored
+    }
+
+    /// A question in English, Chinese or Korean: the Japanese analysis has nothing to hold on to, so the encoder ranks
+    /// every entry (cosine less the floor), joined for English by BM25 over the entries' English texts. Coverage for
+    /// the answer policy is the cosine scaled so that `semantic_coverage` reaches the confident level.
+    fn ranked_foreign(&self, query: &str, normalized: &str, limit: usize) -> Vec<Scored> {
+        let Some(vector) = self.query_vector(query) else {
+            return Vec::new();
+        };
+        let Some(vectors) = self.sentence_vectors.get() else {
+            return Vec::new();
+        };
+        let params = &self.params;
+        let cosines: Vec<f32> = vectors
+            .chunks_exact(DIMS)
+            .map(|entry| encoder::cosine(&vector, entry))
+            .collect();
+        let best = cosines
+            .iter()
+            .fold(0.0f32, |m, &c| m.max(c - params.semantic_floor));
+        let mut scores: Vec<f32> = cosines
+            .iter()
+            .map(|&c| (c - params.semantic_floor).max(0.0) / best.max(f32::EPSILON))
+            .collect();
+        if self.has_english && looks_english(normalized) {
+            for hit in self.search_english(normalized, params.candidates) {
+                scores[hit.ordinal] += FOREIGN_ENGLISH_WEIGHT * hit.coverage;
+            }
+        }
+        let mut scored: Vec<Scored> = scores
+            .iter()
+            .enumerate()
+            .filter(|&(_, &score)| score > 0.0)
+            .map(|(ordinal, &score)| Scored {
+                ordinal,
+                score,
+                coverage: (cosines[ordinal] / params.semantic_coverage * params.confident_coverage)
+                    .min(1.0),
+            })
+            .collect();
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ordinal.cmp(&b.ordinal)));
+        scored.truncate(limit);
         scored
     }
 
@@ -639,6 +792,9 @@ impl Index {
         if params.weights[7] > 0.0 {
             self.vector_similarities(terms, &candidates, &mut columns[7]);
         }
+        if params.weights[SEMANTIC] > 0.0 {
+            self.sentence_similarities(terms, &mut candidates, &mut columns[SEMANTIC]);
+        }
         let mut maxima: Vec<f32> = columns
             .iter()
             .map(|c| candidates.iter().map(|&d| c[d]).fold(0.0f32, f32::max))
@@ -690,6 +846,75 @@ impl Index {
                 (doc, row)
             })
             .collect()
+    }
+
+    /// The encoder's vector of a query, when the index has sentence vectors and ranks or answers with them.
+    fn query_vector(&self, query: &str) -> Option<Vec<f32>> {
+        if !self.has_sentence_vectors() {
+            return None;
+        }
+        encoder::encoder().ok().map(|e| e.encode(query))
+    }
+
+    /// Cosine of the query's sentence vector with an entry's (0 without vectors).
+    fn sentence_cosine(&self, terms: &QueryTerms, doc: usize) -> f32 {
+        match (
+            &terms.vector,
+            self.sentence_vectors
+                .get()
+                .and_then(|v| v.get(doc * DIMS..(doc + 1) * DIMS)),
+        ) {
+            (Some(query), Some(entry)) => encoder::cosine(query, entry),
+            _ => 0.0,
+        }
+    }
+
+    /// The encoder signal for every entry (cosine less the floor), and the encoder's best entries added to the
+    /// candidates: they may share no word with the query at all.
+    fn sentence_similarities(
+        &self,
+        terms: &QueryTerms,
+        candidates: &mut Vec<usize>,
+        column: &mut [f32],
+    ) {
+        let Some(query) = &terms.vector else {
+            return;
+        };
+        let floor = self.params.semantic_floor;
+        let mut best: Vec<(f32, usize)> = Vec::with_capacity(self.entries.len());
+        let Some(vectors) = self.sentence_vectors.get() else {
+            return;
+        };
+        for (doc, entry) in vectors.chunks_exact(DIMS).enumerate() {
+            let cos = encoder::cosine(query, entry);
+            column[doc] = (cos - floor).max(0.0);
+            best.push((cos, doc));
+        }
+        let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let k = self.params.semantic_rank_k;
+        if k > 0.0 {
+            let depth = RANK_DEPTH.min(best.len());
+            if depth > 0 {
+                best.select_nth_unstable_by(depth - 1, order);
+                best[..depth].sort_unstable_by(order);
+            }
+            column.iter_mut().for_each(|v| *v = 0.0);
+            for (rank, &(_, doc)) in best[..depth].iter().enumerate() {
+                column[doc] = k / (k + rank as f32 + 1.0);
+            }
+        }
+        let wanted = self.params.semantic_candidates.min(best.len());
+        if wanted == 0 {
+            return;
+        }
+        best.select_nth_unstable_by(wanted - 1, order);
+        let known: HashSet<usize> = candidates.iter().copied().collect();
+        candidates.extend(
+            best[..wanted]
+                .iter()
+                .filter(|&&(cos, doc)| cos > floor && !known.contains(&doc))
+                .map(|&(_, doc)| doc),
+        );
     }
 
     /// Cosine between the query's mean word vector and each candidate's.
@@ -995,6 +1220,33 @@ fn entry_vectors(documents: &[Vec<u32>], vocabulary: &HashMap<String, u32>) -> V
             vectors.mean(weighted).unwrap_or_default()
         })
         .collect()
+}
+
+/// Weight of English BM25 (max-normalised) beside the encoder for English questions.
+const FOREIGN_ENGLISH_WEIGHT: f32 = 0.5;
+
+/// Entries the rank form of the encoder signal ranks.
+const RANK_DEPTH: usize = 100;
+
+/// Longest start of an answer the encoder reads with the question (its averaging dilutes longer texts).
+const ANSWER_CHARS: usize = 400;
+
+/// The texts the encoder reads for an entry: its question, and its question with the start of its answer.
+fn sentence_texts(entry: &FaqEntry) -> [String; 2] {
+    let answer: String = entry.answer.chars().take(ANSWER_CHARS).collect();
+    [
+        entry.question.clone(),
+        format!("{}\n{answer}", entry.question),
+    ]
+}
+
+/// What [`Index::attach_sentence_vectors`] did.
+#[derive(Debug, Default)]
+pub struct SemanticBuild {
+    /// Texts whose vectors came from the caller's stored vectors.
+    pub reused: usize,
+    /// Texts encoded now (or found in this process's cache), with their keys, for the caller to store.
+    pub encoded: Vec<(TextKey, Arc<[f32]>)>,
 }
 
 /// Relative frequency of each term over both sides of an entry.

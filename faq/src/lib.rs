@@ -13,6 +13,7 @@
 //! ```
 
 pub mod analysis;
+pub mod encoder;
 pub mod eval;
 mod index;
 mod model;
@@ -21,6 +22,8 @@ mod translation;
 pub mod vectors;
 
 pub use analysis::DictionaryError;
-pub use index::{Answer, Hit, Index, IndexError, Params, SIGNALS, Signal, Suggestion};
+pub use index::{
+    Answer, Hit, Index, IndexError, Params, SIGNALS, SemanticBuild, Signal, Suggestion,
+};
 pub use model::{Faq, FaqEntry, LoadError, SYNONYMS_FILE, load_dir, parse_entries};
-pub use normalize::{fold_kana, looks_english, normalize};
+pub use normalize::{QueryLanguage, fold_kana, looks_english, normalize, query_language};

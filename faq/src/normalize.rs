@@ -103,6 +103,42 @@ pub fn looks_english(text: &str) -> bool {
     letters >= 3 && letters > japanese * 4
 }
 
+/// The language a question is written in, as far as its script tells: Hangul is Korean, kana Japanese, mostly Latin
+/// letters English, and Han characters without kana Chinese only when they include characters or function words
+/// Japanese does not use (「住民票 取得」 stays Japanese).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueryLanguage {
+    Japanese,
+    English,
+    Chinese,
+    Korean,
+}
+
+/// Simplified (and a few traditional) characters and function words common in Chinese questions and absent from
+/// ordinary Japanese ones.
+const CHINESE_MARKERS: &str = "么吗呢们这哪怎该办谁请给让还没过对为说话问题时开发补贴码丢领扔处门钱几样从里边个嗎們這麼辦請誰該";
+
+pub fn query_language(text: &str) -> QueryLanguage {
+    let hangul = text
+        .chars()
+        .filter(|c| matches!(c, '\u{AC00}'..='\u{D7AF}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}'))
+        .count();
+    if hangul >= 2 {
+        return QueryLanguage::Korean;
+    }
+    if text.chars().any(is_kana) {
+        return QueryLanguage::Japanese;
+    }
+    if looks_english(text) {
+        return QueryLanguage::English;
+    }
+    if text.chars().any(|c| CHINESE_MARKERS.contains(c)) {
+        return QueryLanguage::Chinese;
+    }
+    QueryLanguage::Japanese
+}
+
 pub(crate) fn is_kanji(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '々')
 }
@@ -110,6 +146,23 @@ pub(crate) fn is_kanji(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_language_by_script() {
+        assert_eq!(query_language("住民票を取りたい"), QueryLanguage::Japanese);
+        assert_eq!(query_language("住民票 取得"), QueryLanguage::Japanese);
+        assert_eq!(query_language("国民健康保険"), QueryLanguage::Japanese);
+        assert_eq!(query_language("我想开住民票"), QueryLanguage::Chinese);
+        assert_eq!(query_language("垃圾什么时候收？"), QueryLanguage::Chinese);
+        assert_eq!(
+            query_language("주민표를 발급받고 싶어요"),
+            QueryLanguage::Korean
+        );
+        assert_eq!(
+            query_language("How do I get a residence certificate?"),
+            QueryLanguage::English
+        );
+    }
 
     #[test]
     fn half_width_katakana_becomes_full_width() {

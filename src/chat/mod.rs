@@ -14,7 +14,7 @@ use sqlx::Row;
 
 use crate::db::{Db, now_ms};
 use crate::links::Links;
-pub use faq_service::{FaqService, FaqServiceError, FaqStatus};
+pub use faq_service::{FaqService, FaqServiceError, FaqStatus, SemanticState};
 pub use webchat::WebchatHub;
 
 /// The city's main number, named in every fallback.
@@ -37,6 +37,28 @@ impl Lang {
         match code {
             Some(code) if code.trim().eq_ignore_ascii_case("en") => Lang::En,
             _ => Lang::Ja,
+        }
+    }
+}
+
+/// The language a reply is written in: the channel's [`Lang`], unless the question itself is in English, Chinese
+/// or Korean (the FAQ's [`faq::query_language`]), when the reply follows the question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Voice {
+    Ja,
+    En,
+    Zh,
+    Ko,
+}
+
+impl Voice {
+    fn of(lang: Lang, question: &str) -> Voice {
+        match faq::query_language(question) {
+            faq::QueryLanguage::Korean => Voice::Ko,
+            faq::QueryLanguage::Chinese => Voice::Zh,
+            faq::QueryLanguage::English => Voice::En,
+            faq::QueryLanguage::Japanese if lang == Lang::En => Voice::En,
+            faq::QueryLanguage::Japanese => Voice::Ja,
         }
     }
 }
@@ -122,11 +144,7 @@ impl ChatService {
         lang: Lang,
     ) -> Result<Reply, sqlx::Error> {
         let question = question.trim();
-        let lang = if lang == Lang::Ja && faq::looks_english(question) {
-            Lang::En
-        } else {
-            lang
-        };
+        let voice = Voice::of(lang, question);
         let index = self.faq.index();
         let answer = index.answer(question);
         let (outcome, entry, candidates) = match &answer {
@@ -138,7 +156,7 @@ impl ChatService {
                     .iter()
                     .map(|s| Candidate {
                         id: s.entry.id.clone(),
-                        question: entry_question(&s.entry, lang).to_owned(),
+                        question: entry_question(&s.entry, voice).to_owned(),
                     })
                     .collect(),
             ),
@@ -167,10 +185,10 @@ impl ChatService {
             "question answered"
         );
         Ok(match entry {
-            Some(entry) => answer_reply(entry, lang, log_id),
+            Some(entry) => answer_reply(entry, voice, log_id),
             None if !candidates.is_empty() => Reply {
                 kind: ReplyKind::Candidates,
-                text: candidates_text(&candidates, lang),
+                text: candidates_text(&candidates, voice),
                 entry_id: None,
                 department: None,
                 link: None,
@@ -179,7 +197,7 @@ impl ChatService {
             },
             None => Reply {
                 kind: ReplyKind::Fallback,
-                text: fallback_text(lang),
+                text: fallback_in(voice),
                 entry_id: None,
                 department: None,
                 link: None,
@@ -198,13 +216,14 @@ impl ChatService {
         sender: Option<&str>,
         lang: Lang,
     ) -> Result<Option<Reply>, sqlx::Error> {
-        let row = sqlx::query("SELECT candidates, sender FROM chat_log WHERE id = $1")
+        let row = sqlx::query("SELECT candidates, sender, question FROM chat_log WHERE id = $1")
             .bind(log_id)
             .fetch_optional(&self.db.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let offered: String = row.try_get("candidates")?;
         let asker: Option<String> = row.try_get("sender")?;
+        let asked: String = row.try_get("question")?;
         let offered: Vec<String> = serde_json::from_str(&offered).unwrap_or_default();
         if !offered.iter().any(|id| id == entry_id) || asker.as_deref() != sender {
             return Ok(None);
@@ -219,7 +238,7 @@ impl ChatService {
             .execute(&self.db.pool)
             .await?;
         tracing::info!(log_id, entry = entry_id, "candidate chosen");
-        Ok(Some(answer_reply(entry, lang, log_id)))
+        Ok(Some(answer_reply(entry, Voice::of(lang, &asked), log_id)))
     }
 
     /// Records whether the reply of log row `log_id` helped. `false` when the row is not the sender's.
@@ -245,17 +264,28 @@ impl ChatService {
     }
 }
 
-fn entry_question(entry: &faq::FaqEntry, lang: Lang) -> &str {
-    match (lang, &entry.question_en) {
-        (Lang::En, Some(question)) => question,
+fn entry_question(entry: &faq::FaqEntry, voice: Voice) -> &str {
+    match (voice, &entry.question_en) {
+        (Voice::En, Some(question)) => question,
         _ => &entry.question,
     }
 }
 
-fn answer_reply(entry: &faq::FaqEntry, lang: Lang, log_id: i64) -> Reply {
-    let text = match (lang, &entry.answer_en) {
-        (Lang::En, Some(answer)) => answer.clone(),
-        _ => entry.answer.clone(),
+/// The entry's answer in the reply's language when the entry has it; otherwise its Japanese answer, after one line
+/// in the resident's language saying so.
+fn answer_reply(entry: &faq::FaqEntry, voice: Voice, log_id: i64) -> Reply {
+    let japanese_only = match voice {
+        Voice::Ja => None,
+        Voice::En => Some("This answer is available in Japanese only."),
+        Voice::Zh => Some("此回答只有日语版本。"),
+        Voice::Ko => Some("이 답변은 일본어로만 제공됩니다."),
+    };
+    let text = match (voice, &entry.answer_en) {
+        (Voice::En, Some(answer)) => answer.clone(),
+        _ => match japanese_only {
+            Some(note) => format!("{note}\n{}", entry.answer),
+            None => entry.answer.clone(),
+        },
     };
     Reply {
         kind: ReplyKind::Answer,
@@ -268,16 +298,35 @@ fn answer_reply(entry: &faq::FaqEntry, lang: Lang, log_id: i64) -> Reply {
     }
 }
 
-fn candidates_text(candidates: &[Candidate], lang: Lang) -> String {
-    let mut text = match lang {
-        Lang::Ja => "お問い合わせの内容は、次のどれに近いですか。当てはまるものを選んでください。"
+fn candidates_text(candidates: &[Candidate], voice: Voice) -> String {
+    let mut text = match voice {
+        Voice::Ja => "お問い合わせの内容は、次のどれに近いですか。当てはまるものを選んでください。"
             .to_owned(),
-        Lang::En => "Which of these is closest to your question? Please choose one.".to_owned(),
+        Voice::En => "Which of these is closest to your question? Please choose one.".to_owned(),
+        Voice::Zh => "您的问题与以下哪一项最接近？请选择一项（内容为日语）。".to_owned(),
+        Voice::Ko => {
+            "다음 중 어느 것이 질문과 가장 가깝습니까? 하나를 선택해 주세요(일본어).".to_owned()
+        }
     };
     for (n, candidate) in candidates.iter().enumerate() {
         text.push_str(&format!("\n{}. {}", n + 1, candidate.question));
     }
     text
+}
+
+fn fallback_in(voice: Voice) -> String {
+    match voice {
+        Voice::Ja => fallback_text(Lang::Ja),
+        Voice::En => fallback_text(Lang::En),
+        Voice::Zh => format!(
+            "很抱歉，没有找到与您的问题相符的回答。换个说法简短地再问一次，也许能找到。\
+             如有急事，请致电行桥市政府（总机 {MAIN_NUMBER}），我们会为您转接负责部门。"
+        ),
+        Voice::Ko => format!(
+            "죄송합니다. 질문에 맞는 답변을 찾지 못했습니다. 짧게 다른 말로 다시 질문하시면 찾을 수도 있습니다. \
+             급한 경우에는 유쿠하시시청(대표 {MAIN_NUMBER})으로 전화해 주세요. 담당 부서로 연결해 드립니다."
+        ),
+    }
 }
 
 /// The polite fallback for a question nothing fits: where to ask instead.

@@ -634,7 +634,8 @@ async fn faq_list(
         return forbidden(&user, "faq");
     }
     let editor = can_write_notices(user.0.staff.role);
-    let misses = match crate::chat::misses::ranked_misses(&state.db, 30).await {
+    let misses = match crate::chat::misses::misses_by_meaning(&state.db, &state.chat.faq, 30).await
+    {
         Ok(misses) => misses,
         Err(error) => return db_error(error),
     };
@@ -650,9 +651,17 @@ async fn faq_list(
         };
         let _ = write!(
             missed,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+            "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
             rank + 1,
             escape(&miss.question),
+            if miss.similar.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<br><small class=\"muted\">同じ趣旨: {}</small>",
+                    escape(&miss.similar.join("／"))
+                )
+            },
             miss.count,
             jst(miss.last_asked_ms, "%m/%d %H:%M"),
         );

@@ -3,6 +3,7 @@
 mod abuse;
 mod architecture;
 mod chat;
+mod chat_languages;
 mod console;
 mod emergency;
 mod faults;
