@@ -782,15 +782,4 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
     }
-
-    #[test]
-    fn chart_has_a_line_per_channel() {
-        let mut series = BTreeMap::new();
-        series.insert("line".to_owned(), vec![0, 3, 1]);
-        series.insert("email".to_owned(), vec![2, 0, 0]);
-        let svg = chart_svg(0, &series);
-        assert_eq!(svg.matches("<polyline").count(), 2);
-        assert!(svg.contains("ch-line") && svg.contains("ch-email"));
-        assert!(!svg.contains("style="));
-    }
 }
