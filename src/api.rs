@@ -366,6 +366,7 @@ async fn import_residents(
             Some(column) => format!("line {}, {column}", error.line),
             None => format!("line {}", error.line),
         }),
+        japanese: None,
     })?;
     residents::upsert_many(&state.db, &parsed.residents, &parsed.channels).await?;
     audit::record(

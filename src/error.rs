@@ -1,4 +1,6 @@
-//! The API's one error shape: `{"error": "…", "field": "…"}` with the right status.
+//! The API's one error shape: `{"error": "…", "field": "…", "message": "…"}` with the right status. `error` and
+//! `field` are the machine form (stable, for programs and logs); `message` is the same in Japanese for the staff
+//! who read it (`StaffMsg::for_status` unless the error says something more specific).
 
 use axum::Json;
 use axum::extract::{FromRequest, Request};
@@ -7,11 +9,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::messages::staff::StaffMsg;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
     pub field: Option<String>,
+    /// What a person reads, in Japanese; the status's default when `None`.
+    pub japanese: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -21,6 +27,8 @@ pub struct ErrorBody {
     /// The field (JSON path, CSV column, …) the error is about, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The same in Japanese, for the staff who read it.
+    pub message: String,
 }
 
 impl ApiError {
@@ -29,6 +37,7 @@ impl ApiError {
             status,
             message: message.into(),
             field: None,
+            japanese: None,
         }
     }
 
@@ -37,7 +46,21 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
             field: Some(field.into()),
+            japanese: None,
         }
+    }
+
+    /// The same error, said to staff in these Japanese words.
+    pub fn in_japanese(mut self, japanese: impl Into<String>) -> Self {
+        self.japanese = Some(japanese.into());
+        self
+    }
+
+    /// What a person reads: the Japanese words given, or the status's default.
+    pub fn japanese_message(&self) -> String {
+        self.japanese
+            .clone()
+            .unwrap_or_else(|| StaffMsg::for_status(self.status.as_u16(), self.field.as_deref()))
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -80,7 +103,7 @@ impl From<sqlx::Error> for ApiError {
             tracing::error!(%error, "the database is full");
             return ApiError::new(
                 StatusCode::INSUFFICIENT_STORAGE,
-                "データベースの空き容量がありません。何も保存されていません。(the database is full: nothing was saved)",
+                "the database is full: nothing was saved",
             );
         }
         ApiError::internal(error)
@@ -89,11 +112,13 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let message = self.japanese_message();
         (
             self.status,
             Json(ErrorBody {
                 error: self.message,
                 field: self.field,
+                message,
             }),
         )
             .into_response()

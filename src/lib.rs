@@ -16,6 +16,7 @@ pub mod import;
 pub mod line_events;
 pub mod links;
 pub mod loadtest;
+pub mod messages;
 pub mod notices;
 pub mod outbox;
 pub mod preview_bench;

@@ -448,6 +448,7 @@ impl From<StoreError> for ApiError {
                 status: axum::http::StatusCode::CONFLICT,
                 message: error.to_string(),
                 field: Some(format!("channels.{channel}")),
+                japanese: None,
             },
             StoreError::Database(error) => ApiError::from(error),
         }

@@ -349,6 +349,7 @@ impl IntoResponse for Refusal {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 message: format!("the request body is larger than {limit} bytes"),
                 field: Some("body".into()),
+                japanese: None,
             }
             .into_response(),
         }

@@ -229,6 +229,7 @@ impl From<AccountError> for ApiError {
                 status: StatusCode::CONFLICT,
                 message: error.to_string(),
                 field: Some("username".into()),
+                japanese: None,
             },
             AccountError::Hash(_) | AccountError::Db(_) => ApiError::internal(error),
         }

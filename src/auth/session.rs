@@ -129,6 +129,7 @@ pub fn csrf_error() -> ApiError {
         status: StatusCode::FORBIDDEN,
         message: "the CSRF token is missing or wrong: reload the page and try again".into(),
         field: Some(CSRF_HEADER.into()),
+        japanese: None,
     }
 }
 

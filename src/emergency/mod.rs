@@ -70,7 +70,6 @@ pub mod safety;
 pub mod store;
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset};
@@ -233,81 +232,9 @@ pub enum Scope {
     Private,
 }
 
-/// The languages an alert may be written in; residents who chose another get Japanese.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Language {
-    Ja,
-    /// やさしい日本語 (easy Japanese), for residents who chose `ja-easy`.
-    JaEasy,
-    En,
-    Zh,
-    Ko,
-    Vi,
-}
-
-impl Language {
-    pub const ALL: [Language; 6] = [
-        Language::Ja,
-        Language::JaEasy,
-        Language::En,
-        Language::Zh,
-        Language::Ko,
-        Language::Vi,
-    ];
-
-    /// The code residents' profiles use (see [`crate::residents::LANGUAGES`]).
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::Ja => "ja",
-            Language::JaEasy => "ja-easy",
-            Language::En => "en",
-            Language::Zh => "zh",
-            Language::Ko => "ko",
-            Language::Vi => "vi",
-        }
-    }
-
-    /// From a resident's language code (`ja`, `en`, …; case and spaces ignored).
-    pub fn from_code(code: &str) -> Option<Language> {
-        let code = code.trim();
-        Language::ALL
-            .into_iter()
-            .find(|language| language.code().eq_ignore_ascii_case(code))
-    }
-
-    /// From a CAP `language` (RFC 3066 tag): `ja-JP` → ja, `en-US` → en, `zh-CN`/`zh-TW` → zh, `ja-x-easy` → ja-easy.
-    pub fn from_language_tag(tag: &str) -> Option<Language> {
-        let tag = tag.trim().to_ascii_lowercase();
-        if tag == "ja-x-easy" || tag == "ja-easy" {
-            return Some(Language::JaEasy);
-        }
-        let primary = tag.split(['-', '_']).next().unwrap_or_default();
-        match primary {
-            "ja" => Some(Language::Ja),
-            "en" => Some(Language::En),
-            "zh" => Some(Language::Zh),
-            "ko" => Some(Language::Ko),
-            "vi" => Some(Language::Vi),
-            _ => None,
-        }
-    }
-
-    fn is_japanese(self) -> bool {
-        matches!(self, Language::Ja | Language::JaEasy)
-    }
-}
-
-impl fmt::Display for Language {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl Serialize for Language {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.code())
-    }
-}
+/// The languages an alert may be written in (the hub's one language type); residents who chose another get
+/// Japanese.
+pub use crate::messages::Language;
 
 /// One language's message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -731,6 +658,7 @@ impl From<CapError> for ApiError {
             status,
             message: error.to_string(),
             field: Some(error.element),
+            japanese: None,
         }
     }
 }

@@ -60,7 +60,7 @@ fn module_layer(name: &str) -> Option<Layer> {
         "outbox" => Layer::Outbox,
         "db" | "config" | "auth" | "audit" | "residents" | "links" | "render" | "text"
         | "redact" | "error" | "telemetry" | "protection" | "surface" | "html"
-        | "audience_index" => Layer::Core,
+        | "audience_index" | "messages" => Layer::Core,
         _ => return None,
     })
 }

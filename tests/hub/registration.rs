@@ -239,6 +239,7 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
         assert!(page.contains("<html lang=\"ja\"") && page.contains("行橋市からのお知らせ"));
         assert!(page.contains("?lang=vi") && page.contains("やさしい日本語"));
         assert!(!page.contains("style=") && !page.contains("<style") && !page.contains("<script>"));
+        crate::support::wording::assert_no_developer_english("/register", &page);
         let (_, api) = app.get("/openapi.json", None).await;
         for path in [
             "/register",

@@ -6,7 +6,8 @@
 //!   residents ([`people`]);
 //! - [`wait::eventually`]: the one way a test waits for something the hub does in the background;
 //! - the LINE webhook side ([`line`]), the web chat socket ([`webchat`]), the staff console ([`console`]), the
-//!   database ([`db`]), `hub serve` as a process of its own ([`process`]) and the real-browser runs ([`browser`]).
+//!   database ([`db`]), `hub serve` as a process of its own ([`process`]) and the real-browser runs ([`browser`]);
+//! - [`wording`]: the check that a page for a non-English reader carries no developer English.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -24,6 +25,7 @@ pub mod process;
 pub mod smtp;
 pub mod wait;
 pub mod webchat;
+pub mod wording;
 pub mod world;
 
 pub use wait::eventually;
