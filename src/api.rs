@@ -38,7 +38,7 @@ use crate::telemetry;
         audit_log,
         crate::line_events::webhook::webhook,
         crate::chat::webchat::page,
-        crate::chat::webchat::socket,
+        crate::webchat_events::socket,
         crate::chat::misses::misses,
         crate::chat::misses::status,
     ),
@@ -84,7 +84,7 @@ pub fn router(state: AppState) -> Router {
         // --- chat (issue 3)
         .route("/line/webhook", post(crate::line_events::webhook::webhook))
         .route("/chat", get(crate::chat::webchat::page))
-        .route("/chat/ws", get(crate::chat::webchat::socket))
+        .route("/chat/ws", get(crate::webchat_events::socket))
         .route("/chat/chat.js", get(crate::chat::webchat::script))
         .route("/chat/chat.css", get(crate::chat::webchat::style))
         .route("/api/faq/misses", get(crate::chat::misses::misses))

@@ -8,7 +8,7 @@
 //! rows it was answered with. [`WebchatHub::broadcast`] pushes `{"type": "notice"|"emergency", …}` to every
 //! open page, which shows it as a banner.
 //!
-//! Limits per client address (the surface's [`ClientAddr`], which honours `HUB_CLIENT_IP_HEADER`), shared by
+//! Limits per client address (the surface's [`ClientAddr`](crate::surface::ClientAddr), which honours `HUB_CLIENT_IP_HEADER`), shared by
 //! all of the client's sockets ([`WebchatLimits`]): open sockets (beyond the cap the upgrade is refused with 429),
 //! messages per minute, and unverified safety answers per hour; and per socket: [`PACE_LIMIT`] messages a minute
 //! and an idle timeout (a socket that sends nothing, not even the page's `{"ping": true}`, is closed with code
@@ -20,9 +20,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -36,7 +34,6 @@ use tracing::Instrument;
 use super::{Candidate, Channel, ChatService, Lang, Reply, ReplyKind};
 use crate::AppState;
 use crate::config::Config;
-use crate::surface::ClientAddr;
 
 /// Longest question accepted, in characters.
 pub const MAX_QUESTION_CHARS: usize = 500;
@@ -316,17 +313,45 @@ pub struct SocketQuery {
     lang: Option<String>,
 }
 
-/// The chat WebSocket.
-#[utoipa::path(get, path = "/chat/ws",
-    params(("lang" = Option<String>, Query, description = "`en` for English answers where the FAQ has them")),
-    responses((status = 101, description = "WebSocket: send {\"text\": \"…\"}, receive {\"type\": \"answer\", \"kind\", \"answer\", \"candidates\": [{\"id\", \"question\"}], \"entry_id\", \"id\"}; {\"entry_id\", \"id\"} picks a candidate, {\"helpful\": bool, \"id\"} gives feedback; notices and emergencies arrive as {\"type\": \"notice\"|\"emergency\", …}")))]
-pub async fn socket(
-    State(state): State<AppState>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
-    Query(query): Query<SocketQuery>,
+impl SocketQuery {
+    /// The language the page asked for.
+    pub fn lang(&self) -> Lang {
+        Lang::from_code(self.lang.as_deref())
+    }
+}
+
+/// The emergency side of a page, which the chat layer does not know: the web chat router above the features
+/// (`crate::webchat_events`) hands each socket a desk that shows open emergencies' banners and records the
+/// page's safety answers to them.
+pub trait SafetyDesk: Send + Sync + 'static {
+    /// A checked safety answer.
+    type Answer: Copy + Send + Sync;
+    /// The banners of emergencies still open (`{"type": "emergency", "id": …}`), shown when a page opens.
+    fn open_banners(&self) -> impl Future<Output = Result<Vec<Value>, sqlx::Error>> + Send;
+    /// `"safe"` or `"need_help"` as an answer, `None` for anything else.
+    fn parse(&self, answer: &str) -> Option<Self::Answer>;
+    /// The answer's name as the page sent it.
+    fn name(&self, answer: Self::Answer) -> &'static str;
+    /// The thanks shown for a recorded answer.
+    fn thanks(&self, answer: Self::Answer, lang: Lang) -> &'static str;
+    /// Records an unverified answer from the page's anonymous token; `false` when it was not recorded.
+    fn record(
+        &self,
+        emergency: i64,
+        page_token: &str,
+        answer: Self::Answer,
+    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+}
+
+/// Upgrades `GET /chat/ws` for `client` (refused with 429 beyond the client's open sockets), the page's safety
+/// answers going to `desk`.
+pub fn open_socket<D: SafetyDesk>(
+    state: AppState,
+    client: IpAddr,
+    lang: Lang,
     upgrade: WebSocketUpgrade,
+    desk: D,
 ) -> Response {
-    let lang = Lang::from_code(query.lang.as_deref());
     let Some(permit) = state.webchat.admit(client) else {
         metrics::counter!("hub_webchat_refused_total", "reason" => "sockets").increment(1);
         tracing::warn!("web chat socket refused: too many open from one client");
@@ -352,6 +377,7 @@ pub async fn socket(
                     permit,
                     address: client,
                 },
+                desk,
             )
         })
 }
@@ -478,7 +504,7 @@ pub fn parse_page_message(text: &str) -> Result<PageRequest, String> {
 }
 
 /// One socket's conversation: log rows it was answered with (only those take choices and feedback).
-struct Conversation {
+struct Conversation<D> {
     chat: ChatService,
     lang: Lang,
     answered: HashSet<i64>,
@@ -489,6 +515,8 @@ struct Conversation {
     /// The client's shared limits, and its address.
     clients: Arc<ClientGuard>,
     client: IpAddr,
+    /// Where safety answers go.
+    desk: D,
 }
 
 /// What a throttled resident is told.
@@ -503,7 +531,7 @@ fn throttled(wait: Option<Duration>) -> String {
     json!({"type": "error", "error": message, "throttled": true}).to_string()
 }
 
-impl Conversation {
+impl<D: SafetyDesk> Conversation<D> {
     async fn handle(&mut self, text: &str) -> String {
         let request = parse_page_message(text);
         // The keep-alive costs nothing and counts against no budget.
@@ -559,8 +587,7 @@ impl Conversation {
     }
 
     async fn safety(&mut self, emergency: i64, answer: &str) -> Result<String, sqlx::Error> {
-        use crate::emergency::safety::{self, Answer};
-        let Some(answer) = Answer::parse(answer) else {
+        let Some(answer) = self.desk.parse(answer) else {
             return Ok(error_json("answer must be \"safe\" or \"need_help\""));
         };
         if !self.emergencies.contains(&emergency) {
@@ -577,7 +604,7 @@ impl Conversation {
             return Ok(json!({
                 "type": "safety",
                 "emergency": emergency,
-                "answer": answer.as_str(),
+                "answer": self.desk.name(answer),
                 "recorded": false,
                 "message": match self.lang {
                     Lang::Ja => "この端末からの回答が多すぎるため、記録できませんでした。命に危険があるときは119番（消防・救急）または110番（警察）に電話してください。",
@@ -586,14 +613,16 @@ impl Conversation {
             })
             .to_string());
         }
-        let recorded =
-            safety::webchat_answer(&self.chat.db, emergency, &self.page_token, answer).await?;
+        let recorded = self
+            .desk
+            .record(emergency, &self.page_token, answer)
+            .await?;
         Ok(json!({
             "type": "safety",
             "emergency": emergency,
-            "answer": answer.as_str(),
+            "answer": self.desk.name(answer),
             "recorded": recorded,
-            "message": answer.thanks(self.lang),
+            "message": self.desk.thanks(answer, self.lang),
         })
         .to_string())
     }
@@ -625,12 +654,13 @@ impl Conversation {
     }
 }
 
-async fn run(
+async fn run<D: SafetyDesk>(
     chat: ChatService,
     hub: WebchatHub,
     mut socket: WebSocket,
     lang: Lang,
     client: Client,
+    desk: D,
 ) {
     // Held until the socket ends: the client's slot.
     let Client {
@@ -653,10 +683,11 @@ async fn run(
             page_token: hex::encode(token),
             clients: hub.clients.clone(),
             client: address,
+            desk,
         };
         let mut heard = tokio::time::Instant::now();
         // Emergencies still open when the page opens are shown at once.
-        match crate::emergency::safety::open_banners(&conversation.chat.db).await {
+        match conversation.desk.open_banners().await {
             Ok(banners) => {
                 for banner in banners {
                     let text = banner.to_string();

@@ -6,8 +6,8 @@
 //! From the top: wiring (`main`, `api`, the library root, the load test and bench commands) → `console` →
 //! features → `outbox` → core. Inside the features, tiers from the bottom: `chat` (the base feature: the
 //! conversation, the channels' reply helpers) → `notices` (segments, schedules, quiet hours) → `registration`,
-//! `surveys`, `emergency`, `import` (which never import each other) → `line_events` (the LINE router that chooses
-//! between them). `crate::AppState` belongs to the wiring; console and features may take it in their handlers
+//! `surveys`, `emergency`, `import` (which never import each other) → `line_events` and `webchat_events` (the
+//! LINE and web chat routers that choose between them). There are no exceptions. `crate::AppState` belongs to the wiring; console and features may take it in their handlers
 //! (the one documented exception), the outbox and core take what they need by `FromRef` or as arguments.
 
 use std::fmt;
@@ -33,7 +33,10 @@ impl fmt::Display for Layer {
             Layer::Feature(2) => {
                 f.write_str("features, tier 2 (registration, surveys, emergency, import)")
             }
-            Layer::Feature(tier) => write!(f, "features, tier {tier} (the LINE event router)"),
+            Layer::Feature(tier) => write!(
+                f,
+                "features, tier {tier} (the LINE and web chat event routers)"
+            ),
             Layer::Console => f.write_str("console"),
             Layer::Wiring => f.write_str("wiring"),
         }
@@ -56,7 +59,7 @@ fn module_layer(name: &str) -> Option<Layer> {
         "chat" => Layer::Feature(0),
         "notices" => Layer::Feature(1),
         "registration" | "surveys" | "emergency" | "import" => Layer::Feature(2),
-        "line_events" => Layer::Feature(3),
+        "line_events" | "webchat_events" => Layer::Feature(3),
         "outbox" => Layer::Outbox,
         "db" | "config" | "auth" | "audit" | "residents" | "links" | "render" | "text"
         | "redact" | "error" | "telemetry" | "protection" | "surface" | "html"
@@ -354,17 +357,6 @@ fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
     }
 }
 
-/// The web chat socket (a chat module) records safety answers and shows open emergencies' banners itself, while
-/// the emergency fan-out pushes banners through it: a chat ↔ emergency cycle. The fix is the same as for LINE
-/// (routing above the features, the socket handing safety answers to a router); until then it is named here.
-const KNOWN_EXCEPTIONS: &[(&str, &str)] = &[
-    (
-        "chat/webchat.rs",
-        "crate::emergency::safety::{self, Answer}",
-    ),
-    ("chat/webchat.rs", "crate::emergency::safety::open_banners"),
-];
-
 #[test]
 fn no_module_imports_a_layer_above_it() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -381,16 +373,6 @@ fn no_module_imports_a_layer_above_it() {
             .replace('\\', "/");
         let source = std::fs::read_to_string(file).expect("a readable source file");
         all.extend(violations(&relative, &source));
-    }
-    // Named, reasoned exceptions still to be removed (issue 14, open): each must still occur, so a fixed one is
-    // taken off this list rather than silently allowing something else.
-    for (file, import) in KNOWN_EXCEPTIONS {
-        let before = all.len();
-        all.retain(|v| !(v.file == *file && v.import.contains(import)));
-        assert!(
-            all.len() < before,
-            "src/{file}: the known exception `{import}` no longer occurs: remove it from KNOWN_EXCEPTIONS"
-        );
     }
     assert!(
         all.is_empty(),
@@ -461,8 +443,9 @@ fn features_follow_their_tiers_and_app_state_stays_above_the_outbox() {
     );
     assert_eq!(sideways.len(), 1, "{sideways:?}");
     assert!(sideways[0].why.contains("its own tier"), "{}", sideways[0]);
-    // The router chooses between them.
+    // The routers choose between them.
     assert!(violations("line_events/mod.rs", "use crate::emergency::safety;\n").is_empty());
+    assert!(violations("webchat_events.rs", "use crate::emergency::safety;\n").is_empty());
     // AppState: fine for a feature, not for the outbox or core.
     assert!(violations("notices/api.rs", "use crate::AppState;\n").is_empty());
     assert_eq!(
