@@ -267,9 +267,12 @@ fn build_tree(source: &str) -> Result<Element, CapError> {
     config.trim_text(false);
 
     let position = |offset: u64| Some(TextPosition::locate(source, offset as usize));
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let mut elements = 0usize;
+    let mut tree = Tree {
+        source,
+        stack: Vec::new(),
+        root: None,
+        elements: 0,
+    };
 
     loop {
         let start = reader.buffer_position();
@@ -290,116 +293,28 @@ fn build_tree(source: &str) -> Result<Element, CapError> {
             }
         };
         match event {
-            Event::Start(_) | Event::Empty(_) => {
-                let (is_empty, name) = match &event {
-                    Event::Start(e) => (false, e.local_name().as_ref().to_owned()),
-                    Event::Empty(e) => (true, e.local_name().as_ref().to_owned()),
-                    _ => unreachable!("matched above"),
-                };
-                let namespace = namespace.map_err(|prefix| {
-                    document_error(
-                        CapErrorKind::Malformed(format!(
-                            "the namespace prefix `{prefix}` of <{name}> is not declared"
-                        )),
-                        position(start),
-                    )
-                })?;
-                elements += 1;
-                if elements > MAX_ELEMENTS {
-                    return Err(document_error(
-                        CapErrorKind::TooManyElements,
-                        position(start),
-                    ));
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return Err(document_error(CapErrorKind::TooDeep, position(start)));
-                }
-                let parent = stack.last();
-                let in_cap = namespace.as_deref() == Some(CAP_NAMESPACE);
-                let foreign = parent.is_some_and(|p| p.foreign)
-                    || (parent.is_some() && namespace.is_some() && !in_cap);
-                let refusal = match parent {
-                    None if root.is_some() => Some(CapErrorKind::SecondRoot),
-                    None if name != "alert" => Some(CapErrorKind::NotAlert(name.clone())),
-                    _ if !foreign && !in_cap => Some(CapErrorKind::WrongNamespace {
-                        found: namespace.clone(),
-                    }),
-                    _ => None,
-                };
-                if let Some(kind) = refusal {
-                    return Err(CapError {
-                        element: child_path(parent, &name),
-                        kind,
-                        position: position(start),
-                    });
-                }
-                let element = Element {
-                    path: if foreign {
-                        String::new()
-                    } else {
-                        child_path(parent, &name)
-                    },
-                    name,
-                    offset: start as usize,
-                    foreign,
-                    children: Vec::new(),
-                    text: String::new(),
-                    repeated: [0; REPEATABLE.len()],
-                };
-                if is_empty {
-                    close(&mut stack, &mut root, element);
-                } else {
-                    stack.push(element);
-                }
-            }
+            Event::Start(e) => tree.open(start, e.local_name().as_ref(), namespace, false)?,
+            Event::Empty(e) => tree.open(start, e.local_name().as_ref(), namespace, true)?,
             Event::End(_) => {
-                if let Some(element) = stack.pop() {
-                    close(&mut stack, &mut root, element);
+                if let Some(element) = tree.stack.pop() {
+                    close(&mut tree.stack, &mut tree.root, element);
                 }
             }
             Event::Text(text) => {
                 let content = text.xml10_content();
-                push_text(&mut stack, &content, source, start)?;
+                push_text(&mut tree.stack, &content, source, start)?;
             }
             Event::CData(data) => {
                 let content = data.xml10_content();
-                push_text(&mut stack, &content, source, start)?;
+                push_text(&mut tree.stack, &content, source, start)?;
             }
             Event::GeneralRef(reference) => {
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    Ok(None) => match resolve_predefined_entity(&reference) {
-                        Some(text) => text.to_owned(),
-                        None => {
-                            return Err(document_error(
-                                CapErrorKind::UnknownEntity(reference.to_string()),
-                                position(start),
-                            ));
-                        }
-                    },
-                    Err(error) => {
-                        return Err(document_error(
-                            CapErrorKind::Malformed(error.to_string()),
-                            position(start),
-                        ));
-                    }
-                };
-                push_text(&mut stack, &resolved, source, start)?;
+                let resolved = resolve_reference(&reference)
+                    .map_err(|kind| document_error(kind, position(start)))?;
+                push_text(&mut tree.stack, &resolved, source, start)?;
             }
-            Event::Decl(declaration) => {
-                if let Some(encoding) = declaration.encoding() {
-                    let encoding = encoding.map_err(|error| {
-                        document_error(CapErrorKind::Malformed(error.to_string()), position(start))
-                    })?;
-                    let name = encoding.trim().to_ascii_lowercase();
-                    if name != "utf-8" && name != "utf8" {
-                        return Err(document_error(
-                            CapErrorKind::UnsupportedEncoding(encoding.into_owned()),
-                            position(start),
-                        ));
-                    }
-                }
-            }
+            Event::Decl(declaration) => check_declaration(&declaration)
+                .map_err(|kind| document_error(kind, position(start)))?,
             Event::DocType(_) => {
                 return Err(document_error(CapErrorKind::Doctype, position(start)));
             }
@@ -407,16 +322,121 @@ fn build_tree(source: &str) -> Result<Element, CapError> {
             Event::Eof => break,
         }
     }
-    if let Some(open) = stack.last() {
-        return Err(document_error(
-            CapErrorKind::Malformed(format!(
-                "the document ends before <{}> is closed",
-                open.name
-            )),
-            Some(TextPosition::locate(source, open.offset)),
-        ));
+    tree.finish()
+}
+
+/// The elements read so far: the open ones, the closed root, and how many there were.
+struct Tree<'s> {
+    source: &'s str,
+    stack: Vec<Element>,
+    root: Option<Element>,
+    elements: usize,
+}
+
+impl Tree<'_> {
+    /// An element starts at `start` (`empty`: `<name/>`): the limits, the single `<alert>` root and the CAP
+    /// namespace are checked (elements of another namespace inside it are kept as foreign and skipped).
+    fn open(
+        &mut self,
+        start: u64,
+        name: &str,
+        namespace: Result<Option<String>, String>,
+        empty: bool,
+    ) -> Result<(), CapError> {
+        let position = Some(TextPosition::locate(self.source, start as usize));
+        let name = name.to_owned();
+        let namespace = namespace.map_err(|prefix| {
+            document_error(
+                CapErrorKind::Malformed(format!(
+                    "the namespace prefix `{prefix}` of <{name}> is not declared"
+                )),
+                position,
+            )
+        })?;
+        self.elements += 1;
+        if self.elements > MAX_ELEMENTS {
+            return Err(document_error(CapErrorKind::TooManyElements, position));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(document_error(CapErrorKind::TooDeep, position));
+        }
+        let parent = self.stack.last();
+        let in_cap = namespace.as_deref() == Some(CAP_NAMESPACE);
+        let foreign = parent.is_some_and(|p| p.foreign)
+            || (parent.is_some() && namespace.is_some() && !in_cap);
+        let refusal = match parent {
+            None if self.root.is_some() => Some(CapErrorKind::SecondRoot),
+            None if name != "alert" => Some(CapErrorKind::NotAlert(name.clone())),
+            _ if !foreign && !in_cap => Some(CapErrorKind::WrongNamespace {
+                found: namespace.clone(),
+            }),
+            _ => None,
+        };
+        if let Some(kind) = refusal {
+            return Err(CapError {
+                element: child_path(parent, &name),
+                kind,
+                position,
+            });
+        }
+        let element = Element {
+            path: if foreign {
+                String::new()
+            } else {
+                child_path(parent, &name)
+            },
+            name,
+            offset: start as usize,
+            foreign,
+            children: Vec::new(),
+            text: String::new(),
+            repeated: [0; REPEATABLE.len()],
+        };
+        if empty {
+            close(&mut self.stack, &mut self.root, element);
+        } else {
+            self.stack.push(element);
+        }
+        Ok(())
     }
-    root.ok_or_else(|| document_error(CapErrorKind::NoRoot, None))
+
+    /// The root, once the document has ended with every element closed.
+    fn finish(self) -> Result<Element, CapError> {
+        if let Some(open) = self.stack.last() {
+            return Err(document_error(
+                CapErrorKind::Malformed(format!(
+                    "the document ends before <{}> is closed",
+                    open.name
+                )),
+                Some(TextPosition::locate(self.source, open.offset)),
+            ));
+        }
+        self.root
+            .ok_or_else(|| document_error(CapErrorKind::NoRoot, None))
+    }
+}
+
+/// `&#…;` or one of XML's five predefined entities; any other entity is refused.
+fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Result<String, CapErrorKind> {
+    match reference.resolve_char_ref() {
+        Ok(Some(c)) => Ok(c.to_string()),
+        Ok(None) => resolve_predefined_entity(reference)
+            .map(str::to_owned)
+            .ok_or_else(|| CapErrorKind::UnknownEntity(reference.to_string())),
+        Err(error) => Err(CapErrorKind::Malformed(error.to_string())),
+    }
+}
+
+/// The XML declaration: only UTF-8 is read.
+fn check_declaration(declaration: &quick_xml::events::BytesDecl<'_>) -> Result<(), CapErrorKind> {
+    if let Some(encoding) = declaration.encoding() {
+        let encoding = encoding.map_err(|error| CapErrorKind::Malformed(error.to_string()))?;
+        let name = encoding.trim().to_ascii_lowercase();
+        if name != "utf-8" && name != "utf8" {
+            return Err(CapErrorKind::UnsupportedEncoding(encoding.into_owned()));
+        }
+    }
+    Ok(())
 }
 
 fn close(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
@@ -659,11 +679,59 @@ impl<'a> CapReader<'a> {
         Ok(value.to_owned())
     }
 
+    /// The `<alert>`: its header checked in document order, then its `<info>` blocks combined.
     fn alert(&self, root: &Element) -> Result<EmergencyAlert, CapError> {
         let identifier = self.identifier(self.required(root, "identifier")?)?;
         let sender = self.identifier(self.required(root, "sender")?)?;
         let sent = self.date_time(self.required(root, "sent")?)?;
+        let status = self.status(root)?;
+        let kind = self.message_type(root)?;
+        let scope = self.scope(root, status)?;
+        let references = self.alert_references(root, kind)?;
 
+        let mut blocks = Vec::new();
+        for info in self.children(root, "info") {
+            blocks.push(self.info(info)?);
+        }
+
+        let mut origin = CapOrigin {
+            identifier,
+            sender,
+            sent,
+            scope,
+            sender_name: None,
+            event: None,
+            categories: Vec::new(),
+            certainty: Certainty::Unknown,
+            expires: None,
+            ignored_languages: Vec::new(),
+        };
+        let (text, severity, urgency, area) = if blocks.is_empty() {
+            self.no_info(root, kind)?;
+            (
+                cancellation_text(),
+                Severity::Unknown,
+                Urgency::Unknown,
+                None,
+            )
+        } else {
+            self.combine(root, kind, &blocks, &mut origin)?
+        };
+        Ok(EmergencyAlert {
+            kind,
+            references,
+            status,
+            dry_run: status.is_dry_run(),
+            text,
+            severity,
+            urgency,
+            area,
+            cap: Some(origin),
+        })
+    }
+
+    /// `status`: Actual, Exercise or Test; System and Draft are refused.
+    fn status(&self, root: &Element) -> Result<AlertStatus, CapError> {
         let status_element = self.required(root, "status")?;
         let status = self.enumerated(
             status_element,
@@ -676,16 +744,17 @@ impl<'a> CapReader<'a> {
             ],
             "Actual, Exercise, System, Test, Draft",
         )?;
-        let Some(status) = status else {
-            let value = self.value(status_element)?;
-            let canonical = if value.eq_ignore_ascii_case("draft") {
-                "Draft"
-            } else {
-                "System"
+        status.ok_or_else(|| {
+            let canonical = match self.value(status_element) {
+                Ok(value) if value.eq_ignore_ascii_case("draft") => "Draft",
+                _ => "System",
             };
-            return Err(self.error(status_element, CapErrorKind::Refused(canonical.into())));
-        };
+            self.error(status_element, CapErrorKind::Refused(canonical.into()))
+        })
+    }
 
+    /// `msgType`: Alert, Update or Cancel; Ack and Error are refused.
+    fn message_type(&self, root: &Element) -> Result<AlertKind, CapError> {
         let kind_element = self.required(root, "msgType")?;
         let kind = self.enumerated(
             kind_element,
@@ -698,9 +767,11 @@ impl<'a> CapReader<'a> {
             ],
             "Alert, Update, Cancel, Ack, Error",
         )?;
-        let kind = kind
-            .map_err(|refused| self.error(kind_element, CapErrorKind::Refused(refused.into())))?;
+        kind.map_err(|refused| self.error(kind_element, CapErrorKind::Refused(refused.into())))
+    }
 
+    /// `scope`: an actual alert must be public.
+    fn scope(&self, root: &Element, status: AlertStatus) -> Result<Scope, CapError> {
         let scope_element = self.required(root, "scope")?;
         let scope = self.enumerated(
             scope_element,
@@ -720,7 +791,15 @@ impl<'a> CapReader<'a> {
                 },
             ));
         }
+        Ok(scope)
+    }
 
+    /// `references`, required by an update or a cancellation.
+    fn alert_references(
+        &self,
+        root: &Element,
+        kind: AlertKind,
+    ) -> Result<Vec<AlertReference>, CapError> {
         let references = match self.optional(root, "references")? {
             Some(element) => self.references(element)?,
             None => Vec::new(),
@@ -737,58 +816,36 @@ impl<'a> CapReader<'a> {
                 position: Some(TextPosition::locate(self.source, root.offset)),
             });
         }
+        Ok(references)
+    }
 
-        let mut blocks = Vec::new();
-        for info in self.children(root, "info") {
-            blocks.push(self.info(info)?);
+    /// An alert without `<info>`: only a cancellation may have none (it gets the standard cancellation text).
+    fn no_info(&self, root: &Element, kind: AlertKind) -> Result<(), CapError> {
+        if kind == AlertKind::Cancel {
+            return Ok(());
         }
-
-        let mut origin = CapOrigin {
-            identifier,
-            sender,
-            sent,
-            scope,
-            sender_name: None,
-            event: None,
-            categories: Vec::new(),
-            certainty: Certainty::Unknown,
-            expires: None,
-            ignored_languages: Vec::new(),
+        let what = if kind == AlertKind::Alert {
+            "Alert"
+        } else {
+            "Update"
         };
-        let alert = |text, severity, urgency, area, cap| EmergencyAlert {
-            kind,
-            references: references.clone(),
-            status,
-            dry_run: status.is_dry_run(),
-            text,
-            severity,
-            urgency,
-            area,
-            cap: Some(cap),
-        };
+        Err(CapError {
+            element: "/alert/info".into(),
+            kind: CapErrorKind::NoInfo(what),
+            position: Some(TextPosition::locate(self.source, root.offset)),
+        })
+    }
 
-        if blocks.is_empty() {
-            if kind == AlertKind::Cancel {
-                return Ok(alert(
-                    cancellation_text(),
-                    Severity::Unknown,
-                    Urgency::Unknown,
-                    None,
-                    origin,
-                ));
-            }
-            let what = if kind == AlertKind::Alert {
-                "Alert"
-            } else {
-                "Update"
-            };
-            return Err(CapError {
-                element: "/alert/info".into(),
-                kind: CapErrorKind::NoInfo(what),
-                position: Some(TextPosition::locate(self.source, root.offset)),
-            });
-        }
-
+    /// The `<info>` blocks as one alert: one text per language (Japanese required, unknown languages noted in
+    /// `origin`), the Japanese block's sender, event, categories and expiry, the highest certainty, severity
+    /// and urgency, the areas merged (an alert needs one).
+    fn combine(
+        &self,
+        root: &Element,
+        kind: AlertKind,
+        blocks: &[InfoBlock],
+        origin: &mut CapOrigin,
+    ) -> Result<(LocalizedText, Severity, Urgency, Option<Area>), CapError> {
         let infos = self.children(root, "info");
         let mut texts: BTreeMap<Language, AlertText> = BTreeMap::new();
         for (block, element) in blocks.iter().zip(&infos) {
@@ -845,7 +902,7 @@ impl<'a> CapReader<'a> {
                 position: Some(TextPosition::locate(self.source, infos[0].offset)),
             });
         }
-        Ok(alert(text, severity, urgency, area, origin))
+        Ok((text, severity, urgency, area))
     }
 
     /// `references`: space-separated `sender,identifier,sent` triples.

@@ -262,17 +262,7 @@ async fn take_tap(
     }
     let mode = tap.mode;
     let messages = match tap.step.as_str() {
-        "l" => {
-            let Ok(language) = crate::residents::parse_language(&tap.arg) else {
-                return Ok(Some(Vec::new()));
-            };
-            super::apply(&chat.db, id, &Change::Language(language.clone())).await?;
-            if settings.consented || !settings.pending {
-                after(chat, user, id).await?
-            } else {
-                vec![statement(chat, user, &language)?]
-            }
-        }
+        "l" => tap_language(chat, user, id, &settings, &tap.arg).await?,
         "ok" => {
             super::apply(&chat.db, id, &Change::Consent).await?;
             vec![district_prompt(
@@ -296,60 +286,9 @@ async fn take_tap(
                 mode,
             )?]
         }
-        "d" => {
-            let Ok(district) = District::parse(&tap.arg, &config.districts) else {
-                tracing::info!(district = %tap.arg, "district no longer in the list");
-                return Ok(Some(vec![district_prompt(
-                    chat,
-                    config,
-                    user,
-                    &settings.language,
-                    0,
-                    mode,
-                )?]));
-            };
-            super::apply(
-                &chat.db,
-                id,
-                &Change::District(district.as_str().to_owned()),
-            )
-            .await?;
-            match mode {
-                Mode::Next => vec![age_prompt(chat, user, &settings.language, mode)?],
-                Mode::Settings => after(chat, user, id).await?,
-            }
-        }
-        "a" => {
-            if let Some(band) = AgeBand::parse(&tap.arg) {
-                super::apply(&chat.db, id, &Change::Age(band)).await?;
-            }
-            match mode {
-                Mode::Next => {
-                    let fresh = super::settings(&chat.db, id).await?.unwrap_or(settings);
-                    vec![interests_prompt(chat, config, user, &fresh, 0, mode)?]
-                }
-                Mode::Settings => after(chat, user, id).await?,
-            }
-        }
-        "i" => {
-            if !config.interests.contains(&tap.arg) {
-                return Ok(Some(Vec::new()));
-            }
-            super::apply(&chat.db, id, &Change::ToggleInterest(tap.arg.clone())).await?;
-            let fresh = super::settings(&chat.db, id).await?.unwrap_or(settings);
-            // Stay on the page the tapped interest is on.
-            let per_page = if config.interests.len() < limits::QUICK_REPLY_MAX_ITEMS {
-                usize::MAX
-            } else {
-                limits::QUICK_REPLY_MAX_ITEMS - 2
-            };
-            let page = config
-                .interests
-                .iter()
-                .position(|i| *i == tap.arg)
-                .map_or(0, |at| at / per_page);
-            vec![interests_prompt(chat, config, user, &fresh, page, mode)?]
-        }
+        "d" => tap_district(chat, config, user, id, &settings, &tap).await?,
+        "a" => tap_age(chat, config, user, id, settings, &tap).await?,
+        "i" => tap_interest(chat, config, user, id, settings, &tap).await?,
         "ip" => {
             let page = tap.arg.parse().unwrap_or(0);
             vec![interests_prompt(chat, config, user, &settings, page, mode)?]
@@ -363,27 +302,7 @@ async fn take_tap(
             Mode::Settings => after(chat, user, id).await?,
         },
         "m" => after(chat, user, id).await?,
-        "c" => match tap.arg.as_str() {
-            "district" => vec![district_prompt(
-                chat,
-                config,
-                user,
-                &settings.language,
-                0,
-                Mode::Settings,
-            )?],
-            "age" => vec![age_prompt(chat, user, &settings.language, Mode::Settings)?],
-            "interests" => vec![interests_prompt(
-                chat,
-                config,
-                user,
-                &settings,
-                0,
-                Mode::Settings,
-            )?],
-            "language" => vec![language_prompt(chat, user, Mode::Settings)?],
-            _ => Vec::new(),
-        },
+        "c" => change_prompt(chat, config, user, &settings, &tap.arg)?,
         "p" => {
             let paused = tap.arg == "1";
             super::apply(&chat.db, id, &Change::Paused(paused)).await?;
@@ -397,6 +316,139 @@ async fn take_tap(
         _ => Vec::new(),
     };
     Ok(Some(messages))
+}
+
+/// `l`: the language chosen; the statement follows in it, or the settings when registered already.
+async fn tap_language(
+    chat: &ChatService,
+    user: &LineUserId,
+    id: i64,
+    settings: &Settings,
+    arg: &str,
+) -> Result<Vec<LineMessage>, LineEventError> {
+    let Ok(language) = crate::residents::parse_language(arg) else {
+        return Ok(Vec::new());
+    };
+    super::apply(&chat.db, id, &Change::Language(language.clone())).await?;
+    Ok(if settings.consented || !settings.pending {
+        after(chat, user, id).await?
+    } else {
+        vec![statement(chat, user, &language)?]
+    })
+}
+
+/// `d`: the district chosen (one no longer in the list asks again).
+async fn tap_district(
+    chat: &ChatService,
+    config: &Config,
+    user: &LineUserId,
+    id: i64,
+    settings: &Settings,
+    tap: &Tap,
+) -> Result<Vec<LineMessage>, LineEventError> {
+    let Ok(district) = District::parse(&tap.arg, &config.districts) else {
+        tracing::info!(district = %tap.arg, "district no longer in the list");
+        return Ok(vec![district_prompt(
+            chat,
+            config,
+            user,
+            &settings.language,
+            0,
+            tap.mode,
+        )?]);
+    };
+    super::apply(
+        &chat.db,
+        id,
+        &Change::District(district.as_str().to_owned()),
+    )
+    .await?;
+    Ok(match tap.mode {
+        Mode::Next => vec![age_prompt(chat, user, &settings.language, tap.mode)?],
+        Mode::Settings => after(chat, user, id).await?,
+    })
+}
+
+/// `a`: the age band chosen; the interests follow.
+async fn tap_age(
+    chat: &ChatService,
+    config: &Config,
+    user: &LineUserId,
+    id: i64,
+    settings: Settings,
+    tap: &Tap,
+) -> Result<Vec<LineMessage>, LineEventError> {
+    if let Some(band) = AgeBand::parse(&tap.arg) {
+        super::apply(&chat.db, id, &Change::Age(band)).await?;
+    }
+    Ok(match tap.mode {
+        Mode::Next => {
+            let fresh = super::settings(&chat.db, id).await?.unwrap_or(settings);
+            vec![interests_prompt(chat, config, user, &fresh, 0, tap.mode)?]
+        }
+        Mode::Settings => after(chat, user, id).await?,
+    })
+}
+
+/// `i`: an interest toggled; the same page of interests again.
+async fn tap_interest(
+    chat: &ChatService,
+    config: &Config,
+    user: &LineUserId,
+    id: i64,
+    settings: Settings,
+    tap: &Tap,
+) -> Result<Vec<LineMessage>, LineEventError> {
+    if !config.interests.contains(&tap.arg) {
+        return Ok(Vec::new());
+    }
+    super::apply(&chat.db, id, &Change::ToggleInterest(tap.arg.clone())).await?;
+    let fresh = super::settings(&chat.db, id).await?.unwrap_or(settings);
+    // Stay on the page the tapped interest is on.
+    let per_page = if config.interests.len() < limits::QUICK_REPLY_MAX_ITEMS {
+        usize::MAX
+    } else {
+        limits::QUICK_REPLY_MAX_ITEMS - 2
+    };
+    let page = config
+        .interests
+        .iter()
+        .position(|i| *i == tap.arg)
+        .map_or(0, |at| at / per_page);
+    Ok(vec![interests_prompt(
+        chat, config, user, &fresh, page, tap.mode,
+    )?])
+}
+
+/// `c`: a setting to change, from the settings menu.
+fn change_prompt(
+    chat: &ChatService,
+    config: &Config,
+    user: &LineUserId,
+    settings: &Settings,
+    what: &str,
+) -> Result<Vec<LineMessage>, LineEventError> {
+    Ok(match what {
+        "district" => vec![district_prompt(
+            chat,
+            config,
+            user,
+            &settings.language,
+            0,
+            Mode::Settings,
+        )?],
+        "age" => vec![age_prompt(chat, user, &settings.language, Mode::Settings)?],
+        "interests" => vec![interests_prompt(
+            chat,
+            config,
+            user,
+            settings,
+            0,
+            Mode::Settings,
+        )?],
+        "language" => vec![language_prompt(chat, user, Mode::Settings)?],
+        _ => Vec::new(),
+    })
 }
 
 /// Steps a resident may take before consenting: choosing the language, agreeing or declining.
