@@ -11,7 +11,6 @@ use axum::{Json, Router};
 use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::watch;
-use tracing::Instrument;
 
 use crate::auth::Staff;
 use crate::db::{Db, now_ms};
@@ -38,19 +37,14 @@ pub async fn sweep(db: &Db, days: u32, now_ms: i64) -> Result<u64, sqlx::Error> 
 }
 
 /// The periodic sweep: once at start, then every [`SWEEP_EVERY`], until `shutdown`.
-pub fn spawn(
-    db: Db,
-    days: u32,
-    mut shutdown: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(
-        async move {
-            let mut tick = tokio::time::interval(SWEEP_EVERY);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = shutdown.wait_for(|stop| *stop) => break,
-                }
+pub fn spawn(db: Db, days: u32, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    crate::db::every(
+        SWEEP_EVERY,
+        shutdown,
+        tracing::info_span!("retention"),
+        move || {
+            let db = db.clone();
+            async move {
                 match sweep(&db, days, now_ms()).await {
                     Ok(0) => {}
                     Ok(cleared) => {
@@ -61,8 +55,7 @@ pub fn spawn(
                     }
                 }
             }
-        }
-        .instrument(tracing::info_span!("retention")),
+        },
     )
 }
 

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use sqlx::Row;
 use tokio::sync::{Semaphore, watch};
-use tracing::Instrument;
 
 use crate::db::{Db, now_ms};
 
@@ -386,15 +385,14 @@ async fn report_matching(
 }
 
 /// The periodic summary and clean-up, until `shutdown`.
-pub fn spawn(db: Db, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(
-        async move {
-            let mut tick = tokio::time::interval(SWEEP_EVERY);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = shutdown.wait_for(|stop| *stop) => break,
-                }
+pub fn spawn(db: Db, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    crate::db::every(
+        SWEEP_EVERY,
+        shutdown,
+        tracing::info_span!("login_guard"),
+        move || {
+            let db = db.clone();
+            async move {
                 match report(&db, now_ms()).await {
                     Ok(0) => {}
                     Ok(written) => {
@@ -405,8 +403,7 @@ pub fn spawn(db: Db, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHa
                     }
                 }
             }
-        }
-        .instrument(tracing::info_span!("login_guard")),
+        },
     )
 }
 

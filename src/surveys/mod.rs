@@ -780,24 +780,29 @@ pub async fn sweep_closed(db: &Db, now_ms: i64) -> Result<u64, sqlx::Error> {
     Ok(anonymised)
 }
 
-/// Runs [`sweep_closed`] every few seconds until shutdown.
-pub fn spawn_sweeper(db: Db, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            match sweep_closed(&db, now_ms()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(
-                    answers = n,
-                    "answers of closed anonymous surveys anonymised"
-                ),
-                Err(error) => tracing::warn!(%error, "survey sweep failed; trying again"),
+/// How often [`spawn_sweeper`] looks for closed surveys.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(2);
+
+/// Runs [`sweep_closed`] every [`SWEEP_EVERY`] until shutdown.
+pub fn spawn_sweeper(db: Db, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    crate::db::every(
+        SWEEP_EVERY,
+        shutdown,
+        tracing::info_span!("survey_sweep"),
+        move || {
+            let db = db.clone();
+            async move {
+                match sweep_closed(&db, now_ms()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        answers = n,
+                        "answers of closed anonymous surveys anonymised"
+                    ),
+                    Err(error) => tracing::warn!(%error, "survey sweep failed; trying again"),
+                }
             }
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_secs(2)) => {}
-                changed = shutdown.changed() => if changed.is_err() || *shutdown.borrow() { break },
-            }
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]
