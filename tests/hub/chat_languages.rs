@@ -1,26 +1,29 @@
 //! The FAQ's sentence encoder in the hub: entry vectors persist by content, and questions in other languages find
 //! Japanese entries on the web chat and LINE.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{ADMIN_TOKEN, TestApp, spawn_app_with};
+use crate::support::{ADMIN_TOKEN, TestApp, eventually, spawn_app_with};
 
 /// Waits (polling `GET /api/faq/status`) until the encoder takes part in the index in use; returns the status.
 pub(crate) async fn encoder_ready(app: &TestApp) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let (code, status) = app.get("/api/faq/status", Some(ADMIN_TOKEN)).await;
-        assert_eq!(code, 200, "{status}");
-        match status["semantic"].as_str() {
-            Some("ready") => return status,
-            Some("building") => {}
-            _ => panic!("the encoder did not become ready: {status}"),
-        }
-        assert!(Instant::now() < deadline, "encoder not ready: {status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the encoder to take part in the index",
+        Duration::from_secs(180),
+        async || {
+            let (code, status) = app.get("/api/faq/status", Some(ADMIN_TOKEN)).await;
+            assert_eq!(code, 200, "{status}");
+            assert!(
+                matches!(status["semantic"].as_str(), Some("ready" | "building")),
+                "the encoder did not become ready: {status}"
+            );
+            status
+        },
+        |status| status["semantic"] == "ready",
+    )
+    .await
 }
 
 const TWO_ENTRIES: &str = r#"
@@ -77,18 +80,13 @@ async fn faq_vectors_are_encoded_once_and_reused_after_a_restart_and_an_edit() {
         TWO_ENTRIES.replace("9時から19時", "10時から18時"),
     )
     .expect("edit FAQ");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let edited = loop {
-        let (_, status) = app.get("/api/faq/status", Some(ADMIN_TOKEN)).await;
-        if status["loaded_at_ms"] != second["loaded_at_ms"] {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the edit was not picked up: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let edited = eventually(
+        "the edit to be picked up",
+        Duration::from_secs(30),
+        async || app.get("/api/faq/status", Some(ADMIN_TOKEN)).await.1,
+        |status| status["loaded_at_ms"] != second["loaded_at_ms"],
+    )
+    .await;
     assert_eq!(edited["semantic"], "ready", "{edited}");
     assert_eq!(edited["vectors_encoded"], 1, "{edited}");
     assert_eq!(edited["vectors_reused"], 3, "{edited}");

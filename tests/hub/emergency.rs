@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::support::line::{
     SECRET, line_text, postback, quick_reply_data, replies_now, settled, text_message,
 };
-use crate::support::people::{Person, csv_of, import, people};
+use crate::support::people::{Person, assert_same_residents, csv_of, import, people};
 use crate::support::process::HubProcess;
 use crate::support::smtp::SmtpServer;
 use crate::support::webchat::{self, next_json};
@@ -156,20 +156,7 @@ fn assert_exactly_once(
     got: &BTreeMap<String, Vec<&'static str>>,
     what: &str,
 ) {
-    let missing: Vec<&String> = expected.keys().filter(|k| !got.contains_key(*k)).collect();
-    let extra: Vec<&String> = got.keys().filter(|k| !expected.contains_key(*k)).collect();
-    assert!(
-        missing.is_empty(),
-        "{what}: {} residents got nothing, e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(5)]
-    );
-    assert!(
-        extra.is_empty(),
-        "{what}: {} residents outside the area got it, e.g. {:?}",
-        extra.len(),
-        &extra[..extra.len().min(5)]
-    );
+    assert_same_residents(expected, got, what, "the area");
     for (resident, want) in expected {
         let mut have = got[resident].clone();
         have.sort_unstable();

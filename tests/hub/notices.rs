@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use crate::support::db::count_with;
-use crate::support::people::{Person, import, people, today_in_tokyo};
+use crate::support::people::{Person, assert_same_residents, import, people, today_in_tokyo};
 use crate::support::world::World;
 use crate::support::{ADMIN_TOKEN, Api, BACKENDS, Backend, eventually, spawn_app_with, spawn_hub};
 
@@ -136,26 +136,7 @@ fn assert_exactly(
     arrived: &BTreeMap<String, Vec<(&'static str, String)>>,
     what: &str,
 ) {
-    let missing: Vec<&String> = expected
-        .keys()
-        .filter(|k| !arrived.contains_key(*k))
-        .collect();
-    let extra: Vec<&String> = arrived
-        .keys()
-        .filter(|k| !expected.contains_key(*k))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{what}: {} residents got nothing, e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(5)]
-    );
-    assert!(
-        extra.is_empty(),
-        "{what}: {} residents outside the segment got it, e.g. {:?}",
-        extra.len(),
-        &extra[..extra.len().min(5)]
-    );
+    assert_same_residents(expected, arrived, what, "the segment");
     for (resident, got) in arrived {
         let want = &expected[resident];
         assert_eq!(

@@ -209,3 +209,27 @@ pub fn simple_csv(prefix: &str, count: usize, line: bool, email: bool) -> String
 pub fn today_in_tokyo() -> NaiveDate {
     (Utc::now() + chrono::Duration::hours(9)).date_naive()
 }
+
+/// Fails unless the residents that received something are exactly the `expected` ones, naming up to five of
+/// those missing and of those outside `audience` ("the area", "the segment") that got it anyway.
+pub fn assert_same_residents<A, B>(
+    expected: &std::collections::BTreeMap<String, A>,
+    got: &std::collections::BTreeMap<String, B>,
+    what: &str,
+    audience: &str,
+) {
+    let missing: Vec<&String> = expected.keys().filter(|k| !got.contains_key(*k)).collect();
+    let extra: Vec<&String> = got.keys().filter(|k| !expected.contains_key(*k)).collect();
+    assert!(
+        missing.is_empty(),
+        "{what}: {} residents got nothing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(
+        extra.is_empty(),
+        "{what}: {} residents outside {audience} got it, e.g. {:?}",
+        extra.len(),
+        &extra[..extra.len().min(5)]
+    );
+}
