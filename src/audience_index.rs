@@ -12,6 +12,10 @@
 //! snapshot current between evaluations (woken by `NOTIFY` on PostgreSQL, polling as well), so evaluations
 //! rarely wait for a catch-up.
 //!
+//! The feed is pruned ([`prune`], every [`PRUNE_EVERY`]): rows older than one period go, except the highest one
+//! (the latest number is `MAX(seq)`), and the number pruned through is kept in `settings`. A snapshot behind that
+//! number could miss a pruned change, so its catch-up reads everything again instead.
+//!
 //! Ages are never stored: the snapshot indexes birth dates and a rule's ages are worked out for the date it is
 //! evaluated on, so nothing needs rebuilding when the day changes.
 
@@ -40,6 +44,11 @@ const CHUNK: usize = 500;
 /// Above this many changed residents a catch-up reads everything again: a whole read is then cheaper than
 /// looking residents up one list at a time.
 const REBUILD_ABOVE: usize = 100_000;
+
+/// How often the feed is pruned; a row goes at the first pruning at least one period after it was written.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// The `settings` key holding the feed number pruned through (absent: nothing pruned yet).
+const PRUNED_THROUGH: &str = "segment_feed_pruned_through";
 
 /// The residents' segment snapshot, shared by the requests and workers of one process.
 #[derive(Clone)]
@@ -148,6 +157,49 @@ async fn latest_seq(conn: &mut sqlx::AnyConnection) -> Result<i64, sqlx::Error> 
         .await
 }
 
+/// The feed number pruning removed rows up to (0: none).
+async fn pruned_through(conn: &mut sqlx::AnyConnection) -> Result<i64, sqlx::Error> {
+    let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(PRUNED_THROUGH)
+        .fetch_optional(conn)
+        .await?;
+    Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// The latest feed number, for [`prune`]'s next turn.
+pub async fn latest(db: &Db) -> Result<i64, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    latest_seq(&mut conn).await
+}
+
+/// Removes the feed's rows numbered up to `through`, except the highest row of all (the latest number is read as
+/// `MAX(seq)`), and records `through` as pruned, in one transaction: a reader sees both or neither. Returns the
+/// rows removed.
+pub async fn prune(db: &Db, through: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let before = pruned_through(&mut tx).await?;
+    if through <= before {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2)          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    )
+    .bind(PRUNED_THROUGH)
+    .bind(through.to_string())
+    .execute(&mut *tx)
+    .await?;
+    let removed = sqlx::query(
+        "DELETE FROM segment_changes WHERE seq <= $1          AND seq < (SELECT MAX(seq) FROM segment_changes)",
+    )
+    .bind(through)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(removed)
+}
+
 /// Reads every resident (not those still signing up) into a new snapshot, with the feed number it is current to.
 /// The same read as the live snapshot's first build: tests compare a live snapshot with it.
 pub async fn build_from_database(db: &Db) -> Result<(Snapshot, i64), sqlx::Error> {
@@ -190,6 +242,11 @@ async fn changes_since(
 ) -> Result<Option<(Vec<(u32, Option<Profile>)>, i64)>, sqlx::Error> {
     let mut tx = begin_read(db).await?;
     let seq = latest_seq(&mut tx).await?;
+    // Changes up to the pruned number may be gone: a snapshot behind it reads everything again.
+    if since < pruned_through(&mut tx).await? {
+        tx.rollback().await?;
+        return Ok(None);
+    }
     let ids: Vec<i64> =
         sqlx::query_scalar("SELECT resident_id FROM segment_changes WHERE seq > $1")
             .bind(since)
@@ -386,7 +443,8 @@ impl LiveSnapshot {
     }
 
     /// Builds the snapshot now and keeps it current in the background: on PostgreSQL woken by the feed's
-    /// `NOTIFY` (other processes' changes), and every [`POLL`] in any case.
+    /// `NOTIFY` (other processes' changes), and every [`POLL`] in any case; prunes the feed every
+    /// [`PRUNE_EVERY`].
     pub fn spawn(
         &self,
         database_url: String,
@@ -397,23 +455,60 @@ impl LiveSnapshot {
             let wake = Arc::new(tokio::sync::Notify::new());
             let listener = (live.inner.db.backend == Backend::Postgres)
                 .then(|| spawn_listener(database_url, wake.clone(), shutdown.clone()));
-            loop {
-                if *shutdown.borrow() {
-                    break;
+            let pruner = live.prune_feed(shutdown.clone());
+            let refresher = async {
+                loop {
+                    if *shutdown.borrow() {
+                        break;
+                    }
+                    if let Err(error) = live.refresh().await {
+                        tracing::warn!(%error, "segment snapshot not refreshed; trying again");
+                    }
+                    tokio::select! {
+                        () = wake.notified() => {}
+                        () = tokio::time::sleep(POLL) => {}
+                        changed = shutdown.changed() => if changed.is_err() { break },
+                    }
                 }
-                if let Err(error) = live.refresh().await {
-                    tracing::warn!(%error, "segment snapshot not refreshed; trying again");
-                }
-                tokio::select! {
-                    () = wake.notified() => {}
-                    () = tokio::time::sleep(POLL) => {}
-                    changed = shutdown.changed() => if changed.is_err() { break },
-                }
-            }
+            };
+            // Both stop on the same shutdown.
+            tokio::join!(refresher, pruner);
             if let Some(listener) = listener {
                 listener.abort();
             }
         })
+    }
+
+    /// Prunes the feed every [`PRUNE_EVERY`] through the latest number seen one turn before (so a process that
+    /// refreshes more often than that finds its changes still there; one that does not reads everything again),
+    /// until `shutdown`.
+    async fn prune_feed(&self, shutdown: watch::Receiver<bool>) {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        let db = self.inner.db.clone();
+        let previous = Arc::new(AtomicI64::new(0));
+        let turn = move || {
+            let (db, previous) = (db.clone(), previous.clone());
+            async move {
+                let through = previous.load(Ordering::Relaxed);
+                let result = async {
+                    let removed = if through > 0 {
+                        prune(&db, through).await?
+                    } else {
+                        0
+                    };
+                    previous.store(latest(&db).await?, Ordering::Relaxed);
+                    Ok::<u64, sqlx::Error>(removed)
+                };
+                match result.await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, through, "segment feed pruned"),
+                    Err(error) => {
+                        tracing::warn!(%error, "segment feed not pruned; tried again later")
+                    }
+                }
+            }
+        };
+        crate::db::repeat(PRUNE_EVERY, shutdown, turn).await;
     }
 }
 

@@ -336,34 +336,40 @@ pub fn value_list(count: usize, start: usize) -> String {
         .join(", ")
 }
 
-/// The one background sweep loop: runs `work` at once, then every `period` (measured from the end of a run),
-/// until `shutdown` turns true or its sender is gone. Each run logs its own outcome; a failed run is simply tried
-/// again at the next turn.
+/// The one background sweep loop, as a task of its own: [`repeat`] in `span`.
 pub fn every<F, Fut>(
     period: Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
     span: tracing::Span,
-    mut work: F,
+    work: F,
 ) -> tokio::task::JoinHandle<()>
 where
     F: FnMut() -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send,
+    Fut: Future<Output = ()> + Send + 'static,
 {
     use tracing::Instrument;
-    tokio::spawn(
-        async move {
-            let mut tick = tokio::time::interval(period);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = shutdown.wait_for(|stop| *stop) => break,
-                }
-                work().await;
-            }
+    tokio::spawn(repeat(period, shutdown, work).instrument(span))
+}
+
+/// Runs `work` at once, then every `period` (measured from the end of a run), until `shutdown` turns true or its
+/// sender is gone. Each run logs its own outcome; a failed run is simply tried again at the next turn.
+pub async fn repeat<F, Fut>(
+    period: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    mut work: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|stop| *stop) => break,
         }
-        .instrument(span),
-    )
+        work().await;
+    }
 }
 
 /// Unix time in milliseconds, the one time representation in the database.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
-use hub::audience_index::build_from_database;
+use hub::audience_index::{self, LiveSnapshot, build_from_database};
 use hub::residents::{self, ChannelKind, ChannelsInput, ResidentInput};
 use proptest::prelude::*;
 use serde_json::json;
@@ -365,4 +365,98 @@ async fn an_open_import_is_seen_whole_or_not_at_all() {
         201
     );
     app.hub.stop().await;
+}
+
+/// `live` evaluates every rule as a fresh read of the database does, today.
+async fn assert_same_as_fresh(app: &TestApp, live: &LiveSnapshot, after: &str) {
+    let (fresh, _) = build_from_database(&app.hub.state.db)
+        .await
+        .expect("fresh build");
+    let today = segments::tokyo_date(chrono::Utc::now());
+    for text in RULES {
+        let rule = segments::Rule::parse(text).expect("rule");
+        let got = live.evaluate(&rule, today).await.expect("live evaluation");
+        assert_eq!(
+            got,
+            fresh.evaluate(&rule, today),
+            "{:?} rule {text:?} after {after}",
+            app.backend
+        );
+    }
+}
+
+/// The feed is pruned: every row up to the number given goes except the highest (the latest number stays), a
+/// snapshot behind the pruned number reads everything again rather than missing a change, and one current to it
+/// goes on applying changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pruning_the_feed_keeps_the_latest_number_and_never_loses_a_change() {
+    let person = |n: u8| Person {
+        birth: Some(20_000 + u32::from(n) * 400),
+        district: Some(usize::from(n) % 4),
+        language: usize::from(n) % 6,
+        interests: vec![usize::from(n) % 3],
+        line: true,
+        email: n.is_multiple_of(2),
+    };
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let db = app.hub.state.db.clone();
+        for n in 0..6 {
+            apply(&app, &Write::Upsert(n, person(n))).await;
+        }
+        // A snapshot of another process that stops following the feed here.
+        let behind = LiveSnapshot::new(db.clone());
+        let at = behind.refresh().await.expect("first build");
+        for write in [
+            Write::Upsert(1, person(9)),
+            Write::Forget(2),
+            Write::Unsubscribe(4),
+            Write::Upsert(6, person(6)),
+        ] {
+            apply(&app, &write).await;
+        }
+        let through = audience_index::latest(&db).await.expect("latest");
+        assert!(through > at, "{backend:?}: {through} > {at}");
+        let removed = audience_index::prune(&db, through).await.expect("prune");
+        assert!(removed >= 6, "{backend:?}: {removed} rows removed");
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT seq FROM segment_changes")
+            .fetch_all(&db.pool)
+            .await
+            .expect("rows");
+        assert_eq!(
+            rows,
+            vec![through],
+            "{backend:?}: only the highest row stays"
+        );
+        assert_eq!(audience_index::latest(&db).await.expect("latest"), through);
+        assert_eq!(
+            audience_index::prune(&db, through).await.expect("again"),
+            0,
+            "{backend:?}: pruning twice removes nothing more"
+        );
+
+        // Behind the pruned number: read again whole, never a catch-up that would miss the pruned changes.
+        assert_eq!(behind.refresh().await.expect("refresh"), through);
+        let status = behind.status().expect("built");
+        assert_eq!(
+            (status.builds, status.catch_ups),
+            (2, 0),
+            "{backend:?}: {status:?}"
+        );
+        assert_same_as_fresh(&app, &behind, "pruning").await;
+        assert_same_as_fresh(&app, &app.hub.state.audience, "pruning (the hub's own)").await;
+
+        // Current to it: later changes are applied as changes.
+        apply(&app, &Write::Upsert(7, person(7))).await;
+        apply(&app, &Write::Pending(3, true)).await;
+        behind.refresh().await.expect("catch up");
+        let status = behind.status().expect("built");
+        assert_eq!(
+            (status.builds, status.catch_ups),
+            (2, 1),
+            "{backend:?}: {status:?}"
+        );
+        assert_same_as_fresh(&app, &behind, "changes after pruning").await;
+        app.hub.stop().await;
+    }
 }
