@@ -68,8 +68,9 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Emails per second to the SMTP server (`HUB_MAIL_RATE`, default 50).
     pub mail_rate_per_sec: u32,
-    /// How long a dispatcher claim holds delivery rows before another worker may take them
-    /// (`HUB_DISPATCH_LEASE_SECS`, default 300): the time a crashed process's rows wait.
+    /// How long a dispatcher claim holds notice and sign-up rows unless the working process renews it (it does
+    /// about once a second) (`HUB_DISPATCH_LEASE_SECS`, default 20): at most the time a crashed process's rows
+    /// wait. Emergency rows are held for 3 s.
     pub dispatch_lease_secs: u64,
     /// Residents (external ids) who get emergency dry runs (`"dry_run": true`, CAP Exercise/Test) instead of the
     /// area (`HUB_EMERGENCY_TEST_RECIPIENTS`, comma separated; default none).
@@ -429,9 +430,15 @@ fn mail_rate(env: &BTreeMap<String, String>, file: &FileConfig) -> Result<u32, C
                 origin: "environment variable HUB_MAIL_RATE".into(),
                 message: format!("`{value}` is not a positive number of emails per second"),
             }),
-        None => Ok(file.mail_rate.unwrap_or(50).max(1)),
+        None => Ok(file.mail_rate.unwrap_or(DEFAULT_MAIL_RATE).max(1)),
     }
 }
+
+/// `HUB_MAIL_RATE` when unset: messages a second, a sensible cap for a real relay.
+pub const DEFAULT_MAIL_RATE: u32 = 50;
+
+/// `HUB_DISPATCH_LEASE_SECS` when unset.
+pub const DEFAULT_DISPATCH_LEASE_SECS: u64 = 20;
 
 fn dispatch_lease_secs(
     env: &BTreeMap<String, String>,
@@ -447,7 +454,10 @@ fn dispatch_lease_secs(
                 origin: "environment variable HUB_DISPATCH_LEASE_SECS".into(),
                 message: format!("`{value}` is not a positive number of seconds"),
             }),
-        None => Ok(file.dispatch_lease_secs.unwrap_or(300).max(1)),
+        None => Ok(file
+            .dispatch_lease_secs
+            .unwrap_or(DEFAULT_DISPATCH_LEASE_SECS)
+            .max(1)),
     }
 }
 

@@ -178,6 +178,19 @@ enum BenchCommand {
         /// Share of residents with email (the last part of every hundred; some have both).
         #[arg(long, default_value_t = 0.5)]
         email_share: f64,
+        /// Share of residents with a Web Push subscription (the middle of every hundred).
+        #[arg(long, default_value_t = 0.0)]
+        push_share: f64,
+        /// The push-heavy mix: push 60%, email 30%, LINE 40% (overrides the three shares).
+        #[arg(long)]
+        push_heavy: bool,
+        /// Emergencies measured after the warm-up, alternating alone and while a notice is being sent (p50/p95
+        /// of the first request over them).
+        #[arg(long, default_value_t = 4)]
+        triggers: usize,
+        /// Run the hub with the default `HUB_MAIL_RATE` instead of lifting it (a cap on messages a second).
+        #[arg(long)]
+        default_mail_rate: bool,
     },
 }
 
@@ -457,13 +470,25 @@ async fn bench(command: BenchCommand) -> anyhow::Result<()> {
             districts,
             line_share,
             email_share,
+            push_share,
+            push_heavy,
+            triggers,
+            default_mail_rate,
         } => {
+            let (line_share, email_share, push_share) = if push_heavy {
+                (0.4, 0.3, 0.6)
+            } else {
+                (line_share, email_share, push_share)
+            };
             let options = hub::emergency::bench::EmergencyBenchOptions {
                 residents,
                 database_url,
                 districts,
                 line_share,
                 email_share,
+                push_share,
+                triggers,
+                mail_rate: default_mail_rate.then_some(hub::config::DEFAULT_MAIL_RATE),
             };
             serde_json::to_value(hub::emergency::bench::run(&options).await?)?
         }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-use crate::outbox::bench::{BENCH_ADMIN, BenchHub, remove_temporary};
+use crate::outbox::bench::{Addresses, BENCH_ADMIN, BenchHub, remove_temporary};
 
 #[derive(Debug, Clone)]
 pub struct PreviewBenchOptions {
@@ -72,7 +72,12 @@ pub async fn run(options: &PreviewBenchOptions) -> anyhow::Result<PreviewBenchRe
         options.database_url.as_deref(),
         options.residents,
         'S',
-        |i| (i % 10 < 6, i % 2 == 0),
+        |i| Addresses {
+            line: i % 10 < 6,
+            email: i % 2 == 0,
+            push: false,
+        },
+        &[],
     )
     .await?;
     let BenchHub {

@@ -359,18 +359,108 @@ async fn bench_email(o: &BenchOptions, url: &str, report: &mut BenchReport) -> R
             )
         })
         .collect();
+    let concurrency = o.concurrency.min(8);
+    let raw_before = raw_smtp_rate(url, o.email_messages, concurrency).await?;
     let t = Instant::now();
-    let outs = sink.send_all(&requests, o.concurrency.min(8)).await;
+    let outs = sink.send_all(&requests, concurrency).await;
     let el = t.elapsed();
+    let raw = raw_before.max(raw_smtp_rate(url, o.email_messages, concurrency).await?);
     report.channels.push(figures(
         "email",
         requests.len(),
         requests.len(),
         el,
         count_not_sent(&outs),
-        None,
+        Some(raw),
         0,
     ));
+    Ok(())
+}
+
+/// The raw capacity of an SMTP server: `messages` pre-built messages (one recipient each, the size of a city
+/// notice) sent by a plain SMTP client over `connections` connections, one transaction after another on each
+/// (`MAIL`, `RCPT`, `DATA`, the message, `.`; no TLS, no authentication). Messages per second.
+pub async fn raw_smtp_rate(url: &str, messages: usize, connections: usize) -> Result<f64, String> {
+    let address = url
+        .strip_prefix("smtp://")
+        .ok_or_else(|| format!("raw SMTP client: {url} is not smtp://host:port"))?
+        .trim_end_matches('/')
+        .to_owned();
+    let connections = connections.clamp(1, messages.max(1));
+    let body = "From: bench@city.yukuhashi.example\r\nSubject: =?UTF-8?B?44GK55+l44KJ44Gb?=\r\n\
+                MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                Content-Transfer-Encoding: 8bit\r\n\r\n"
+        .to_owned()
+        + &"いつもご協力ありがとうございます。12月の粗大ごみ収集日は第2水曜日です。\r\n".repeat(8);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..connections)
+        .map(|c| {
+            let address = address.clone();
+            let body = body.clone();
+            let share = messages / connections + usize::from(c < messages % connections);
+            tokio::spawn(async move { raw_smtp_connection(&address, &body, c, share).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await
+            .map_err(|e| format!("raw SMTP client: {e}"))?
+            .map_err(|e| format!("raw SMTP client: {e}"))?;
+    }
+    Ok(messages as f64 / started.elapsed().as_secs_f64().max(1e-9))
+}
+
+async fn raw_smtp_connection(
+    address: &str,
+    body: &str,
+    connection: usize,
+    messages: usize,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let (read, mut write) = stream.into_split();
+    let mut replies = BufReader::new(read);
+    let mut line = String::new();
+    // One reply (possibly multi-line): fails on anything but 2xx/3xx.
+    async fn reply(
+        replies: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+        line: &mut String,
+    ) -> std::io::Result<()> {
+        loop {
+            line.clear();
+            if replies.read_line(line).await? == 0 {
+                return Err(std::io::Error::other("the server closed the connection"));
+            }
+            if !(line.starts_with('2') || line.starts_with('3')) {
+                return Err(std::io::Error::other(format!(
+                    "the server answered {line:?}"
+                )));
+            }
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return Ok(());
+            }
+        }
+    }
+    reply(&mut replies, &mut line).await?;
+    write.write_all(b"EHLO raw.bench\r\n").await?;
+    reply(&mut replies, &mut line).await?;
+    for i in 0..messages {
+        let envelope = format!(
+            "MAIL FROM:<bench@city.yukuhashi.example>\r\nRCPT TO:<raw{connection}-{i}@example.org>\r\nDATA\r\n"
+        );
+        // The server announced PIPELINING: the envelope goes in one write, its three replies are read after.
+        write.write_all(envelope.as_bytes()).await?;
+        for _ in 0..3 {
+            reply(&mut replies, &mut line).await?;
+        }
+        let message = format!(
+            "To: raw{connection}-{i}@example.org\r\nMessage-ID: <{}@bench>\r\n{body}.\r\n",
+            Uuid::new_v4()
+        );
+        write.write_all(message.as_bytes()).await?;
+        reply(&mut replies, &mut line).await?;
+    }
+    write.write_all(b"QUIT\r\n").await?;
     Ok(())
 }
 

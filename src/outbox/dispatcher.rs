@@ -55,8 +55,13 @@ pub enum DispatchError {
 /// How the workers pace themselves.
 #[derive(Debug, Clone)]
 pub struct DispatchSettings {
-    /// How long a claim holds rows; longer than one provider call with all its retries.
+    /// How long a claim holds notice and sign-up rows unless renewed (`HUB_DISPATCH_LEASE_SECS`): the time
+    /// a killed process's rows wait, and how long a living one may miss its heartbeat.
     pub lease: Duration,
+    /// The same for emergency rows and batches: taken over within seconds after a crash.
+    pub emergency_lease: Duration,
+    /// How often the working process renews the leases of what it holds (well under `emergency_lease`).
+    pub heartbeat: Duration,
     /// Attempts (claims) before a delivery that keeps being retried is marked failed.
     pub max_attempts: i64,
     /// How often an idle worker looks for due rows (it is also woken when rows are written).
@@ -70,7 +75,9 @@ pub struct DispatchSettings {
 impl Default for DispatchSettings {
     fn default() -> Self {
         DispatchSettings {
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(crate::config::DEFAULT_DISPATCH_LEASE_SECS),
+            emergency_lease: Duration::from_secs(3),
+            heartbeat: Duration::from_secs(1),
             max_attempts: 10,
             poll: Duration::from_millis(250),
             concurrency: 16,
@@ -173,7 +180,12 @@ impl Dispatcher {
     ) -> Result<Self, DispatchError> {
         let sinks = Sinks::from_config(config, &keys)?;
         Ok(Dispatcher {
-            store: Store::new(db, settings.lease, settings.max_attempts),
+            store: Store::new(
+                db,
+                settings.lease,
+                settings.emergency_lease,
+                settings.max_attempts,
+            ),
             sinks,
             keys,
             settings,
@@ -189,14 +201,36 @@ impl Dispatcher {
     /// Starts one worker per channel. They stop after their current round once `shutdown` turns true: what
     /// is in flight finishes and is recorded, what is not claimed stays pending.
     pub fn spawn(self: Arc<Self>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-        [ChannelKind::Line, ChannelKind::Email, ChannelKind::Push]
-            .into_iter()
-            .map(|channel| {
-                let dispatcher = self.clone();
-                let shutdown = shutdown.clone();
-                tokio::spawn(async move { dispatcher.work(channel, shutdown).await })
-            })
-            .collect()
+        let mut tasks: Vec<JoinHandle<()>> =
+            [ChannelKind::Line, ChannelKind::Email, ChannelKind::Push]
+                .into_iter()
+                .map(|channel| {
+                    let dispatcher = self.clone();
+                    let shutdown = shutdown.clone();
+                    tokio::spawn(async move { dispatcher.work(channel, shutdown).await })
+                })
+                .collect();
+        // The heartbeat runs until every worker has stopped (what is in flight at shutdown is still renewed).
+        let workers: Vec<_> = tasks.iter().map(JoinHandle::abort_handle).collect();
+        tasks.push(tokio::spawn(async move {
+            self.heartbeat(workers).await;
+        }));
+        tasks
+    }
+
+    /// Renews the leases of every row and batch this process holds, every `heartbeat`, until the workers stop.
+    async fn heartbeat(&self, workers: Vec<tokio::task::AbortHandle>) {
+        let mut tick = tokio::time::interval(self.settings.heartbeat);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while workers.iter().any(|worker| !worker.is_finished()) {
+            tick.tick().await;
+            if self.store.holding() == (0, 0) {
+                continue;
+            }
+            if let Err(error) = self.store.renew().await {
+                tracing::warn!(%error, "renewing the dispatcher's leases failed; trying again");
+            }
+        }
     }
 
     async fn work(self: Arc<Self>, channel: ChannelKind, mut shutdown: watch::Receiver<bool>) {
@@ -508,7 +542,16 @@ impl Dispatcher {
                     batch = batch.id,
                     size = batch.recipients.len()
                 );
-                self.send_line_batch(batch).instrument(span)
+                let id = batch.id;
+                async move {
+                    let sent = self.send_line_batch(batch).await;
+                    if sent.is_err() {
+                        // Not recorded: its lease runs out and it is claimed again.
+                        self.store.let_go_batch(id);
+                    }
+                    sent
+                }
+                .instrument(span)
             })
             .buffer_unordered(self.settings.line_concurrency.max(1))
             .collect()

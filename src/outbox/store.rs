@@ -8,10 +8,15 @@
 //! - **LINE** rows are grouped into batches of up to 500 recipients with the same rendered content (hence the
 //!   same language). The batch, its recipients and its `X-Line-Retry-Key` are committed in the transaction that
 //!   claims the rows, before any request.
+//! - **Leases** are short and renewed: a claim holds emergency rows for [`Store::emergency_lease`] (3 s) and
+//!   others for the dispatch lease (`HUB_DISPATCH_LEASE_SECS`, 20 s); the process that claimed them renews the
+//!   leases of everything it still holds about once a second ([`Store::renew`], the heartbeat), so a killed
+//!   process's rows are taken over within seconds while a slow but living one keeps its own. A process never
+//!   claims rows it holds itself (a claim of a row whose renewal was late is dropped from the claim).
 //! - **Recording** writes each outcome as soon as it is known, retrying the write for as long as the lease holds;
 //!   email and push outcomes that finish together are written in one transaction (SQLite has one writer).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -105,24 +110,124 @@ impl Recording {
     }
 }
 
-/// The outbox's rows as one worker process sees them: its lease owner id, the lease, and the contents it read.
+/// What this process holds under its leases: renewed by the heartbeat until recorded or released.
+#[derive(Default)]
+struct Held {
+    rows: HashSet<i64>,
+    batches: HashSet<i64>,
+}
+
+/// The outbox's rows as one worker process sees them: its lease owner id, the leases, what it holds, and the
+/// contents it read.
 pub(super) struct Store {
     db: Db,
     owner: String,
     lease: Duration,
+    emergency_lease: Duration,
     max_attempts: i64,
+    held: Mutex<Held>,
     contents: Mutex<HashMap<i64, Arc<Rendered>>>,
 }
 
+/// Ids per renewing statement.
+const RENEW_CHUNK: usize = 500;
+
 impl Store {
-    pub fn new(db: Db, lease: Duration, max_attempts: i64) -> Store {
+    /// `lease` for notices and sign-ups, `emergency_lease` for emergency rows and batches.
+    pub fn new(db: Db, lease: Duration, emergency_lease: Duration, max_attempts: i64) -> Store {
         Store {
             db,
             owner: Uuid::new_v4().to_string(),
             lease,
+            emergency_lease,
             max_attempts,
+            held: Mutex::new(Held::default()),
             contents: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps only the rows this process did not hold already (a claim that found a row whose renewal was late),
+    /// and holds them.
+    fn hold_rows<T>(&self, claimed: Vec<T>, id: impl Fn(&T) -> i64) -> Vec<T> {
+        let mut held = self.held();
+        claimed
+            .into_iter()
+            .filter(|row| held.rows.insert(id(row)))
+            .collect()
+    }
+
+    fn hold_batches<T>(&self, claimed: Vec<T>, id: impl Fn(&T) -> i64) -> Vec<T> {
+        let mut held = self.held();
+        claimed
+            .into_iter()
+            .filter(|batch| held.batches.insert(id(batch)))
+            .collect()
+    }
+
+    /// Rows this process no longer works on (recorded or released): the heartbeat stops renewing them.
+    pub fn let_go_rows(&self, ids: impl IntoIterator<Item = i64>) {
+        let mut held = self.held();
+        for id in ids {
+            held.rows.remove(&id);
+        }
+    }
+
+    pub fn let_go_batch(&self, id: i64) {
+        self.held().batches.remove(&id);
+    }
+
+    /// How many rows and batches this process holds.
+    pub fn holding(&self) -> (usize, usize) {
+        let held = self.held();
+        (held.rows.len(), held.batches.len())
+    }
+
+    /// The heartbeat: extends the leases of every row and batch this process still holds (emergency ones by
+    /// the emergency lease, others by the dispatch lease). Rows another process took meanwhile (after this one
+    /// was away longer than a lease) are left to it.
+    pub async fn renew(&self) -> Result<(), sqlx::Error> {
+        let (rows, batches): (Vec<i64>, Vec<i64>) = {
+            let held = self.held();
+            (
+                held.rows.iter().copied().collect(),
+                held.batches.iter().copied().collect(),
+            )
+        };
+        let lease = self.lease_case(now_ms());
+        for (table, ids) in [("deliveries", rows), ("delivery_batches", batches)] {
+            let live = if table == "deliveries" {
+                "status = 'pending'"
+            } else {
+                "status = 'open'"
+            };
+            for chunk in ids.chunks(RENEW_CHUNK) {
+                let sql = format!(
+                    "UPDATE {table} SET lease_until_ms = {lease} WHERE lease_owner = $1 AND {live} \
+                     AND lease_until_ms > 0 AND id IN ({})",
+                    value_list(chunk.len(), 2)
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(&self.owner);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&self.db.pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The lease of a claim made at `now`, as an SQL expression of the row's priority (integers only).
+    fn lease_case(&self, now: i64) -> String {
+        let emergency = SourceKind::Emergency.priority();
+        format!(
+            "(CASE WHEN priority >= {emergency} THEN {} ELSE {} END)",
+            self.lease_until(now, emergency),
+            self.lease_until(now, i64::MIN)
+        )
     }
 
     pub fn db(&self) -> &Db {
@@ -164,8 +269,14 @@ impl Store {
         Ok(unfinished > 0)
     }
 
-    fn lease_until(&self, now: i64) -> i64 {
-        now + i64::try_from(self.lease.as_millis()).unwrap_or(300_000)
+    /// When a claim made at `now` of rows of `priority` runs out unless renewed.
+    fn lease_until(&self, now: i64, priority: i64) -> i64 {
+        let lease = if priority >= SourceKind::Emergency.priority() {
+            self.emergency_lease
+        } else {
+            self.lease
+        };
+        now + i64::try_from(lease.as_millis()).unwrap_or(300_000)
     }
 
     pub async fn content(&self, content_id: i64) -> Result<Arc<Rendered>, sqlx::Error> {
@@ -206,23 +317,24 @@ impl Store {
         };
         let now = now_ms();
         let sql = format!(
-            "UPDATE deliveries SET lease_until_ms = $1, lease_owner = $2, attempts = attempts + 1, \
-             updated_at_ms = $3 WHERE id IN (SELECT id FROM deliveries WHERE channel = $4 AND status = 'pending' \
-             AND due_at_ms <= $3 AND lease_until_ms < $3 AND priority >= $6 \
+            "UPDATE deliveries SET lease_until_ms = {}, lease_owner = $1, attempts = attempts + 1, \
+             updated_at_ms = $2 WHERE id IN (SELECT id FROM deliveries WHERE channel = $3 AND status = 'pending' \
+             AND due_at_ms <= $2 AND lease_until_ms < $2 AND priority >= $4 \
              ORDER BY priority DESC, due_at_ms, id LIMIT $5{}) \
              RETURNING id, source_kind, resident_id, address, address_detail, content_id, attempts",
+            self.lease_case(now),
             skip_locked(&self.db)
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(self.lease_until(now))
             .bind(&self.owner)
             .bind(now)
             .bind(channel.as_str())
-            .bind(limit as i64)
             .bind(min_priority)
+            .bind(limit as i64)
             .fetch_all(&self.db.pool)
             .await?;
-        rows.iter()
+        let claimed = rows
+            .iter()
             .map(|row| {
                 let kind: String = row.try_get("source_kind")?;
                 Ok(Claimed {
@@ -235,7 +347,8 @@ impl Store {
                     attempts: row.try_get("attempts")?,
                 })
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(self.hold_rows(claimed, |row| row.id))
     }
 
     /// Gives claimed rows that were not started back (on shutdown): pending, claimable at once, the claim's
@@ -261,12 +374,24 @@ impl Store {
         if let Err(error) = released {
             tracing::warn!(%error, rows = ids.len(), "claimed rows not released; they are sent when the lease runs out");
         }
+        self.let_go_rows(ids);
     }
 
     /// Records the outcomes of several rows in one transaction (one commit instead of one per row: the
     /// single writer of SQLite is the bottleneck of email and push otherwise). Outcomes are handed over as they
     /// come, so a group holds what finished while the previous group was being written.
     pub async fn record_singles(
+        &self,
+        channel: ChannelKind,
+        group: &[(Claimed, Recording)],
+    ) -> Result<(), sqlx::Error> {
+        let recorded = self.write_singles(channel, group).await;
+        // Written, or given up after the lease (then another worker may take them): no longer renewed.
+        self.let_go_rows(group.iter().map(|(row, _)| row.id));
+        recorded
+    }
+
+    async fn write_singles(
         &self,
         channel: ChannelKind,
         group: &[(Claimed, Recording)],
@@ -370,15 +495,15 @@ impl Store {
         }
         let now = now_ms();
         let sql = format!(
-            "UPDATE delivery_batches SET lease_until_ms = $1, lease_owner = $2, attempts = attempts + 1, \
-             updated_at_ms = $3 WHERE id IN (SELECT id FROM delivery_batches WHERE channel = 'line' \
-             AND status = 'open' AND due_at_ms <= $3 AND lease_until_ms < $3 AND priority >= $5 \
-             ORDER BY priority DESC, due_at_ms, id LIMIT $4{}) \
+            "UPDATE delivery_batches SET lease_until_ms = {}, lease_owner = $1, attempts = attempts + 1, \
+             updated_at_ms = $2 WHERE id IN (SELECT id FROM delivery_batches WHERE channel = 'line' \
+             AND status = 'open' AND due_at_ms <= $2 AND lease_until_ms < $2 AND priority >= $4 \
+             ORDER BY priority DESC, due_at_ms, id LIMIT $3{}) \
              RETURNING id, endpoint, retry_key, content_id, attempts",
+            self.lease_case(now),
             skip_locked(&self.db)
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(self.lease_until(now))
             .bind(&self.owner)
             .bind(now)
             .bind(limit as i64)
@@ -386,6 +511,26 @@ impl Store {
             .fetch_all(&self.db.pool)
             .await?;
         let mut batches = Vec::with_capacity(rows.len());
+        let rows = self.hold_batches(rows, |row| row.try_get("id").unwrap_or(0));
+        let held: Vec<i64> = rows
+            .iter()
+            .filter_map(|row| row.try_get("id").ok())
+            .collect();
+        let read = self.read_batches(rows, &mut batches).await;
+        if read.is_err() {
+            // Not sent: let the leases run out so they are claimed again.
+            for id in held {
+                self.let_go_batch(id);
+            }
+        }
+        read.map(|()| batches)
+    }
+
+    async fn read_batches(
+        &self,
+        rows: Vec<sqlx::any::AnyRow>,
+        batches: &mut Vec<LineBatch>,
+    ) -> Result<(), sqlx::Error> {
         for row in rows {
             let id: i64 = row.try_get("id")?;
             let key: String = row.try_get("retry_key")?;
@@ -422,7 +567,7 @@ impl Store {
                 recipients,
             });
         }
-        Ok(batches)
+        Ok(())
     }
 
     /// Claims due LINE rows that have no batch yet, groups them by content (one language, one message) into
@@ -433,17 +578,16 @@ impl Store {
         min_priority: i64,
     ) -> Result<Vec<LineBatch>, sqlx::Error> {
         let now = now_ms();
-        let lease_until = self.lease_until(now);
         let mut tx = self.db.begin_write().await?;
         let sql = format!(
-            "UPDATE deliveries SET lease_until_ms = $1, lease_owner = $2, updated_at_ms = $3 \
+            "UPDATE deliveries SET lease_until_ms = {}, lease_owner = $1, updated_at_ms = $2 \
              WHERE id IN (SELECT id FROM deliveries WHERE channel = 'line' AND status = 'pending' \
-             AND batch_id IS NULL AND due_at_ms <= $3 AND lease_until_ms < $3 AND priority >= $5 \
-             ORDER BY priority DESC, due_at_ms, id LIMIT $4{}) RETURNING id, address, content_id, priority",
+             AND batch_id IS NULL AND due_at_ms <= $2 AND lease_until_ms < $2 AND priority >= $4 \
+             ORDER BY priority DESC, due_at_ms, id LIMIT $3{}) RETURNING id, address, content_id, priority",
+            self.lease_case(now),
             skip_locked(&self.db)
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(lease_until)
             .bind(&self.owner)
             .bind(now)
             .bind(limit)
@@ -466,6 +610,7 @@ impl Store {
         let mut batches = Vec::new();
         for ((negative_priority, content_id), mut members) in groups {
             members.sort_unstable_by_key(|(id, _)| *id);
+            let lease_until = self.lease_until(now, -negative_priority);
             for chunk in members.chunks(channels::line::limits::MULTICAST_MAX_RECIPIENTS) {
                 let retry_key = Uuid::new_v4();
                 let id: i64 = sqlx::query_scalar(
@@ -509,10 +654,21 @@ impl Store {
             }
         }
         tx.commit().await?;
-        Ok(batches)
+        Ok(self.hold_batches(batches, |batch| batch.id))
     }
 
     pub async fn record_line_batch(
+        &self,
+        batch: &LineBatch,
+        recording: Recording,
+        done: bool,
+    ) -> Result<(), sqlx::Error> {
+        let recorded = self.write_line_batch(batch, recording, done).await;
+        self.let_go_batch(batch.id);
+        recorded
+    }
+
+    async fn write_line_batch(
         &self,
         batch: &LineBatch,
         recording: Recording,

@@ -9,6 +9,7 @@ mod emergency;
 mod faults;
 mod foundation;
 mod hardening;
+mod leases;
 mod limits;
 mod notices;
 mod registration;
