@@ -366,7 +366,11 @@ async fn import_residents(
             Some(column) => format!("line {}, {column}", error.line),
             None => format!("line {}", error.line),
         }),
-        japanese: None,
+        japanese: Some(crate::messages::staff::import_error(
+            error.line,
+            error.column.as_deref(),
+            &error.message,
+        )),
     })?;
     residents::upsert_many(&state.db, &parsed.residents, &parsed.channels).await?;
     audit::record(

@@ -104,6 +104,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "faq_vectors",
         include_str!("../migrations/sqlite/0012_faq_vectors.sql"),
     ),
+    // the console does the whole job: disabled staff accounts, dismissed FAQ misses (issue 15)
+    (
+        16,
+        "staff_console",
+        include_str!("../migrations/sqlite/0016_staff_console.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -175,6 +181,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "faq_vectors",
         include_str!("../migrations/postgres/0012_faq_vectors.sql"),
+    ),
+    // the console does the whole job: disabled staff accounts, dismissed FAQ misses (issue 15)
+    (
+        16,
+        "staff_console",
+        include_str!("../migrations/postgres/0016_staff_console.sql"),
     ),
 ];
 

@@ -547,6 +547,20 @@ async fn import_residents(config: Config, file: PathBuf, encoding: &str) -> anyh
     let db = Db::connect(&config.database_url, 2).await?;
     db.migrate().await?;
     residents::upsert_many(&db, &parsed.residents, &parsed.channels).await?;
+    // The command line is an admin's tool: its import is audited like the API's.
+    hub::audit::record_as(
+        &db,
+        "hub residents import (command line)",
+        "admin",
+        "resident.import",
+        "csv",
+        serde_json::json!({
+            "rows": parsed.residents.len(),
+            "file": file.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "source": "コマンドライン",
+        }),
+    )
+    .await?;
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     eprintln!(

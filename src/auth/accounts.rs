@@ -14,6 +14,7 @@ use super::session::SESSION_MS;
 use super::{Role, Staff, hash_token};
 use crate::db::{Db, now_ms};
 use crate::error::ApiError;
+use crate::messages::staff::StaffMsg;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -168,8 +169,11 @@ pub async fn login(
         metrics::counter!("hub_login_refused_total", "reason" => "throttled").increment(1);
         return Ok(LoginOutcome::Throttled { until_ms });
     }
-    let row = sqlx::query("SELECT id, password_hash, role FROM staff_users WHERE username = $1")
-        .bind(username)
+    // A disabled account is checked like an unknown one (the same hash, the same answer).
+    let row = sqlx::query(
+        "SELECT id, password_hash, role FROM staff_users WHERE username = $1 AND disabled_at_ms IS NULL",
+    )
+    .bind(username)
         .fetch_optional(&db.pool)
         .await?;
     let phc = match &row {
@@ -224,12 +228,19 @@ pub async fn login(
 impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> Self {
         match error {
-            AccountError::Invalid { field, message } => ApiError::bad_request(field, message),
+            AccountError::Invalid { field, message } => {
+                let japanese = match field {
+                    "username" => StaffMsg::BadUsername.ja(),
+                    "password" => StaffMsg::BadPassword.ja(),
+                    _ => StaffMsg::InvalidRequest.ja(),
+                };
+                ApiError::bad_request(field, message).in_japanese(japanese)
+            }
             AccountError::Taken(_) => ApiError {
                 status: StatusCode::CONFLICT,
                 message: error.to_string(),
                 field: Some("username".into()),
-                japanese: None,
+                japanese: Some(StaffMsg::UsernameTaken.ja().to_owned()),
             },
             AccountError::Hash(_) | AccountError::Db(_) => ApiError::internal(error),
         }
@@ -249,7 +260,7 @@ pub async fn unlock_account(
         .fetch_optional(&db.pool)
         .await?;
     if exists.is_none() {
-        return Err(ApiError::not_found(format!("no staff account {username}")));
+        return Err(no_such_staff(username));
     }
     let cleared = login_guard::unlock(db, username, now_ms()).await?;
     crate::audit::record_as(
@@ -262,6 +273,147 @@ pub async fn unlock_account(
     )
     .await?;
     Ok(cleared)
+}
+
+fn no_such_staff(username: &str) -> ApiError {
+    ApiError::not_found(format!("no staff account {username}"))
+        .in_japanese(StaffMsg::NoSuchStaff.ja())
+}
+
+/// A staff account as the admin's 職員 page lists it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountInfo {
+    pub username: String,
+    pub role: Role,
+    pub created_at_ms: i64,
+    /// When an admin disabled it (`null`: it may log in).
+    pub disabled_at_ms: Option<i64>,
+    /// Clients throttled on it now (failed logins).
+    pub throttled_clients: i64,
+}
+
+/// Every staff account, by username.
+pub async fn list_accounts(db: &Db) -> Result<Vec<AccountInfo>, sqlx::Error> {
+    let now = now_ms();
+    let rows = sqlx::query(
+        "SELECT username, role, created_at_ms, disabled_at_ms FROM staff_users ORDER BY username",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let username: String = row.try_get("username")?;
+        let role: String = row.try_get("role")?;
+        let throttled_clients = login_guard::throttled_clients(db, &username, now).await?;
+        out.push(AccountInfo {
+            role: Role::parse(&role).unwrap_or(Role::Viewer),
+            created_at_ms: row.try_get("created_at_ms")?,
+            disabled_at_ms: row.try_get("disabled_at_ms")?,
+            throttled_clients,
+            username,
+        });
+    }
+    Ok(out)
+}
+
+/// Disables (`disabled`) or enables an account: a disabled one cannot log in and its sessions end at once.
+/// Audited as `staff.disable` / `staff.enable`. An admin cannot disable their own account.
+pub async fn set_disabled(
+    db: &Db,
+    username: &str,
+    disabled: bool,
+    actor: &Staff,
+) -> Result<(), ApiError> {
+    if disabled && username == actor.name {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "an admin cannot disable their own account",
+        )
+        .in_japanese(StaffMsg::CannotDisableSelf.ja()));
+    }
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM staff_users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(id) = id else {
+        return Err(no_such_staff(username));
+    };
+    sqlx::query("UPDATE staff_users SET disabled_at_ms = $1, updated_at_ms = $2 WHERE id = $3")
+        .bind(disabled.then_some(now))
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if disabled {
+        sqlx::query("DELETE FROM staff_sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    crate::audit::record_in(
+        &mut tx,
+        now,
+        &actor.name,
+        actor.role.as_str(),
+        if disabled {
+            "staff.disable"
+        } else {
+            "staff.enable"
+        },
+        username,
+        serde_json::Value::Null,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An admin sets a new password for an account (its owner forgot it): the hash is replaced, the account's
+/// sessions end, its login throttle is lifted. Audited as `staff.password` (never the password).
+pub async fn reset_password(
+    db: &Db,
+    username: &str,
+    password: NewPassword,
+    actor: &Staff,
+) -> Result<(), ApiError> {
+    let phc = tokio::task::spawn_blocking(move || hash_password(&password.0))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)?;
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM staff_users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(id) = id else {
+        return Err(no_such_staff(username));
+    };
+    sqlx::query("UPDATE staff_users SET password_hash = $1, updated_at_ms = $2 WHERE id = $3")
+        .bind(phc)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM staff_sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::record_in(
+        &mut tx,
+        now,
+        &actor.name,
+        actor.role.as_str(),
+        "staff.password",
+        username,
+        serde_json::Value::Null,
+    )
+    .await?;
+    tx.commit().await?;
+    login_guard::unlock(db, username, now).await?;
+    Ok(())
 }
 
 #[cfg(test)]

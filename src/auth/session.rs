@@ -45,7 +45,7 @@ pub async fn find_session(db: &Db, cookie: &str) -> Result<Option<Session>, sqlx
     let row = sqlx::query(
         "SELECT s.id_hash AS id_hash, s.csrf_token AS csrf_token, u.username AS username, u.role AS role \
          FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id \
-         WHERE s.id_hash = $1 AND s.expires_at_ms > $2",
+         WHERE s.id_hash = $1 AND s.expires_at_ms > $2 AND u.disabled_at_ms IS NULL",
     )
     .bind(&id_hash)
     .bind(now_ms())
@@ -129,7 +129,11 @@ pub fn csrf_error() -> ApiError {
         status: StatusCode::FORBIDDEN,
         message: "the CSRF token is missing or wrong: reload the page and try again".into(),
         field: Some(CSRF_HEADER.into()),
-        japanese: None,
+        japanese: Some(
+            crate::messages::staff::StaffMsg::FormExpired
+                .ja()
+                .to_owned(),
+        ),
     }
 }
 

@@ -269,6 +269,16 @@ fn render_form(
     (status, layout(user, "faq", title, &body)).into_response()
 }
 
+/// Whether `dir` is the FAQ bundled in the source tree (`faq/data` beside the hub's sources): the console never
+/// writes there; a city edits a copy named by `HUB_FAQ_DIR`.
+pub fn is_source_tree(dir: &std::path::Path) -> bool {
+    let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("faq/data");
+    match (dir.canonicalize(), bundled.canonicalize()) {
+        (Ok(dir), Ok(bundled)) => dir == bundled,
+        _ => false,
+    }
+}
+
 /// `POST /admin/faq/edit`: checks, writes the TOML file, reloads the FAQ, audits, and goes back to the list.
 pub async fn save(
     State(state): State<AppState>,
@@ -292,6 +302,15 @@ pub async fn save(
             message: "既存のエントリのIDは変更できません。".into(),
         };
         return render_form(&user, &form, Some(&error), StatusCode::BAD_REQUEST);
+    }
+    if is_source_tree(&state.config.faq_dir) {
+        let error = FieldError {
+            field: "id",
+            message: "プログラムに同梱のFAQは画面から保存できません。管理者がFAQのフォルダをデータ用の場所にコピーし、\
+                      HUB_FAQ_DIR でその場所を指定してください。"
+                .into(),
+        };
+        return render_form(&user, &form, Some(&error), StatusCode::CONFLICT);
     }
     let _guard = WRITE_LOCK.lock().await;
     let index = state.chat.faq.index();

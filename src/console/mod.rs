@@ -7,12 +7,15 @@
 //! login throttle are `auth`'s.
 
 mod access;
+mod admin;
 mod charts;
+mod emergency;
 mod faq_edit;
 mod frame;
 mod pages;
 mod queries;
 mod surveys;
+mod wording;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -37,7 +40,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/static/console.js", get(script))
         .merge(access::routes())
         .merge(pages::routes())
+        .merge(emergency::routes())
         .merge(surveys::routes())
+        .merge(admin::routes())
+        .layer(axum::middleware::from_fn(admin::no_store))
+        .route("/favicon.ico", get(admin::favicon))
 }
 
 /// Whether cookies must carry `Secure` (the hub is reached over https).

@@ -21,7 +21,6 @@ use super::frame::{
 use super::queries::{self, DAY_MS};
 use super::{ConsoleUser, faq_edit};
 use crate::AppState;
-use crate::audit;
 use crate::auth::Role;
 use crate::html::escape;
 use crate::residents::ChannelKind;
@@ -33,11 +32,12 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/admin/residents", get(residents))
         .route("/admin/residents/{external_id}", get(resident))
         .route("/admin/notices", get(notices))
+        .route("/admin/notices/describe", get(describe_rule))
         .route("/admin/notices/{id}", get(notice_report))
-        .route("/admin/emergency", get(emergency))
+        .route("/admin/notices/{id}/edit", get(notice_edit))
         .route("/admin/faq", get(faq_list))
         .route("/admin/faq/edit", get(faq_edit::form).post(faq_edit::save))
-        .route("/admin/audit", get(audit_page))
+        .route("/admin/faq/dismiss", axum::routing::post(faq_dismiss))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -86,11 +86,13 @@ async fn dashboard_body(state: &AppState, user: &ConsoleUser) -> Result<String, 
         missed,
     } = queries::faq_outcomes(&state.db, crate::db::now_ms() - 7 * DAY_MS).await?;
     let emergencies = if can_broadcast(user.0.staff.role) {
-        "<section class=\"card\"><h2>最近の緊急配信</h2>\
-         <ul id=\"recent-emergencies\" class=\"list\" aria-live=\"polite\"><li class=\"muted\">読み込み中…</li></ul>\
-         </section>"
+        format!(
+            "<section class=\"card\"><h2>最近の緊急配信</h2>{}\
+             <p><a href=\"/admin/emergency\">緊急配信の画面へ</a></p></section>",
+            super::emergency::recent_list(state, 5).await?
+        )
     } else {
-        ""
+        String::new()
     };
     Ok(format!(
         "<div class=\"grid\">\
@@ -103,8 +105,14 @@ async fn dashboard_body(state: &AppState, user: &ConsoleUser) -> Result<String, 
          <dt>回答できた質問</dt><dd id=\"faq-answered\">{answered}</dd>\
          <dt>候補を示した質問</dt><dd>{candidates}</dd>\
          <dt>回答できなかった質問</dt><dd id=\"faq-missed\">{missed}</dd></dl>\
+         <p>未対応の質問（FAQページと同じ集計）: <strong id=\"faq-open-misses\">{open_misses}</strong>件</p>\
          {faq_link}</section></div>",
         chart = chart_svg(start, &series),
+        open_misses = open_misses(state)
+            .await?
+            .iter()
+            .map(|m| m.count)
+            .sum::<i64>(),
         faq_link = if user.0.staff.role == Role::Disaster {
             ""
         } else {
@@ -122,7 +130,11 @@ struct ResidentSearch {
     q: String,
     #[serde(default)]
     district: String,
+    page: Option<i64>,
 }
+
+/// Residents per page of the list.
+const RESIDENTS_PER_PAGE: i64 = 50;
 
 async fn residents(
     State(state): State<AppState>,
@@ -131,8 +143,21 @@ async fn residents(
 ) -> Response {
     let q = search.q.trim();
     let district = search.district.trim();
-    let rows = match queries::search_residents(&state.db, q, district).await {
+    let page = search.page.unwrap_or(1).clamp(1, 1_000_000);
+    let rows = match queries::search_residents(
+        &state.db,
+        q,
+        district,
+        RESIDENTS_PER_PAGE,
+        (page - 1) * RESIDENTS_PER_PAGE,
+    )
+    .await
+    {
         Ok(rows) => rows,
+        Err(error) => return db_error(error),
+    };
+    let found_count = match queries::search_count(&state.db, q, district).await {
+        Ok(n) => n,
         Err(error) => return db_error(error),
     };
     let total = match queries::resident_count(&state.db).await {
@@ -145,7 +170,7 @@ async fn residents(
         let _ = write!(options, "<option{selected}>{}</option>", escape(d));
     }
     let mut table = String::new();
-    for row in rows.iter().take(100) {
+    for row in &rows {
         let _ = write!(
             table,
             "<tr><td><a href=\"/admin/residents/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -153,14 +178,37 @@ async fn residents(
             escape(&row.external_id),
             escape(row.district.as_deref().unwrap_or("—")),
             escape(row.birth_date.as_deref().unwrap_or("—")),
-            escape(&row.language)
+            crate::messages::staff::language_name(&row.language)
         );
     }
-    let more = if rows.len() > 100 {
-        "<p class=\"muted\">100件まで表示しています。条件を絞ってください。</p>"
-    } else {
-        ""
+    let pages = ((found_count + RESIDENTS_PER_PAGE - 1) / RESIDENTS_PER_PAGE).max(1);
+    let link = |page: i64| {
+        escape(&format!(
+            "/admin/residents?q={}&district={}&page={page}",
+            urlencode(q),
+            urlencode(district)
+        ))
     };
+    let mut more = String::from("<nav class=\"pager\" aria-label=\"ページ\">");
+    if page > 1 {
+        let _ = write!(
+            more,
+            "<a href=\"{}\" rel=\"prev\">← 前へ</a>",
+            link(page - 1)
+        );
+    }
+    let _ = write!(
+        more,
+        "<span>{page} / {pages} ページ（該当 {found_count}人）</span>"
+    );
+    if page < pages {
+        let _ = write!(
+            more,
+            "<a href=\"{}\" rel=\"next\">次へ →</a>",
+            link(page + 1)
+        );
+    }
+    more.push_str("</nav>");
     let found = if table.is_empty() {
         "<p class=\"muted\">該当する住民はいません。</p>".to_owned()
     } else {
@@ -250,7 +298,7 @@ async fn resident(
         id = escape(&view.external_id),
         birth = escape(view.birth_date.as_deref().unwrap_or("—")),
         district = escape(view.district.as_deref().unwrap_or("—")),
-        language = escape(&view.language),
+        language = crate::messages::staff::language_name(&view.language),
         interests = escape(&view.interests.join("、")),
         channels = escape(&channels.join("、")),
         preferred = escape(&preferred.join(" → ")),
@@ -313,16 +361,26 @@ async fn notices(
                 let repeat = row
                     .cron
                     .as_ref()
-                    .map(|c| format!(" <span class=\"tag\">繰り返し {}</span>", escape(c)))
+                    .map(|c| {
+                        format!(
+                            " <span class=\"tag\">繰り返し: {}</span>",
+                            super::wording::describe_cron(c)
+                        )
+                    })
                     .unwrap_or_default();
+                let edit = if writer {
+                    format!(" <a href=\"/admin/notices/{id}/edit\">編集</a>")
+                } else {
+                    String::new()
+                };
                 days.entry(at).or_default().push(format!(
                     "<li class=\"notice\" data-notice=\"{id}\"><time datetime=\"{iso}\">{time}</time> \
                      <a href=\"/admin/notices/{id}\">{title}</a>{repeat} \
-                     <span class=\"muted\">対象: {segment}</span> {cancel}</li>",
+                     <span class=\"muted\">対象: {segment}</span>{edit} {cancel}</li>",
                     iso = jst(at, "%Y-%m-%dT%H:%M:%S%:z"),
                     time = jst(at, "%H:%M"),
                     title = escape(title),
-                    segment = escape(if segment.is_empty() { "全員" } else { segment }),
+                    segment = escape(&super::wording::describe_rule_text(segment)),
                 ));
             }
             _ => {
@@ -368,7 +426,7 @@ async fn notices(
         .map(|id| format!("<p class=\"ok\" role=\"status\">お知らせ {id} を登録しました。</p>"))
         .unwrap_or_default();
     let compose = if writer {
-        compose_form(&state)
+        compose_form(&state, None)
     } else {
         String::new()
     };
@@ -413,21 +471,30 @@ fn status_label(status: &str) -> &'static str {
     }
 }
 
-fn compose_form(state: &AppState) -> String {
-    let languages: Vec<String> = ["ja", "en", "zh", "ko", "vi"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-    let tomorrow = (Utc::now().with_timezone(&Tokyo) + Duration::days(1))
-        .format("%Y-%m-%d")
-        .to_string();
+/// The longest body the form accepts per language (what one LINE message holds with the title and links).
+pub(super) const MAX_NOTICE_BODY_CHARS: usize = 4000;
+
+/// The languages a notice body may be written in besides Japanese, in the order the form shows them.
+const BODY_LANGUAGES: [&str; 5] = ["ja-easy", "en", "zh", "ko", "vi"];
+
+/// Language checkboxes of the segment builder: the label in Japanese, the value as the rule language spells it.
+fn language_checkboxes() -> String {
+    let mut out = String::new();
+    for (i, code) in ["ja", "easy-ja", "en", "zh", "ko", "vi"].iter().enumerate() {
+        let _ = write!(
+            out,
+            "<label class=\"check\"><input type=\"checkbox\" name=\"language\" id=\"language-{i}\" value=\"{code}\"> {}</label>",
+            crate::messages::staff::language_name(code)
+        );
+    }
+    out
+}
+
+/// The segment builder (age, districts, interests, languages → a rule, its Japanese reading, the count reached on
+/// the chosen channels and its languages), shared by the notice and survey forms; `rule` is a stored rule to edit.
+pub(super) fn segment_builder(state: &AppState, rule: &str) -> String {
     format!(
-        "<section class=\"card\"><h2>お知らせを作成</h2>\
-         <form id=\"compose\" novalidate>\
-         <label for=\"n-title\">件名</label><input id=\"n-title\" required maxlength=\"200\">\
-         <label for=\"n-body-ja\">本文（日本語）</label><textarea id=\"n-body-ja\" rows=\"5\" required></textarea>\
-         <label for=\"n-body-en\">本文（英語・任意）</label><textarea id=\"n-body-en\" rows=\"3\"></textarea>\
-         <fieldset id=\"segment-builder\"><legend>対象（セグメント）</legend>\
+        "<fieldset id=\"segment-builder\"><legend>対象（セグメント）</legend>\
          <div class=\"row\"><label for=\"age-min\">年齢（以上）</label>\
          <input id=\"age-min\" type=\"number\" min=\"0\" max=\"130\" inputmode=\"numeric\">\
          <label for=\"age-max\">年齢（以下）</label>\
@@ -435,36 +502,191 @@ fn compose_form(state: &AppState) -> String {
          <p class=\"group\">地区</p><div class=\"checks\">{districts}</div>\
          <p class=\"group\">関心</p><div class=\"checks\">{interests}</div>\
          <p class=\"group\">言語</p><div class=\"checks\">{languages}</div>\
-         <label for=\"n-rule\">条件式（自動作成・編集可）</label><input id=\"n-rule\" value=\"all\" spellcheck=\"false\">\
-         <p class=\"count\">対象人数: <output id=\"segment-count\" for=\"n-rule\" aria-live=\"polite\">—</output></p>\
-         <p id=\"segment-error\" class=\"error\" hidden></p></fieldset>\
-         <fieldset><legend>配信チャネル</legend><div class=\"checks\">\
-         <label class=\"check\"><input type=\"checkbox\" name=\"channel\" value=\"line\" checked> LINE</label>\
-         <label class=\"check\"><input type=\"checkbox\" name=\"channel\" value=\"push\" checked> プッシュ通知</label>\
-         <label class=\"check\"><input type=\"checkbox\" name=\"channel\" value=\"email\" checked> メール</label>\
-         <label class=\"check\"><input type=\"checkbox\" name=\"channel\" value=\"webchat\"> Webチャット</label>\
-         </div></fieldset>\
+         <p class=\"describe\">対象: <strong id=\"segment-text\">全員</strong></p>\
+         <details id=\"rule-details\"><summary>条件式を直接編集する（上級者向け）</summary>\
+         <label for=\"n-rule\">条件式</label><input id=\"n-rule\" value=\"{rule}\" spellcheck=\"false\">\
+         <p class=\"hint\">チェックボックスを変えると条件式が作り直されます。手で書き換えた後にチェックボックスを変えたときは、置き換えるか確認します。</p></details>\
+         <div id=\"rule-conflict\" class=\"warning\" hidden><p>条件式を手で書き換えています。チェックボックスの条件をどうしますか。</p>\
+         <div class=\"row\"><button type=\"button\" id=\"rule-replace\" class=\"secondary\">チェックボックスの条件で置き換える</button>\
+         <button type=\"button\" id=\"rule-both\" class=\"secondary\">両方の条件を満たす人にする</button>\
+         <button type=\"button\" id=\"rule-keep\" class=\"secondary\">手で書いた式のままにする</button></div></div>\
+         <p class=\"count\">届く人数: <output id=\"segment-count\" for=\"n-rule\" aria-live=\"polite\">—</output>\
+         <span id=\"segment-unreachable\" class=\"hint\"></span></p>\
+         <p id=\"segment-languages\" class=\"hint\"></p>\
+         <p id=\"segment-error\" class=\"error\" hidden></p></fieldset>",
+        rule = escape(if rule.trim().is_empty() { "all" } else { rule }),
+        districts = checkboxes("district", &state.config.districts),
+        interests = checkboxes("interest", &state.config.interests),
+        languages = language_checkboxes(),
+    )
+}
+
+/// The compose form; with `editing`, the same form filled with a scheduled notice, saved with `PUT`.
+fn compose_form(state: &AppState, editing: Option<&crate::notices::StoredNotice>) -> String {
+    let tomorrow = (Utc::now().with_timezone(&Tokyo) + Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let (date, time) = editing
+        .and_then(|n| n.next_fire_ms.or(n.send_at_ms))
+        .map(|ms| (jst(ms, "%Y-%m-%d"), jst(ms, "%H:%M")))
+        .unwrap_or((tomorrow, "09:00".to_owned()));
+    let body_of = |code: &str| {
+        editing
+            .and_then(|n| n.body.get(code))
+            .map(|t| escape(t))
+            .unwrap_or_default()
+    };
+    let mut other_bodies = String::new();
+    for code in BODY_LANGUAGES {
+        let _ = write!(
+            other_bodies,
+            "<label for=\"n-body-{code}\">本文（{name}）</label>\
+             <textarea id=\"n-body-{code}\" data-body=\"{code}\" rows=\"3\" maxlength=\"{MAX_NOTICE_BODY_CHARS}\" lang=\"{attr}\">{text}</textarea>\
+             <p class=\"hint counter\" data-counter-for=\"n-body-{code}\"></p>",
+            name = crate::messages::staff::language_name(code),
+            attr = crate::html::lang_attribute(code),
+            text = body_of(code),
+        );
+    }
+    let channels = editing.map(|n| n.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>());
+    let channel_box = |code: &str, label: &str, default: bool| {
+        let on = channels
+            .as_ref()
+            .map(|list| list.contains(&code))
+            .unwrap_or(default);
+        format!(
+            "<label class=\"check\"><input type=\"checkbox\" name=\"channel\" value=\"{code}\"{}> {label}</label>",
+            if on { " checked" } else { "" }
+        )
+    };
+    let cron = editing.and_then(|n| n.cron.clone()).unwrap_or_default();
+    let (heading, submit, edit_attr) = match editing {
+        Some(n) => (
+            format!("お知らせ {} を編集", n.id),
+            "変更を保存する",
+            format!(" data-edit=\"{}\"", n.id),
+        ),
+        None => ("お知らせを作成".to_owned(), "登録する", String::new()),
+    };
+    format!(
+        "<section class=\"card\" id=\"compose-card\"><h2>{heading}</h2>\
+         <form id=\"compose\" novalidate{edit_attr}>\
+         <label for=\"n-title\">件名</label><input id=\"n-title\" required maxlength=\"200\" value=\"{title}\">\
+         <label for=\"n-body-ja\">本文（日本語）</label>\
+         <textarea id=\"n-body-ja\" data-body=\"ja\" rows=\"5\" required maxlength=\"{MAX_NOTICE_BODY_CHARS}\">{body_ja}</textarea>\
+         <p class=\"hint counter\" data-counter-for=\"n-body-ja\"></p>\
+         <details class=\"translations\"{open}><summary>ほかの言語の本文（やさしい日本語・英語・中国語・韓国語・ベトナム語）</summary>\
+         <p class=\"hint\">空欄の言語を選んだ住民には日本語の本文が届きます。下の「対象」で、この対象に含まれる住民の言語と人数が分かります。</p>\
+         {other_bodies}</details>\
+         {builder}\
+         <fieldset><legend>配信チャネル</legend><div class=\"checks\">{line}{push}{email}{webchat}</div></fieldset>\
          <fieldset><legend>配信日時（日本時間）</legend>\
          <label class=\"check\"><input type=\"radio\" name=\"when\" value=\"now\"> すぐに送る</label>\
-         <label class=\"check\"><input type=\"radio\" name=\"when\" value=\"at\" checked> 日時を指定</label>\
-         <label class=\"check\"><input type=\"radio\" name=\"when\" value=\"cron\"> 繰り返し</label>\
-         <div class=\"row\"><label for=\"n-date\">日付</label><input id=\"n-date\" type=\"date\" value=\"{tomorrow}\">\
-         <label for=\"n-time\">時刻</label><input id=\"n-time\" type=\"time\" value=\"09:00\"></div>\
-         <label for=\"n-cron\">繰り返し（cron: 秒 分 時 日 月 曜日 年）</label>\
-         <input id=\"n-cron\" placeholder=\"0 0 9 * * Mon *\" spellcheck=\"false\"></fieldset>\
-         <fieldset><legend>プレビュー</legend><div class=\"row\">\
-         <label for=\"p-resident\">住民ID</label><input id=\"p-resident\">\
+         <label class=\"check\"><input type=\"radio\" name=\"when\" value=\"at\"{at_checked}> 日時を指定</label>\
+         <label class=\"check\"><input type=\"radio\" name=\"when\" value=\"cron\"{cron_checked}> 繰り返し</label>\
+         <div class=\"row\"><label for=\"n-date\">日付</label><input id=\"n-date\" type=\"date\" value=\"{date}\">\
+         <label for=\"n-time\">時刻</label><input id=\"n-time\" type=\"time\" value=\"{time}\"></div>\
+         <div class=\"row\" id=\"repeat-row\"><label for=\"n-repeat\">繰り返し</label>\
+         <select id=\"n-repeat\"><option value=\"daily\">毎日</option><option value=\"weekly\">毎週</option>\
+         <option value=\"monthly\">毎月</option></select>\
+         <label for=\"n-weekday\">曜日</label><select id=\"n-weekday\"><option value=\"Mon\">月曜</option>\
+         <option value=\"Tue\">火曜</option><option value=\"Wed\">水曜</option><option value=\"Thu\">木曜</option>\
+         <option value=\"Fri\">金曜</option><option value=\"Sat\">土曜</option><option value=\"Sun\">日曜</option></select>\
+         <label for=\"n-monthday\">日</label><input id=\"n-monthday\" type=\"number\" min=\"1\" max=\"28\" value=\"1\"></div>\
+         <p class=\"hint\">繰り返しは「時刻」の欄の時刻に送ります: <strong id=\"repeat-text\"></strong></p>\
+         <input id=\"n-cron\" type=\"hidden\" value=\"{cron}\"></fieldset>\
+         <fieldset><legend>プレビュー</legend>\
+         <p class=\"hint\">住民IDを空欄にすると、対象の中から1人を選んで表示します（言語を選ぶと、その言語の住民から選びます）。</p>\
+         <div class=\"row\">\
+         <label for=\"p-resident\">住民ID（任意）</label><input id=\"p-resident\">\
+         <label for=\"p-language\">言語</label><select id=\"p-language\"><option value=\"\">指定しない</option>{preview_languages}</select>\
          <label for=\"p-channel\">チャネル</label><select id=\"p-channel\"><option value=\"\">住民の優先チャネル</option>\
          <option value=\"line\">LINE</option><option value=\"push\">プッシュ通知</option>\
          <option value=\"email\">メール</option><option value=\"webchat\">Webチャット</option></select>\
          <button type=\"button\" id=\"preview-button\" class=\"secondary\">プレビュー</button></div>\
          <div id=\"preview\" class=\"preview\" aria-live=\"polite\"></div></fieldset>\
-         <button type=\"submit\" id=\"schedule-button\">登録する</button>\
+         <button type=\"submit\" id=\"schedule-button\">{submit}</button>\
          <div id=\"compose-result\" aria-live=\"polite\"></div></form></section>",
-        districts = checkboxes("district", &state.config.districts),
-        interests = checkboxes("interest", &state.config.interests),
-        languages = checkboxes("language", &languages),
+        title = editing.map(|n| escape(&n.title)).unwrap_or_default(),
+        body_ja = body_of("ja"),
+        open = if editing.is_some_and(|n| n.body.len() > 1) {
+            " open"
+        } else {
+            ""
+        },
+        builder = segment_builder(state, editing.map(|n| n.segment.as_str()).unwrap_or("")),
+        line = channel_box("line", "LINE", true),
+        push = channel_box("push", "プッシュ通知", true),
+        email = channel_box("email", "メール", true),
+        webchat = channel_box("webchat", "Webチャット", false),
+        at_checked = if cron.is_empty() { " checked" } else { "" },
+        cron_checked = if cron.is_empty() { "" } else { " checked" },
+        cron = escape(&cron),
+        preview_languages = ["ja", "ja-easy", "en", "zh", "ko", "vi"]
+            .iter()
+            .map(|code| format!(
+                "<option value=\"{code}\">{}</option>",
+                crate::messages::staff::language_name(code)
+            ))
+            .collect::<String>(),
     )
+}
+
+/// `GET /admin/notices/{id}/edit`: a scheduled notice in the compose form (PR and admin).
+async fn notice_edit(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Response {
+    if !can_write_notices(user.0.staff.role) {
+        return forbidden(&user, "notices");
+    }
+    let notice = match crate::notices::find(&state.db, id).await {
+        Ok(Some(notice)) => notice,
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                layout(
+                    &user,
+                    "notices",
+                    "お知らせ",
+                    &format!("<p class=\"error\">お知らせ {id} はありません。</p>"),
+                ),
+            )
+                .into_response();
+        }
+        Err(error) => return db_error(error),
+    };
+    if notice.status != "scheduled" {
+        return layout(
+            &user,
+            "notices",
+            &format!("お知らせ {id}"),
+            &format!(
+                "<p class=\"error\">このお知らせは{}のため、編集できません。</p>\
+                 <p><a href=\"/admin/notices/{id}\">配信レポートを見る</a></p>",
+                status_label(&notice.status)
+            ),
+        )
+        .into_response();
+    }
+    let body = format!(
+        "<p><a href=\"/admin/notices\">← お知らせの一覧へ</a></p>{}",
+        compose_form(&state, Some(&notice))
+    );
+    layout(&user, "notices", &format!("お知らせ {id} の編集"), &body).into_response()
+}
+
+#[derive(Deserialize)]
+struct DescribeQuery {
+    #[serde(default)]
+    rule: String,
+}
+
+/// `GET /admin/notices/describe?rule=…`: a segment rule in Japanese words for the compose form (JSON).
+async fn describe_rule(_user: ConsoleUser, Query(query): Query<DescribeQuery>) -> Response {
+    axum::Json(serde_json::json!({ "text": super::wording::describe_rule_text(&query.rule) }))
+        .into_response()
 }
 
 async fn notice_report(
@@ -514,7 +736,8 @@ async fn notice_report(
     );
     let cancel = if notice.status == "scheduled" && can_write_notices(user.0.staff.role) {
         format!(
-            "<button type=\"button\" class=\"secondary\" data-cancel=\"{id}\">取り消す</button>"
+            "<a class=\"button secondary\" href=\"/admin/notices/{id}/edit\">編集する</a> \
+             <button type=\"button\" class=\"secondary\" data-cancel=\"{id}\">取り消す</button>"
         )
     } else {
         String::new()
@@ -524,7 +747,7 @@ async fn notice_report(
         let _ = write!(
             bodies,
             "<dt>本文（{}）</dt><dd class=\"pre\">{}</dd>",
-            escape(language),
+            crate::messages::staff::language_name(language),
             escape(text)
         );
     }
@@ -535,7 +758,7 @@ async fn notice_report(
         .collect();
     let body = format!(
         "<section class=\"card\"><dl class=\"fields\"><dt>件名</dt><dd>{title}</dd>{bodies}\
-         <dt>対象</dt><dd><code>{segment}</code></dd><dt>チャネル</dt><dd>{channels}</dd>\
+         <dt>対象</dt><dd>{segment}</dd><dt>チャネル</dt><dd>{channels}</dd>\
          <dt>状態</dt><dd>{status}</dd><dt>次回</dt><dd>{next}</dd><dt>繰り返し</dt><dd>{cron}</dd>\
          <dt>送信回数</dt><dd>{fires}</dd><dt>作成者</dt><dd>{by}</dd></dl>{cancel}\
          <div id=\"cancel-result\" aria-live=\"polite\"></div></section>\
@@ -543,18 +766,18 @@ async fn notice_report(
          <th>対象</th><th>送信済み</th><th>記録のみ</th><th>待機中</th><th>失敗</th></tr></thead>\
          <tbody>{table}</tbody></table><p class=\"muted\">「記録のみ」は認証情報がないチャネルで、送信せず記録した件数です。</p></section>",
         title = escape(&notice.title),
-        segment = escape(if notice.segment.is_empty() {
-            "all"
-        } else {
-            &notice.segment
-        }),
+        segment = escape(&super::wording::describe_rule_text(&notice.segment)),
         channels = escape(&channels.join("、")),
         status = status_label(&notice.status),
         next = notice
             .next_fire_ms
             .map(|t| jst(t, "%Y-%m-%d %H:%M"))
             .unwrap_or_else(|| "—".into()),
-        cron = escape(notice.cron.as_deref().unwrap_or("—")),
+        cron = notice
+            .cron
+            .as_deref()
+            .map(super::wording::describe_cron)
+            .unwrap_or_else(|| "—".to_owned()),
         fires = notice.fire_count,
         by = escape(&notice.created_by),
     );
@@ -562,61 +785,87 @@ async fn notice_report(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Emergency
+// FAQ
 
-async fn emergency(State(state): State<AppState>, user: ConsoleUser) -> Response {
-    if !can_broadcast(user.0.staff.role) {
-        return forbidden(&user, "emergency");
+/// At most `max` characters of `text`, with 「…」 when cut (long questions must not crush the table).
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(max).collect();
+        cut.push('…');
+        cut
     }
-    // A dry run goes to the configured staff test recipients instead of the area.
-    let testers = state.config.emergency_test_recipients.len();
-    let mut districts = String::new();
-    for (i, d) in state.config.districts.iter().enumerate() {
-        let _ = write!(
-            districts,
-            "<label class=\"check\"><input type=\"checkbox\" name=\"e-district\" id=\"e-district-{i}\" value=\"{v}\"> {v}</label>",
-            v = escape(d)
-        );
-    }
-    let body = format!(
-        "<p class=\"warning\">このページから送る緊急配信は、対象地区の全住民に、すべての連絡手段で、\
-         配信停止の設定や夜間の制限に関係なく届きます。</p>\
-         <section class=\"card\" id=\"e-compose\"><h2>1. 内容と地区</h2>\
-         <form id=\"emergency-form\" novalidate data-test-recipients=\"{testers}\">\
-         <p class=\"group\">テンプレート</p><div class=\"row\">\
-         <button type=\"button\" class=\"secondary\" data-template=\"evacuation\">避難指示</button>\
-         <button type=\"button\" class=\"secondary\" data-template=\"landslide\">土砂災害警戒</button>\
-         <button type=\"button\" class=\"secondary\" data-template=\"water\">断水</button></div>\
-         <label for=\"e-title\">件名</label><input id=\"e-title\" required maxlength=\"200\">\
-         <label for=\"e-body\">本文（日本語）</label><textarea id=\"e-body\" rows=\"6\" required></textarea>\
-         <fieldset><legend>対象地区</legend>\
-         <label class=\"check\"><input type=\"checkbox\" id=\"e-all\"> 市内全域</label>\
-         <div class=\"checks\">{districts}</div></fieldset>\
-         <label class=\"check\"><input type=\"checkbox\" id=\"e-dry-run\" checked> 訓練（テスト受信者だけに送る）</label>\
-         <p id=\"e-error\" class=\"error\" hidden></p>\
-         <button type=\"submit\" id=\"e-next\">確認へ進む</button></form></section>\
-         <section class=\"card\" id=\"e-confirm\" hidden><h2>2. 確認</h2>\
-         <p id=\"e-summary\"></p><p class=\"reach\">届く住民: <strong id=\"e-reach\">—</strong>人</p>\
-         <div class=\"row\"><button type=\"button\" id=\"e-send\" class=\"danger\">この内容で送信する</button>\
-         <button type=\"button\" id=\"e-back\" class=\"secondary\">戻って直す</button></div></section>\
-         <section class=\"card\" id=\"e-progress\" hidden><h2>3. 配信状況</h2>\
-         <p id=\"e-status\" aria-live=\"polite\"></p>\
-         <table class=\"counts\"><thead><tr><th>チャネル</th><th>対象</th><th>送信済み</th><th>記録のみ</th>\
-         <th>待機中</th><th>失敗</th></tr></thead><tbody id=\"e-counts\"></tbody></table>\
-         <dl class=\"stats\"><dt>無事</dt><dd id=\"e-safe\">0</dd><dt>助けが必要</dt><dd id=\"e-help\">0</dd></dl>\
-         <h3>未確認の回答</h3><p class=\"muted\">ウェブチャットからの匿名の回答です。だれが答えたか確かめられないため、\
-         上の件数と助けが必要な住民の一覧には含めていません。</p>\
-         <dl class=\"stats\"><dt>無事</dt><dd id=\"e-unverified-safe\">0</dd>\
-         <dt>助けが必要</dt><dd id=\"e-unverified-help\">0</dd></dl>\
-         </section>\
-         <section class=\"card\"><h2>最近の緊急配信</h2><ul id=\"recent-emergencies\" class=\"list\">\
-         <li class=\"muted\">読み込み中…</li></ul></section>"
-    );
-    layout(&user, "emergency", "緊急配信", &body).into_response()
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// FAQ
+/// The missed questions staff still have to look at: grouped by meaning, without those dismissed as junk. The
+/// dashboard counts the same list.
+async fn open_misses(state: &AppState) -> Result<Vec<crate::chat::misses::Miss>, sqlx::Error> {
+    let dismissed: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT normalized FROM faq_miss_dismissals")
+            .fetch_all(&state.db.pool)
+            .await?
+            .into_iter()
+            .collect();
+    let mut misses = crate::chat::misses::misses_by_meaning(&state.db, &state.chat.faq, 60).await?;
+    misses.retain(|miss| !dismissed.contains(&miss.normalized));
+    misses.truncate(30);
+    Ok(misses)
+}
+
+#[derive(Deserialize)]
+struct DismissForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    normalized: String,
+    #[serde(default)]
+    question: String,
+}
+
+/// `POST /admin/faq/dismiss`: a missed question is junk; it leaves the list (and its count) for good.
+async fn faq_dismiss(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    axum::Form(form): axum::Form<DismissForm>,
+) -> Response {
+    if !user.0.csrf_matches(Some(&form.csrf)) {
+        return crate::auth::session::csrf_error().into_response();
+    }
+    if !can_write_notices(user.0.staff.role) {
+        return forbidden(&user, "faq");
+    }
+    let normalized: String = form.normalized.chars().take(2000).collect();
+    let question: String = short(&form.question, 200);
+    if normalized.is_empty() {
+        return axum::response::Redirect::to("/admin/faq").into_response();
+    }
+    let result = async {
+        sqlx::query(
+            "INSERT INTO faq_miss_dismissals (normalized, question, dismissed_by, dismissed_at_ms) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (normalized) DO NOTHING",
+        )
+        .bind(&normalized)
+        .bind(&question)
+        .bind(&user.0.staff.name)
+        .bind(crate::db::now_ms())
+        .execute(&state.db.pool)
+        .await?;
+        crate::audit::record(
+            &state.db,
+            &user.0.staff,
+            "faq.dismiss",
+            &question,
+            serde_json::Value::Null,
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => axum::response::Redirect::to("/admin/faq").into_response(),
+        Err(error) => db_error(error),
+    }
+}
 
 #[derive(Deserialize)]
 struct FaqQuery {
@@ -634,32 +883,40 @@ async fn faq_list(
         return forbidden(&user, "faq");
     }
     let editor = can_write_notices(user.0.staff.role);
-    let misses = match crate::chat::misses::misses_by_meaning(&state.db, &state.chat.faq, 30).await
-    {
+    let misses = match open_misses(&state).await {
         Ok(misses) => misses,
         Err(error) => return db_error(error),
     };
+    let csrf = escape(&user.0.csrf);
     let mut missed = String::new();
     for (rank, miss) in misses.iter().enumerate() {
         let action = if editor {
             format!(
-                "<a class=\"button secondary\" href=\"/admin/faq/edit?question={}\">エントリにする</a>",
-                escape(&urlencode(&miss.question))
+                "<a class=\"button secondary\" href=\"/admin/faq/edit?question={}\">エントリにする</a>\
+                 <form method=\"post\" action=\"/admin/faq/dismiss\" class=\"inline\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <input type=\"hidden\" name=\"normalized\" value=\"{}\">\
+                 <input type=\"hidden\" name=\"question\" value=\"{}\">\
+                 <button type=\"submit\" class=\"secondary\" title=\"意味のない入力や試しの入力を一覧から外します\">除外</button></form>",
+                escape(&urlencode(&miss.question)),
+                escape(&miss.normalized),
+                escape(&short(&miss.question, 200)),
             )
         } else {
             String::new()
         };
         let _ = write!(
             missed,
-            "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+            "<tr><td>{}</td><td class=\"question\" title=\"{}\">{}{}</td><td>{}</td><td>{}</td><td class=\"actions\">{action}</td></tr>",
             rank + 1,
-            escape(&miss.question),
+            escape(&short(&miss.question, 500)),
+            escape(&short(&miss.question, 120)),
             if miss.similar.is_empty() {
                 String::new()
             } else {
                 format!(
                     "<br><small class=\"muted\">同じ趣旨: {}</small>",
-                    escape(&miss.similar.join("／"))
+                    escape(&short(&miss.similar.join("／"), 200))
                 )
             },
             miss.count,
@@ -671,6 +928,7 @@ async fn faq_list(
             "<tr><td colspan=\"5\" class=\"muted\">回答できなかった質問はありません。</td></tr>"
                 .into();
     }
+    let open_count: i64 = misses.iter().map(|m| m.count).sum();
     let index = state.chat.faq.index();
     let needle = faq::normalize(query.q.trim());
     let mut entries = String::new();
@@ -719,56 +977,28 @@ async fn faq_list(
     };
     let body = format!(
         "{saved}<section class=\"card\"><h2>回答できなかった質問（多い順）</h2>\
-         <table><thead><tr><th>順位</th><th>質問</th><th>回数</th><th>最後</th><th></th></tr></thead>\
+         <p>未対応: <strong id=\"faq-open-misses\">{open_count}</strong>件（回答できなかった質問と「役に立たなかった」と答えた質問。\
+         同じ趣旨の質問はまとめています。ダッシュボードの件数と同じ集計です）</p>\
+         <p class=\"hint\">意味のない入力や試しの入力は「除外」で一覧から外せます（監査ログに記録されます）。</p>\
+         <table class=\"misses\"><thead><tr><th>順位</th><th>質問</th><th>回数</th><th>最後</th><th></th></tr></thead>\
          <tbody>{missed}</tbody></table></section>\
          <section class=\"card\"><h2>FAQエントリ（{count}件）</h2>\
-         <p class=\"muted\">保存先: {dir}</p>{new_entry}\
+         <p class=\"muted\">保存先: {dir}</p>{source_tree}{new_entry}\
          <form method=\"get\" action=\"/admin/faq\" class=\"inline\"><label for=\"faq-q\">絞り込み</label>\
          <input id=\"faq-q\" name=\"q\" value=\"{q}\"><button type=\"submit\">絞り込む</button></form>\
          <p>{shown}件</p><table><thead><tr><th>ID</th><th>分類</th><th>質問</th><th></th></tr></thead>\
          <tbody>{entries}</tbody></table></section>",
         count = index.len(),
         dir = escape(&status.dir),
+        source_tree = if faq_edit::is_source_tree(&state.config.faq_dir) {
+            "<p class=\"warning\">いまはプログラムに同梱のFAQを読み込んでいるため、画面からは保存できません。\
+             編集するには、管理者がFAQのフォルダをデータ用の場所にコピーし、HUB_FAQ_DIR でその場所を指定してください。</p>"
+        } else {
+            ""
+        },
         q = escape(&query.q),
     );
     layout(&user, "faq", "FAQ", &body).into_response()
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Audit log
-
-async fn audit_page(State(state): State<AppState>, user: ConsoleUser) -> Response {
-    if user.0.staff.role != Role::Admin {
-        return forbidden(&user, "audit");
-    }
-    let entries = match audit::recent(&state.db, 500).await {
-        Ok(entries) => entries,
-        Err(error) => return db_error(error),
-    };
-    let mut rows = String::new();
-    for entry in &entries {
-        let detail = if entry.detail.is_null() {
-            String::new()
-        } else {
-            entry.detail.to_string()
-        };
-        let _ = write!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>",
-            jst(entry.at_ms, "%Y-%m-%d %H:%M:%S"),
-            escape(&entry.actor),
-            escape(&entry.role),
-            escape(&entry.action),
-            escape(&entry.target),
-            escape(&detail)
-        );
-    }
-    let body = format!(
-        "<section class=\"card\"><p class=\"muted\">新しい順に500件まで。</p><table id=\"audit\"><thead><tr>\
-         <th>日時</th><th>実行者</th><th>役割</th><th>操作</th><th>対象</th><th>詳細</th></tr></thead>\
-         <tbody>{rows}</tbody></table></section>"
-    );
-    layout(&user, "audit", "監査ログ", &body).into_response()
 }
 
 #[cfg(test)]

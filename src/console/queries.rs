@@ -127,21 +127,24 @@ pub(super) struct ResidentRow {
     pub language: String,
 }
 
-/// Residents whose ID contains `q` (literally) in `district` (empty: any), by ID; at most 101, so the page can
-/// tell that there are more than the 100 it shows.
+/// Residents whose ID contains `q` (literally) in `district` (empty: any), by ID: `limit` of them from `offset`.
 pub(super) async fn search_residents(
     db: &Db,
     q: &str,
     district: &str,
+    limit: i64,
+    offset: i64,
 ) -> Result<Vec<ResidentRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT external_id, birth_date, district, language FROM residents \
          WHERE ($1 = '' OR external_id LIKE $2 ESCAPE '\\') AND ($3 = '' OR district = $3) \
-         ORDER BY external_id LIMIT 101",
+         ORDER BY external_id LIMIT $4 OFFSET $5",
     )
     .bind(q)
     .bind(like_pattern(q))
     .bind(district)
+    .bind(limit)
+    .bind(offset)
     .fetch_all(&db.pool)
     .await?;
     Ok(rows
@@ -153,6 +156,19 @@ pub(super) async fn search_residents(
             language: row.try_get("language").unwrap_or_default(),
         })
         .collect())
+}
+
+/// How many residents [`search_residents`] finds in all.
+pub(super) async fn search_count(db: &Db, q: &str, district: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM residents \
+         WHERE ($1 = '' OR external_id LIKE $2 ESCAPE '\\') AND ($3 = '' OR district = $3)",
+    )
+    .bind(q)
+    .bind(like_pattern(q))
+    .bind(district)
+    .fetch_one(&db.pool)
+    .await
 }
 
 pub(super) async fn resident_count(db: &Db) -> Result<i64, sqlx::Error> {

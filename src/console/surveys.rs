@@ -1,6 +1,8 @@
 //! The console's survey pages: the list of questionnaires and each one's results as charts (bars per choice, the
 //! scale's distribution, response rates by district and age band), with the free text for PR and the CSV.
-//! Surveys are created through `POST /api/surveys` (see the README); these pages read.
+//! PR and admins make a survey on the form here (questions, choices, audience by the notices' segment builder,
+//! schedule, preview) and close it from its results page; the work is the API's (`POST /api/surveys`,
+//! `POST /api/surveys/{id}/close`), called by the page's script.
 
 use std::fmt::Write as _;
 
@@ -22,6 +24,7 @@ use crate::surveys::{QuestionKind, SurveyState};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/surveys", get(list))
+        .route("/admin/surveys/new", get(new_survey))
         .route("/admin/surveys/{id}", get(results))
 }
 
@@ -79,12 +82,16 @@ async fn list(State(state): State<AppState>, user: ConsoleUser) -> Response {
             closes = jst(survey.close_at_ms, "%Y-%m-%d %H:%M"),
         );
     }
+    let create = if can_write(user.0.staff.role) {
+        "<p><a class=\"button\" href=\"/admin/surveys/new\">新しいアンケートを作る</a></p>"
+    } else {
+        ""
+    };
     let body = if surveys.is_empty() {
-        "<section class=\"card\"><p>アンケートはまだありません。作成は <code>POST /api/surveys</code> で行います。</p></section>"
-            .to_owned()
+        format!("<section class=\"card\"><p>アンケートはまだありません。</p>{create}</section>")
     } else {
         format!(
-            "<section class=\"card\"><table class=\"counts\"><thead><tr><th>件名</th><th>状態</th><th>開始</th>\
+            "<section class=\"card\">{create}<table class=\"counts\"><thead><tr><th>件名</th><th>状態</th><th>開始</th>\
              <th>締切</th><th>回答数</th></tr></thead><tbody>{rows}</tbody></table></section>"
         )
     };
@@ -190,8 +197,68 @@ async fn results(
     let with_texts = matches!(role, Role::Admin | Role::Pr);
     match compute_results(&state, id, with_texts).await {
         Ok(results) => {
-            layout(&user, "surveys", &results.title, &results_body(&results)).into_response()
+            let close = if can_write(role) && results.state != SurveyState::Closed {
+                format!(
+                    "<section class=\"card\"><h2>締め切る</h2><p class=\"hint\">締め切ると、それ以降の回答は受け付けません。\
+                     元に戻せません。</p><button type=\"button\" class=\"danger\" data-close-survey=\"{id}\">締め切る</button>\
+                     <p id=\"close-result\" aria-live=\"polite\"></p></section>"
+                )
+            } else {
+                String::new()
+            };
+            let body = format!(
+                "<p><a href=\"/admin/surveys\">← アンケートの一覧へ</a></p>{}{close}",
+                results_body(&results)
+            );
+            layout(&user, "surveys", &results.title, &body).into_response()
         }
         Err(response) => response,
     }
+}
+
+/// Who makes and closes surveys (as the API: PR and admins).
+fn can_write(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Pr)
+}
+
+/// `GET /admin/surveys/new`: the survey form.
+async fn new_survey(State(state): State<AppState>, user: ConsoleUser) -> Response {
+    if !can_write(user.0.staff.role) {
+        return forbidden(&user);
+    }
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
+    let opens = (now + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let closes = (now + chrono::Duration::days(15))
+        .format("%Y-%m-%d")
+        .to_string();
+    let body = format!(
+        "<p><a href=\"/admin/surveys\">← アンケートの一覧へ</a></p>\
+         <section class=\"card\"><form id=\"survey-form\" novalidate>\
+         <label for=\"s-title\">件名</label><input id=\"s-title\" required maxlength=\"200\">\
+         <label for=\"s-intro\">案内文（日本語）<span class=\"hint\">（住民に届く依頼の文。回答ページへのリンクが付きます）</span></label>\
+         <textarea id=\"s-intro\" rows=\"3\" maxlength=\"2000\" required></textarea>\
+         <fieldset><legend>質問</legend><ol id=\"questions\" class=\"questions\"></ol>\
+         <button type=\"button\" id=\"add-question\" class=\"secondary\">質問を追加</button></fieldset>\
+         {builder}\
+         <fieldset><legend>依頼を送るチャネル</legend><div class=\"checks\">\
+         <label class=\"check\"><input type=\"checkbox\" name=\"channel\" value=\"line\" checked> LINE</label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"channel\" value=\"push\" checked> プッシュ通知</label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"channel\" value=\"email\" checked> メール</label></div></fieldset>\
+         <fieldset><legend>受付期間（日本時間）</legend>\
+         <label class=\"check\"><input type=\"radio\" name=\"s-when\" value=\"now\"> すぐに開始して依頼を送る</label>\
+         <label class=\"check\"><input type=\"radio\" name=\"s-when\" value=\"at\" checked> 開始日時を指定</label>\
+         <div class=\"row\"><label for=\"s-open-date\">開始日</label><input id=\"s-open-date\" type=\"date\" value=\"{opens}\">\
+         <label for=\"s-open-time\">時刻</label><input id=\"s-open-time\" type=\"time\" value=\"09:00\"></div>\
+         <div class=\"row\"><label for=\"s-close-date\">締切日</label><input id=\"s-close-date\" type=\"date\" value=\"{closes}\">\
+         <label for=\"s-close-time\">時刻</label><input id=\"s-close-time\" type=\"time\" value=\"17:00\"></div>\
+         <label class=\"check\"><input type=\"checkbox\" id=\"s-anonymous\"> 匿名（締切後に回答と住民の結び付きを消す）</label></fieldset>\
+         <fieldset><legend>プレビュー</legend><button type=\"button\" id=\"s-preview-button\" class=\"secondary\">住民に見える形で確認</button>\
+         <div id=\"s-preview\" class=\"preview\" aria-live=\"polite\"></div></fieldset>\
+         <p id=\"s-error\" class=\"error\" role=\"alert\" hidden></p>\
+         <button type=\"submit\" id=\"s-create\">アンケートを登録する</button></form></section>",
+        builder = super::pages::segment_builder(&state, ""),
+    );
+    layout(&user, "surveys", "新しいアンケート", &body).into_response()
 }

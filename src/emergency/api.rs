@@ -28,6 +28,7 @@ use crate::audit;
 use crate::auth::{Role, Staff};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::messages::staff::StaffMsg;
 use crate::outbox::{self, DeliveryCounts};
 
 pub fn routes() -> Router<AppState> {
@@ -93,6 +94,15 @@ pub async fn trigger(
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok());
     let alert = super::parse_emergency_request(content_type, &body, &state.config.districts)?;
+    // A drill from staff goes only to the test recipients: with none configured it would reach nobody and look
+    // sent, so it is refused up front (a CAP exercise from a warning system is recorded as it comes).
+    if alert.dry_run && alert.cap.is_none() && state.config.emergency_test_recipients.is_empty() {
+        return Err(ApiError::bad_request(
+            "dry_run",
+            "a drill goes only to HUB_EMERGENCY_TEST_RECIPIENTS, and none are configured",
+        )
+        .in_japanese(StaffMsg::DrillWithoutTestRecipients.ja()));
+    }
     let inserted = store::insert(&state.db, &alert, &staff.name).await?;
     // The fan-out starts now, in the background (this process's worker; any hub's worker would take it over).
     state.emergency_wake.notify_one();
@@ -448,9 +458,26 @@ pub async fn need_help(
     Path(id): Path<i64>,
 ) -> Result<Json<NeedHelpList>, ApiError> {
     staff.require(RESPONDERS)?;
-    let emergency = store::find(&state.db, id)
+    let list = need_help_list(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no emergency {id}")))?;
+    let _ = audit::record(
+        &state.db,
+        &staff,
+        "emergency.need_help.read",
+        &id.to_string(),
+        serde_json::json!({"count": list.count}),
+    )
+    .await;
+    Ok(Json(list))
+}
+
+/// The residents who answered 「助けが必要」 to an emergency's incident (verified answers only), for the API and the
+/// console's progress page (each caller audits its reading). `None` for an unknown emergency.
+pub async fn need_help_list(db: &Db, id: i64) -> Result<Option<NeedHelpList>, sqlx::Error> {
+    let Some(emergency) = store::find(db, id).await? else {
+        return Ok(None);
+    };
     let rows = sqlx::query(
         "SELECT a.channel, a.answered_at_ms, a.answered_from, r.external_id, r.district, r.language, \
          (SELECT address FROM resident_addresses WHERE resident_id = r.id AND channel = 'line') AS line, \
@@ -461,7 +488,7 @@ pub async fn need_help(
     )
     .bind(emergency.root_id)
     .bind(super::safety::UNVERIFIED_CHANNEL)
-    .fetch_all(&state.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let unverified_need_help: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM emergency_answers WHERE emergency_id = $1 AND answer = 'need_help' \
@@ -469,7 +496,7 @@ pub async fn need_help(
     )
     .bind(emergency.root_id)
     .bind(super::safety::UNVERIFIED_CHANNEL)
-    .fetch_one(&state.db.pool)
+    .fetch_one(&db.pool)
     .await?;
     let mut residents = Vec::with_capacity(rows.len());
     for row in rows {
@@ -484,15 +511,7 @@ pub async fn need_help(
             answered_from: row.try_get("answered_from")?,
         });
     }
-    let _ = audit::record(
-        &state.db,
-        &staff,
-        "emergency.need_help.read",
-        &id.to_string(),
-        serde_json::json!({"count": residents.len()}),
-    )
-    .await;
-    Ok(Json(NeedHelpList {
+    Ok(Some(NeedHelpList {
         emergency_id: id,
         incident_id: emergency.root_id,
         count: residents.len(),

@@ -182,6 +182,44 @@ pub enum Severity {
     Extreme,
 }
 
+impl Severity {
+    /// The severity an alert's Japanese title implies when the sender gave none: 緊急安全確保, 避難指示 and 特別警報
+    /// are extreme, 高齢者等避難, 土砂災害 and other 警報/警戒 severe, 断水, 停電 and 注意報 moderate. `Unknown` only
+    /// for a title that names none of them.
+    pub fn from_words(title: &str) -> Severity {
+        const EXTREME: &[&str] = &[
+            "緊急安全確保",
+            "避難指示",
+            "特別警報",
+            "大津波",
+            "警戒レベル5",
+            "警戒レベル4",
+        ];
+        const SEVERE: &[&str] = &[
+            "高齢者等避難",
+            "土砂災害",
+            "氾濫",
+            "津波",
+            "警報",
+            "警戒",
+            "避難",
+            "地震",
+        ];
+        const MODERATE: &[&str] = &["断水", "停電", "注意報", "通行止", "給水", "火災"];
+        let title = crate::text::normalize_label(title);
+        let has = |words: &[&str]| words.iter().any(|w| title.contains(w));
+        if has(EXTREME) {
+            Severity::Extreme
+        } else if has(SEVERE) {
+            Severity::Severe
+        } else if has(MODERATE) {
+            Severity::Moderate
+        } else {
+            Severity::Unknown
+        }
+    }
+}
+
 /// CAP urgency, least to most urgent.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
@@ -586,7 +624,9 @@ impl EmergencyInput {
             status,
             dry_run: status.is_dry_run(),
             text,
-            severity: self.severity.unwrap_or(Severity::Unknown),
+            severity: self
+                .severity
+                .unwrap_or_else(|| Severity::from_words(&japanese_title)),
             urgency: self.urgency.unwrap_or(Urgency::Immediate),
             area,
             cap: None,

@@ -49,6 +49,7 @@ fn rule_error(field: &str, error: &segments::ParseError) -> Response {
             "error": error.to_string(),
             "field": field,
             "column": error.column,
+            "message": crate::messages::staff::rule_error(error.column, &error.message),
         })),
     )
         .into_response()
@@ -425,8 +426,13 @@ async fn preview_notice(
 #[serde(deny_unknown_fields)]
 pub struct DraftPreviewRequest {
     pub notice: NoticeInput,
-    /// The resident's external id.
+    /// The resident's external id; empty or left out: a sample resident of the notice's segment (the first by
+    /// id, of `language` when given), so staff can preview without knowing anyone's id.
+    #[serde(default)]
     pub resident: String,
+    /// With no `resident`: pick the sample among residents of this language (`ja`, `en`, …).
+    #[serde(default)]
+    pub language: Option<String>,
     #[serde(default)]
     pub channel: Option<String>,
 }
@@ -444,6 +450,10 @@ async fn preview_draft(
         .notice
         .check(&state.config, Utc::now())
         .map_err(notice_error)?;
+    let resident = match request.resident.trim() {
+        "" => sample_resident(&state, &notice.segment, request.language.as_deref()).await?,
+        given => given.to_owned(),
+    };
     preview_for(
         &state,
         0,
@@ -452,11 +462,47 @@ async fn preview_draft(
         &notice.segment,
         &notice.channels,
         &notice.templates,
-        &request.resident,
+        &resident,
         request.channel.as_deref(),
     )
     .await
     .map(Json)
+}
+
+/// The first resident (by id) the segment reaches today, of `language` when given: 404 in Japanese when none.
+async fn sample_resident(
+    state: &AppState,
+    segment: &segments::Rule,
+    language: Option<&str>,
+) -> Result<String, Response> {
+    let rule = match language.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(language) => segments::Rule::And(vec![
+            segment.clone(),
+            segments::Rule::Condition(segments::Condition::Language(segments::TextTest::Equals(
+                crate::audience_index::segment_language(language),
+            ))),
+        ]),
+        None => segment.clone(),
+    };
+    let matched = state
+        .audience
+        .evaluate(&rule, segments::tokyo_date(Utc::now()))
+        .await
+        .map_err(|error| api(ApiError::internal(error)))?;
+    let none = || {
+        api(
+            ApiError::not_found("no resident in the segment to preview for").in_japanese(
+                "この対象（と言語）に当てはまる住民がいないため、プレビューできません。",
+            ),
+        )
+    };
+    let id = matched.min().ok_or_else(none)?;
+    sqlx::query_scalar::<_, String>("SELECT external_id FROM residents WHERE id = $1")
+        .bind(i64::from(id))
+        .fetch_optional(&state.db.pool)
+        .await
+        .map_err(api)?
+        .ok_or_else(none)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -478,7 +524,12 @@ async fn preview_for(
     .fetch_optional(&state.db.pool)
     .await
     .map_err(api)?
-    .ok_or_else(|| api(ApiError::not_found(format!("no resident {external_id}"))))?;
+    .ok_or_else(|| {
+        api(
+            ApiError::not_found(format!("no resident {external_id}"))
+                .in_japanese(format!("住民ID「{external_id}」の住民は登録されていません。")),
+        )
+    })?;
     let id: i64 = row.try_get("id").map_err(api)?;
     let language: String = row.try_get("language").map_err(api)?;
     let preferred: Vec<ChannelKind> =

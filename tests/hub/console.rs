@@ -764,7 +764,7 @@ async fn console_sends_a_test_emergency_and_follows_it_in_a_real_browser() {
         shown["emergency_status"]
             .as_str()
             .unwrap_or_default()
-            .starts_with("配信が完了しました"),
+            .starts_with("記録のみ（送信されていません）"),
         "{shown}"
     );
     let (status, list) = app.get("/api/emergencies", Some(ADMIN_TOKEN)).await;

@@ -5,6 +5,7 @@ mod architecture;
 mod chat;
 mod chat_languages;
 mod console;
+mod console_staff;
 mod emergency;
 mod faults;
 mod foundation;
