@@ -93,6 +93,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::notices::api::routes())
         // emergencies: trigger, progress, events, need-help
         .merge(crate::emergency::api::routes())
+        // JMA watch (issue 26): drafts from JMA's documents and their send button
+        .merge(crate::jma::api::routes())
         .merge(crate::outbox::unsubscribe::routes())
         // console (issue 7): /admin pages, login, static files, POST /api/staff
         .merge(crate::console::routes())

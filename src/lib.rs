@@ -13,6 +13,7 @@ pub mod emergency;
 pub mod error;
 pub mod html;
 pub mod import;
+pub mod jma;
 pub mod line_events;
 pub mod links;
 pub mod loadtest;
@@ -239,6 +240,13 @@ pub async fn start(state: AppState, listener: TcpListener) -> Result<RunningHub,
         state.clone(),
         shutdown.subscribe(),
     ));
+    // JMA's disaster XML feed (issue 26): on for `hub serve` unless HUB_JMA_ENABLED=false
+    if state.config.jma.enabled {
+        background.push(jma::poller::spawn(
+            jma::api::watch_of(&state),
+            shutdown.subscribe(),
+        ));
+    }
     // hardening: delivery addresses past the retention period are removed
     background.push(protection::spawn(
         state.db.clone(),

@@ -155,6 +155,40 @@ pub enum Msg {
     // ── Notices and surveys (as residents receive them) ─────────────────────────────────────────────────────
     /// The link under a notice that stops notices.
     StopNotices,
+
+    // ── JMA (emergencies made from the Japan Meteorological Agency's disaster XML) ───────────────────────────
+    /// A 特別警報 for the city (title).
+    JmaSpecialWarningTitle,
+    /// What to do under a 特別警報; `{time}` of the report.
+    JmaSpecialWarningBody,
+    /// A 警報 for the city (title).
+    JmaWarningTitle,
+    /// What to do under a 警報; `{time}`.
+    JmaWarningBody,
+    /// A 注意報 for the city (title).
+    JmaAdvisoryTitle,
+    /// What to do under a 注意報; `{time}`.
+    JmaAdvisoryBody,
+    /// 土砂災害警戒情報 (title).
+    JmaLandslideTitle,
+    /// What to do under 土砂災害警戒情報; `{time}`.
+    JmaLandslideBody,
+    /// 記録的短時間大雨情報 (title).
+    JmaRecordRainTitle,
+    /// What to do in record rain; `{time}`.
+    JmaRecordRainBody,
+    /// 指定河川洪水予報 (title).
+    JmaFloodTitle,
+    /// What to do when `{river}` may flood; `{time}`.
+    JmaFloodBody,
+    /// Warnings lifted (title of the update).
+    JmaLiftedTitle,
+    /// JMA lifted `{kinds}` (JMA's names) at `{time}`.
+    JmaLiftedBody,
+    /// JMA withdrew (取消) what was sent (title).
+    JmaCancelledTitle,
+    /// … and the body; `{time}`.
+    JmaCancelledBody,
 }
 
 /// The text of `msg` in `language`.
@@ -193,6 +227,22 @@ mod tests {
         Msg::CallTheCity,
         Msg::EmergencyHeading,
         Msg::StopNotices,
+        Msg::JmaSpecialWarningTitle,
+        Msg::JmaSpecialWarningBody,
+        Msg::JmaWarningTitle,
+        Msg::JmaWarningBody,
+        Msg::JmaAdvisoryTitle,
+        Msg::JmaAdvisoryBody,
+        Msg::JmaLandslideTitle,
+        Msg::JmaLandslideBody,
+        Msg::JmaRecordRainTitle,
+        Msg::JmaRecordRainBody,
+        Msg::JmaFloodTitle,
+        Msg::JmaFloodBody,
+        Msg::JmaLiftedTitle,
+        Msg::JmaLiftedBody,
+        Msg::JmaCancelledTitle,
+        Msg::JmaCancelledBody,
     ];
 
     #[test]

@@ -35,7 +35,7 @@ impl fmt::Display for Layer {
             }
             Layer::Feature(tier) => write!(
                 f,
-                "features, tier {tier} (the LINE and web chat event routers)"
+                "features, tier {tier} (the LINE and web chat event routers, the JMA watch)"
             ),
             Layer::Console => f.write_str("console"),
             Layer::Wiring => f.write_str("wiring"),
@@ -59,7 +59,8 @@ fn module_layer(name: &str) -> Option<Layer> {
         "chat" => Layer::Feature(0),
         "notices" => Layer::Feature(1),
         "registration" | "surveys" | "emergency" | "import" => Layer::Feature(2),
-        "line_events" | "webchat_events" => Layer::Feature(3),
+        // The JMA watch makes emergencies: above `emergency`, beside the event routers (they never import each other).
+        "line_events" | "webchat_events" | "jma" => Layer::Feature(3),
         "outbox" => Layer::Outbox,
         "db" | "config" | "auth" | "audit" | "residents" | "links" | "render" | "text"
         | "redact" | "error" | "telemetry" | "protection" | "surface" | "html"
