@@ -104,6 +104,8 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "faq_vectors",
         include_str!("../migrations/sqlite/0012_faq_vectors.sql"),
     ),
+    // JMA's disaster XML feed: documents seen, feeds, the lease, areas in effect, drafts (issue 26)
+    (17, "jma", include_str!("../migrations/sqlite/0017_jma.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -175,6 +177,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "faq_vectors",
         include_str!("../migrations/postgres/0012_faq_vectors.sql"),
+    ),
+    // JMA's disaster XML feed: documents seen, feeds, the lease, areas in effect, drafts (issue 26)
+    (
+        17,
+        "jma",
+        include_str!("../migrations/postgres/0017_jma.sql"),
     ),
 ];
 

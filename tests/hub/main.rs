@@ -9,6 +9,7 @@ mod emergency;
 mod faults;
 mod foundation;
 mod hardening;
+mod jma;
 mod limits;
 mod notices;
 mod registration;
