@@ -10,6 +10,7 @@ mod access;
 mod charts;
 mod faq_edit;
 mod frame;
+mod jma;
 mod pages;
 mod queries;
 mod surveys;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .merge(access::routes())
         .merge(pages::routes())
         .merge(surveys::routes())
+        .merge(jma::routes())
 }
 
 /// Whether cookies must carry `Secure` (the hub is reached over https).

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::support::browser;
+use crate::support::console::{PASSWORD, add_staff};
 use crate::support::db::{count, count_with};
 use crate::support::jma::{BUZEN, JmaStandIn, KANDA, Published, WARNINGS, YUKUHASHI, warnings};
 use crate::support::line::{self, line_text};
@@ -423,4 +425,96 @@ async fn a_warning_becomes_a_draft_that_a_disaster_account_sends_once() {
         assert_eq!(outcome_of(&world.app, &continued).await, "nothing");
         world.app.hub.stop().await;
     }
+}
+
+/// Runs tests/browser/jma.mjs as `username` and returns what it printed.
+async fn run_jma_browser(app: &TestApp, username: &str) -> Value {
+    let (browser_dir, chromium) = browser::require();
+    let artifacts = browser::artifacts_dir();
+    let script = browser_dir.join("jma.mjs");
+    let (base, username) = (app.base.clone(), username.to_owned());
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(&script)
+            .arg(&base)
+            .arg(&username)
+            .arg(PASSWORD)
+            .arg(&artifacts)
+            .env("CHROMIUM", &chromium)
+            .output()
+    })
+    .await
+    .expect("the browser run finished")
+    .expect("node starts (Node.js 20 or newer on PATH)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser test failed:\n{stdout}\n{stderr}"
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_disaster_account_sends_a_jma_draft_from_the_console_in_a_real_browser() {
+    let jma = JmaStandIn::start().await;
+    let world = world_with(&jma, Backend::Sqlite).await;
+    add_staff(&world.app, "bousai", "disaster").await;
+    let entry = jma.publish(
+        WARNINGS,
+        warnings(
+            "通常",
+            "発表",
+            "京築では、低い土地の浸水に警戒してください。",
+            &[(
+                YUKUHASHI.0,
+                YUKUHASHI.1,
+                &[("大雨警報", "発表"), ("洪水注意報", "発表")],
+            )],
+        ),
+    );
+    assert_eq!(outcome_of(&world.app, &entry).await, "draft");
+    let shown = run_jma_browser(&world.app, "bousai").await;
+    assert_eq!(shown["problems"], serde_json::json!([]), "{shown}");
+    assert!(shown["alert"].as_str().unwrap().contains("1 件"), "{shown}");
+    assert!(
+        shown["menu"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "気象庁"),
+        "{shown}"
+    );
+    assert_eq!(shown["draft_title"], "大雨警報（行橋市）", "{shown}");
+    assert!(
+        shown["draft_text"].as_str().unwrap().contains("浸水に警戒"),
+        "{shown}"
+    );
+    assert!(
+        shown["after"].as_str().unwrap().contains("送信済み"),
+        "{shown}"
+    );
+    assert!(
+        shown["after"].as_str().unwrap().contains("bousai"),
+        "{shown}"
+    );
+    assert_eq!(shown["pending_after"], 0);
+    let list = emergencies(&world.app).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["title"], "大雨警報（行橋市）");
+    let alert = progress(&world.app, list[0]["id"].as_i64().unwrap()).await;
+    assert_eq!(alert["triggered_by"], "bousai");
+    assert_eq!(alert["cap_identifier"], format!("{}/draft", entry.id));
+    eventually(
+        "the draft's broadcast at the LINE stand-in",
+        Duration::from_secs(30),
+        async || world.line.accepted(),
+        |accepted| {
+            accepted
+                .iter()
+                .any(|r| line_text(&r.messages).contains("大雨警報（行橋市）"))
+        },
+    )
+    .await;
+    world.app.hub.stop().await;
 }
