@@ -110,6 +110,8 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "staff_console",
         include_str!("../migrations/sqlite/0016_staff_console.sql"),
     ),
+    // JMA's disaster XML feed: documents seen, feeds, the lease, areas in effect, drafts (issue 26)
+    (17, "jma", include_str!("../migrations/sqlite/0017_jma.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -187,6 +189,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         16,
         "staff_console",
         include_str!("../migrations/postgres/0016_staff_console.sql"),
+    ),
+    // JMA's disaster XML feed: documents seen, feeds, the lease, areas in effect, drafts (issue 26)
+    (
+        17,
+        "jma",
+        include_str!("../migrations/postgres/0017_jma.sql"),
     ),
 ];
 

@@ -905,4 +905,31 @@
   const pages = { notices, residents, emergency, surveys, staff: confirmForms };
   const page = document.body.dataset.page;
   if (pages[page]) pages[page]();
+
+  // ── JMA drafts (issue 26): disaster and admin staff see, on every page, that a draft made from JMA's
+  // information waits for them (checked now and every 30 s).
+  const role = document.body.dataset.role;
+  if (role === "admin" || role === "disaster") {
+    const main = $("#main");
+    const banner = document.createElement("p");
+    banner.className = "error jma-alert";
+    banner.setAttribute("role", "alert");
+    banner.hidden = true;
+    if (main) main.prepend(banner);
+    const check = async () => {
+      const result = await api("GET", "/api/jma");
+      const drafts = (result.status === 200 && result.data && result.data.drafts) || [];
+      const waiting = drafts.filter((d) => d.status === "pending").length;
+      banner.hidden = waiting === 0;
+      banner.textContent = "";
+      if (waiting > 0) {
+        const link = document.createElement("a");
+        link.href = "/admin/jma";
+        link.textContent = "気象庁の情報から作成した緊急配信の下書きが " + waiting + " 件、送信を待っています（確認して送信）";
+        banner.append(link);
+      }
+    };
+    check();
+    setInterval(check, 30000);
+  }
 })();

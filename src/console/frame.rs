@@ -67,6 +67,7 @@ pub fn layout(user: &ConsoleUser, page: &str, title: &str, body: &str) -> Html<S
     ];
     if can_broadcast(role) {
         menu.push(("emergency", "/admin/emergency", "緊急配信"));
+        menu.push(("jma", "/admin/jma", "気象庁"));
     }
     if super::surveys::can_read(role) {
         menu.push(("surveys", "/admin/surveys", "アンケート"));

@@ -12,6 +12,7 @@ mod charts;
 mod emergency;
 mod faq_edit;
 mod frame;
+mod jma;
 mod pages;
 mod queries;
 mod surveys;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .merge(pages::routes())
         .merge(emergency::routes())
         .merge(surveys::routes())
+        .merge(jma::routes())
         .merge(admin::routes())
         .layer(axum::middleware::from_fn(admin::no_store))
         .route("/favicon.ico", get(admin::favicon))

@@ -159,7 +159,7 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
     if document.info_type != InfoType::Cancelled && items.is_empty() {
         return Ok(outcome(
             "other-area",
-            format!("{}: none of the city's areas or rivers", document.title),
+            format!("{}：市の地域・河川の記載なし", document.title),
         ));
     }
     let age_minutes = (now_ms() - document.report_time.timestamp_millis()) / 60_000;
@@ -167,7 +167,7 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
         return Ok(outcome(
             "stale",
             format!(
-                "reported {age_minutes} minutes ago (HUB_JMA_MAX_AGE_MINUTES is {})",
+                "{age_minutes} 分前の発表のため記録のみ（HUB_JMA_MAX_AGE_MINUTES = {}）",
                 settings.max_age_minutes
             ),
         ));
@@ -194,7 +194,7 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
             .filter(|(_, kind)| action_of(kind) != JmaAction::Ignore)
             .collect();
         if kinds.is_empty() || document.info_type == InfoType::Cancelled {
-            return Ok(outcome("drill", "a drill or test: nothing for residents"));
+            return Ok(outcome("drill", "訓練・試験：住民には送りません"));
         }
         let (text, primary) = texts::alert_text(document, &kinds);
         let alert = jma_alert(
@@ -211,7 +211,7 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
         let id = trigger(watch, &alert, JMA_ACTOR, "jma", entry_id).await?;
         return Ok(Outcome {
             outcome: "drill",
-            detail: format!("a drill or test: dry run #{id} to the staff test recipients only"),
+            detail: format!("訓練・試験：職員のテスト受信者のみにドライラン #{id}"),
             emergency_id: Some(id),
         });
     }
@@ -223,6 +223,8 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
         .filter(|row| row.doc_type == doc_type)
         .collect();
     let mut done: Vec<String> = Vec::new();
+    let (mut sent_any, mut corrected_any, mut lifted_any, mut drafted_any) =
+        (false, false, false, false);
     let mut first_emergency: Option<i64> = None;
 
     if document.info_type == InfoType::Cancelled {
@@ -245,12 +247,12 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
                 let new = trigger(watch, &alert, JMA_ACTOR, "jma", entry_id).await?;
                 first_emergency.get_or_insert(new);
                 cancelled.push(id);
-                done.push(format!("cancelled #{id} with #{new}"));
+                done.push(format!("#{id} を取消（#{new}）"));
             }
             if let Some(draft) = row.draft_id
                 && store::move_draft(&watch.db, draft, "pending", "cancelled", None, None).await?
             {
-                done.push(format!("draft {draft} withdrawn"));
+                done.push(format!("下書き {draft} を取り下げ"));
             }
             store::clear_active(&watch.db, &row.area_code, &row.kind).await?;
         }
@@ -261,9 +263,9 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
                 "cancelled"
             },
             detail: if done.is_empty() {
-                "取消 of a document that made nothing here".to_owned()
+                "取消：この市で配信・下書きしたものはありません".to_owned()
             } else {
-                done.join("; ")
+                done.join("、")
             },
             emergency_id: first_emergency,
         });
@@ -318,7 +320,7 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
             if let Some(draft) = row.draft_id
                 && store::move_draft(&watch.db, draft, "pending", "superseded", None, None).await?
             {
-                done.push(format!("draft {draft} replaced"));
+                done.push(format!("下書き {draft} を差し替え"));
             }
             store::clear_active(&watch.db, &row.area_code, &row.kind).await?;
         }
@@ -347,7 +349,8 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
             );
             let new = trigger(watch, &alert, JMA_ACTOR, "jma", entry_id).await?;
             first_emergency.get_or_insert(new);
-            done.push(format!("corrected #{} with #{new}", references[0]));
+            done.push(format!("#{} を訂正（#{new}）", references[0]));
+            corrected_any = true;
             for (place, kind) in &send_kinds {
                 store::set_active(
                     &watch.db,
@@ -386,7 +389,7 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
                 if !still
                     && store::move_draft(&watch.db, draft, "pending", "lifted", None, None).await?
                 {
-                    done.push(format!("draft {draft} no longer needed"));
+                    done.push(format!("下書き {draft} は解除により不要"));
                 }
             }
         }
@@ -404,7 +407,8 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
             );
             let new = trigger(watch, &alert, JMA_ACTOR, "jma", entry_id).await?;
             first_emergency.get_or_insert(new);
-            done.push(format!("lifted #{id} with #{new}"));
+            done.push(format!("#{id} の解除を配信（#{new}）"));
+            lifted_any = true;
         }
     }
 
@@ -445,7 +449,8 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
         );
         let id = trigger(watch, &alert, JMA_ACTOR, "jma", entry_id).await?;
         first_emergency.get_or_insert(id);
-        done.push(format!("sent #{id} ({})", kind_names(&to_send)));
+        done.push(format!("緊急配信 #{id}（{}）", kind_names(&to_send)));
+        sent_any = true;
         for (place, kind) in &to_send {
             store::set_active(
                 &watch.db,
@@ -481,7 +486,8 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
             &document.report_time.to_rfc3339(),
         )
         .await?;
-        done.push(format!("draft {draft} ({})", kind_names(&to_draft)));
+        done.push(format!("下書き {draft}（{}）", kind_names(&to_draft)));
+        drafted_any = true;
         tracing::warn!(
             draft,
             document = entry_id,
@@ -503,13 +509,13 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
             .await?;
         }
     }
-    let label = if done.iter().any(|d| d.starts_with("sent")) {
+    let label = if sent_any {
         "sent"
-    } else if done.iter().any(|d| d.starts_with("corrected")) {
+    } else if corrected_any {
         "corrected"
-    } else if done.iter().any(|d| d.starts_with("lifted")) {
+    } else if lifted_any {
         "lifted"
-    } else if done.iter().any(|d| d.starts_with("draft")) {
+    } else if drafted_any {
         "draft"
     } else {
         "nothing"
@@ -517,9 +523,9 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
     Ok(Outcome {
         outcome: label,
         detail: if done.is_empty() {
-            "nothing new for the city (continued, or ignored by the policy)".to_owned()
+            "新しい情報なし（継続中、または方針で記録のみ）".to_owned()
         } else {
-            done.join("; ")
+            done.join("、")
         },
         emergency_id: first_emergency,
     })

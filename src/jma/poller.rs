@@ -96,7 +96,11 @@ pub fn spawn(watch: Watch, mut shutdown: watch::Receiver<bool>) -> tokio::task::
             let wait = if ok { poll } else { backoff(poll, failures) };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
             }
         }
         let _ = store::release_lease(&watch.db, &holder).await;

@@ -11,6 +11,7 @@ mod faults;
 mod foundation;
 mod hardening;
 mod leases;
+mod jma;
 mod limits;
 mod notices;
 mod registration;

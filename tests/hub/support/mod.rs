@@ -7,6 +7,7 @@
 //! - [`wait::eventually`]: the one way a test waits for something the hub does in the background;
 //! - the LINE webhook side ([`line`]), the web chat socket ([`webchat`]), the staff console ([`console`]), the
 //!   database ([`db`]), `hub serve` as a process of its own ([`process`]) and the real-browser runs ([`browser`]);
+//! - the JMA stand-in: an Atom feed and 防災情報XML documents on loopback ([`jma`]);
 //! - [`wording`]: the check that a page for a non-English reader carries no developer English.
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use sqlx::Connection;
 pub mod browser;
 pub mod console;
 pub mod db;
+pub mod jma;
 pub mod line;
 pub mod people;
 pub mod process;

@@ -46,6 +46,8 @@ impl HubProcess {
             .arg("serve")
             .env("HUB_LISTEN", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
+            // `hub serve` watches JMA by default: not from a test (loopback only) unless `env` says so.
+            .env("HUB_JMA_ENABLED", "false")
             .stdout(std::process::Stdio::null())
             .stderr(log_file);
         for (key, value) in env {
