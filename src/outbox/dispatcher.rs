@@ -5,8 +5,10 @@
 //!   be retried (or was interrupted) is sent again with the same recipients and `X-Line-Retry-Key`, so LINE
 //!   answers 409 for one it already accepted.
 //! - **Email and push** go one row per request; the idempotency key (Message-ID, push Topic) is derived from the
-//!   row id. Their workers run continuously, up to `concurrency` requests in flight: a slow endpoint holds one
-//!   slot until its timeout, never a whole batch of other residents' rows.
+//!   row id.
+//! - Every worker runs continuously, up to `concurrency` requests (LINE: `line_concurrency` batches) in flight:
+//!   a slow endpoint holds one slot until its timeout, never a whole round of other residents' rows.
+//! - **Leases**: what a worker claimed is renewed every `heartbeat` by this process (see [`super::store`]).
 //! - Each outcome is written as soon as it is known: sent (provider id), retry (due again later), failed
 //!   (reason; a push subscription the service calls gone is marked inactive), recorded (record-only mode).
 //! - **The emergency lane**: claims order by priority (an index in claim order, so a claim reads the first rows
@@ -20,7 +22,6 @@ use channels::email::{EmailConfig, EmailSink};
 use channels::line::{LineClient, LineConfig, LineMessage, LineUserId};
 use channels::push::{PushConfig, PushSink, Subscription};
 use channels::{FailureKind, Outcome, RateLimit, Request, Sink};
-use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -233,42 +234,14 @@ impl Dispatcher {
         }
     }
 
-    async fn work(self: Arc<Self>, channel: ChannelKind, mut shutdown: watch::Receiver<bool>) {
+    async fn work(self: Arc<Self>, channel: ChannelKind, shutdown: watch::Receiver<bool>) {
         tracing::info!(%channel, owner = %self.store.owner(), "dispatcher worker started");
-        if matches!(channel, ChannelKind::Email | ChannelKind::Push) {
-            self.work_singles(channel, shutdown).await;
-            tracing::info!(%channel, "dispatcher worker stopped");
-            return;
-        }
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let worked = match self.round(channel).await {
-                Ok(n) => n,
-                Err(error) => {
-                    tracing::warn!(%channel, %error, "dispatcher round failed; trying again");
-                    0
-                }
-            };
-            if worked == 0 {
-                tokio::select! {
-                    () = WAKE_DISPATCHER.notified() => {}
-                    () = tokio::time::sleep(self.settings.poll) => {}
-                    changed = shutdown.changed() => if changed.is_err() { break },
-                }
-            }
+        match channel {
+            ChannelKind::Email | ChannelKind::Push => self.work_singles(channel, shutdown).await,
+            ChannelKind::Line => self.work_line(shutdown).await,
+            ChannelKind::Webchat => {}
         }
         tracing::info!(%channel, "dispatcher worker stopped");
-    }
-
-    /// One round of LINE: claim, send, record. Returns how many deliveries it handled. (Email and push run
-    /// continuously, see [`Dispatcher::work_singles`].)
-    pub async fn round(&self, channel: ChannelKind) -> Result<usize, sqlx::Error> {
-        match channel {
-            ChannelKind::Line => self.line_round().await,
-            ChannelKind::Email | ChannelKind::Push | ChannelKind::Webchat => Ok(0),
-        }
     }
 
     /// The invitation of a content, if any: its email and push messages get the resident's own signed link,
@@ -506,11 +479,84 @@ impl Dispatcher {
 
     // ---- LINE: stored batches of up to 500 ----
 
-    async fn line_round(&self) -> Result<usize, sqlx::Error> {
-        // One wave of requests per round: an emergency waits for at most the round under way.
-        let wanted = self.settings.line_concurrency.max(1);
-        // The emergency lane first: its stored batches and rows, before anything of a notice is claimed, so a
-        // large notice in flight delays an emergency by at most the round already under way.
+    /// LINE runs continuously: up to `line_concurrency` batches in flight, the next claimed as soon as a slot
+    /// is free (a slow request holds one slot, never a whole round of other batches).
+    async fn work_line(self: &Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let slots = self.settings.line_concurrency.max(1);
+        let mut queue: VecDeque<LineBatch> = VecDeque::new();
+        let mut in_flight = tokio::task::JoinSet::new();
+        let mut look = true;
+        loop {
+            let stopping = *shutdown.borrow();
+            if !stopping && look && queue.is_empty() && in_flight.len() < slots {
+                match self.claim_line(slots - in_flight.len()).await {
+                    Ok(batches) => {
+                        look = !batches.is_empty();
+                        queue.extend(batches);
+                    }
+                    Err(error) => {
+                        look = false;
+                        tracing::warn!(%error, "claiming LINE batches failed; trying again");
+                    }
+                }
+            }
+            if stopping {
+                // Claimed but not started: their leases run out (they are stored with their keys).
+                for batch in queue.drain(..) {
+                    self.store.let_go_batch(batch.id);
+                }
+            }
+            while in_flight.len() < slots
+                && let Some(batch) = queue.pop_front()
+            {
+                let this = self.clone();
+                let span = tracing::info_span!(
+                    "delivery_batch",
+                    channel = "line",
+                    batch = batch.id,
+                    size = batch.recipients.len()
+                );
+                in_flight.spawn(
+                    async move {
+                        let id = batch.id;
+                        if let Err(error) = this.send_line_batch(batch).await {
+                            // Not recorded: its lease runs out and it is claimed again (same key).
+                            tracing::warn!(%error, "LINE batch not recorded; it is sent again with its key");
+                            this.store.let_go_batch(id);
+                        }
+                    }
+                    .instrument(span),
+                );
+            }
+            if in_flight.is_empty() {
+                if stopping {
+                    break;
+                }
+                if !look {
+                    tokio::select! {
+                        () = WAKE_DISPATCHER.notified() => {}
+                        () = tokio::time::sleep(self.settings.poll) => {}
+                        changed = shutdown.changed() => if changed.is_err() { break },
+                    }
+                }
+                look = true;
+            } else if stopping || in_flight.len() >= slots {
+                in_flight.join_next().await;
+                look = true;
+            } else {
+                tokio::select! {
+                    _ = in_flight.join_next() => look = true,
+                    () = WAKE_DISPATCHER.notified() => look = true,
+                    () = tokio::time::sleep(self.settings.poll) => look = true,
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// Claims up to `wanted` LINE batches: the emergency lane first (its stored batches, then new ones from its
+    /// rows), and notices only when no emergency is being sent.
+    async fn claim_line(&self, wanted: usize) -> Result<Vec<LineBatch>, sqlx::Error> {
         let mut batches = Vec::new();
         for min_priority in [SourceKind::Emergency.priority(), i64::MIN] {
             batches.extend(
@@ -524,42 +570,13 @@ impl Dispatcher {
                     as i64;
                 batches.extend(self.store.form_line_batches(rows, min_priority).await?);
             }
-            // While an emergency is being sent, notices wait on every channel (their rounds would take the
+            // While an emergency is being sent, notices wait on every channel (their requests would take the
             // processor and the database from it).
             if !batches.is_empty() || self.store.emergency_in_progress().await? {
                 break;
             }
         }
-        let count: usize = batches.iter().map(|b| b.recipients.len().max(1)).sum();
-        if batches.is_empty() {
-            return Ok(0);
-        }
-        let results: Vec<Result<(), sqlx::Error>> = futures_util::stream::iter(batches)
-            .map(|batch| {
-                let span = tracing::info_span!(
-                    "delivery_batch",
-                    channel = "line",
-                    batch = batch.id,
-                    size = batch.recipients.len()
-                );
-                let id = batch.id;
-                async move {
-                    let sent = self.send_line_batch(batch).await;
-                    if sent.is_err() {
-                        // Not recorded: its lease runs out and it is claimed again.
-                        self.store.let_go_batch(id);
-                    }
-                    sent
-                }
-                .instrument(span)
-            })
-            .buffer_unordered(self.settings.line_concurrency.max(1))
-            .collect()
-            .await;
-        for result in results {
-            result?;
-        }
-        Ok(count.max(1))
+        Ok(batches)
     }
 
     async fn send_line_batch(&self, batch: LineBatch) -> Result<(), sqlx::Error> {
