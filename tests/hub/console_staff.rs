@@ -507,15 +507,26 @@ async fn disaster_admin_and_pr_flows_work_in_a_real_browser_at_laptop_and_phone_
             .contains("今すぐ 2人に送信"),
         "{shown}"
     );
-    let (_, notices) = app.get("/api/notices", Some(ADMIN_TOKEN)).await;
-    assert!(
-        !notices
-            .as_array()
-            .expect("notices")
-            .iter()
-            .any(|n| n["title"] == "防災訓練のお知らせ"),
-        "nothing sent before the second click: {notices}"
+    // Not sent on the first click: scheduled instead, then edited from the calendar.
+    assert_eq!(
+        shown["edited_title"], "防災訓練のお知らせ（会場変更）",
+        "{shown}"
     );
+    assert_eq!(shown["edit_rule_text"], "今元地区", "{shown}");
+    let (_, notices) = app.get("/api/notices", Some(ADMIN_TOKEN)).await;
+    let titled: Vec<&Value> = notices
+        .as_array()
+        .expect("notices")
+        .iter()
+        .filter(|n| {
+            n["title"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("防災訓練のお知らせ")
+        })
+        .collect();
+    assert_eq!(titled.len(), 1, "one notice, scheduled: {notices}");
+    assert_eq!(titled[0]["status"], "scheduled");
     assert!(
         shown["survey_preview"]
             .as_str()
