@@ -152,6 +152,34 @@ fn format_detail(map: &serde_json::Map<String, serde_json::Value>) -> String {
     out
 }
 
+/// Who did it, as staff read it (plain text): the command line and the hub's own start are named in Japanese.
+fn actor_text(actor: &str) -> String {
+    if let Some(command) = actor.strip_suffix(" (command line)") {
+        let what = if command.contains("import") {
+            "住民の取り込み"
+        } else if command.contains("staff") {
+            "職員の追加"
+        } else {
+            "操作"
+        };
+        format!("コマンドライン（{what}）")
+    } else if actor == "HUB_ADMIN_TOKEN (start)" {
+        "ハブの起動時".to_owned()
+    } else {
+        actor.to_owned()
+    }
+}
+
+/// [`actor_text`] for a table cell, with the recorded name in the title when it differs.
+fn actor_label(actor: &str) -> String {
+    let text = actor_text(actor);
+    if text == actor {
+        escape(actor)
+    } else {
+        format!("<span title=\"{}\">{}</span>", escape(actor), escape(&text))
+    }
+}
+
 /// The target of an entry, linked to its page where there is one.
 fn target_cell(action: &str, target: &str) -> String {
     let text = escape(target);
@@ -240,7 +268,7 @@ async fn audit_page(
             "<tr><td>{when}</td><td class=\"wrap\">{actor}</td><td>{role}</td>\
              <td title=\"{code}\">{label}</td><td class=\"wrap\">{target}</td><td>{detail}</td></tr>",
             when = jst(at_ms, "%Y-%m-%d %H:%M:%S"),
-            actor = escape(&actor),
+            actor = actor_label(&actor),
             role = Role::parse(&role).map(role_label).unwrap_or("—"),
             code = escape(&action),
             label = audit_action_label(&action),
@@ -268,8 +296,9 @@ async fn audit_page(
     for actor in &actors {
         let _ = write!(
             actor_options,
-            "<option value=\"{v}\"{sel}>{v}</option>",
+            "<option value=\"{v}\"{sel}>{label}</option>",
             v = escape(actor),
+            label = escape(&actor_text(actor)),
             sel = if actor == query.actor.trim() {
                 " selected"
             } else {

@@ -264,6 +264,20 @@
     $$("#compose textarea[data-body]").forEach((area) => area.addEventListener("change", recount));
     if ($("#n-cron").value) loadCron($("#n-cron").value);
     ["#n-repeat", "#n-weekday", "#n-monthday", "#n-time"].forEach((id) => $(id).addEventListener("input", repeatCron));
+    // Only the fields of the chosen schedule are shown: a date for 日時を指定, the repeat for 繰り返し.
+    const showWhen = () => {
+      const when = (checked("when")[0]) || "at";
+      $("#n-date").disabled = when !== "at";
+      $("#n-date").closest(".row").hidden = when === "now";
+      $("#repeat-row").hidden = when !== "cron";
+      $("#repeat-text").closest("p").hidden = when !== "cron";
+      const kind = $("#n-repeat").value;
+      $("#n-weekday").hidden = $('label[for="n-weekday"]').hidden = kind !== "weekly";
+      $("#n-monthday").hidden = $('label[for="n-monthday"]').hidden = kind !== "monthly";
+    };
+    $$('input[name="when"]').forEach((radio) => radio.addEventListener("change", showWhen));
+    $("#n-repeat").addEventListener("change", showWhen);
+    showWhen();
     repeatCron();
     updateCount();
 
@@ -648,9 +662,10 @@
       };
       const area = all ? "市内全域" : districts.join("・") + "地区";
       $("#e-reach").textContent = pending.dry_run ? String(testers) : String(reach.data.count);
-      $("#e-summary").textContent = pending.dry_run
+      $("#e-reach").dataset.severity = $("#e-severity").selectedOptions[0].textContent;
+      $("#e-summary").textContent = "重大度「" + $("#e-reach").dataset.severity + "」。" + (pending.dry_run
         ? "訓練として「" + title.ja + "」をテスト受信者 " + testers + "人だけに送ります（本番なら" + area + "の" + reach.data.count + "人に届きます）。"
-        : "「" + title.ja + "」を" + area + "の全住民に、すべての連絡手段で配信します。";
+        : "「" + title.ja + "」を" + area + "の全住民に、すべての連絡手段で配信します。");
       // Which languages have no text of their own, and how many residents of the area chose them.
       const missing = LANGS.filter((lang) => !body[lang]);
       const languages = $("#e-languages");

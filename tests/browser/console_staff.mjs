@@ -163,6 +163,18 @@ try {
   result.send_now_armed = await page.locator("#schedule-button").textContent();
   result.send_now_note = await page.locator("#compose-result").textContent();
   await shot(page, "notices");
+  // Scheduled instead, then edited from the calendar.
+  await page.getByLabel("日時を指定").check();
+  await page.locator("#schedule-button").click();
+  await page.waitForURL(/\/admin\/notices\?created=\d+/);
+  await page.locator("#calendar li.notice", { hasText: "防災訓練のお知らせ" }).getByRole("link", { name: "編集" }).click();
+  await page.waitForURL(/\/admin\/notices\/\d+\/edit$/);
+  result.edit_rule_text = await page.locator("#segment-text").textContent();
+  await page.getByLabel("件名").fill("防災訓練のお知らせ（会場変更）");
+  await page.getByRole("button", { name: "変更を保存する" }).click();
+  await page.waitForURL(/\/admin\/notices\/\d+$/);
+  result.edited_title = await page.locator("dl.fields dd").first().textContent();
+  await shot(page, "notice-edited");
 
   // --- PR: a survey made on the form, previewed, created and closed.
   await page.goto(base + "/admin/surveys", { waitUntil: "load" });

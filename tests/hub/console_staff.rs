@@ -507,15 +507,26 @@ async fn disaster_admin_and_pr_flows_work_in_a_real_browser_at_laptop_and_phone_
             .contains("今すぐ 2人に送信"),
         "{shown}"
     );
-    let (_, notices) = app.get("/api/notices", Some(ADMIN_TOKEN)).await;
-    assert!(
-        !notices
-            .as_array()
-            .expect("notices")
-            .iter()
-            .any(|n| n["title"] == "防災訓練のお知らせ"),
-        "nothing sent before the second click: {notices}"
+    // Not sent on the first click: scheduled instead, then edited from the calendar.
+    assert_eq!(
+        shown["edited_title"], "防災訓練のお知らせ（会場変更）",
+        "{shown}"
     );
+    assert_eq!(shown["edit_rule_text"], "今元地区", "{shown}");
+    let (_, notices) = app.get("/api/notices", Some(ADMIN_TOKEN)).await;
+    let titled: Vec<&Value> = notices
+        .as_array()
+        .expect("notices")
+        .iter()
+        .filter(|n| {
+            n["title"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("防災訓練のお知らせ")
+        })
+        .collect();
+    assert_eq!(titled.len(), 1, "one notice, scheduled: {notices}");
+    assert_eq!(titled[0]["status"], "scheduled");
     assert!(
         shown["survey_preview"]
             .as_str()
@@ -531,5 +542,159 @@ async fn disaster_admin_and_pr_flows_work_in_a_real_browser_at_laptop_and_phone_
         "{shown}"
     );
     assert_eq!(shown["not_found"], "ページが見つかりません");
+    app.hub.stop().await;
+}
+
+#[tokio::test]
+async fn junk_misses_are_dismissed_long_ones_are_cut_and_the_dashboard_counts_the_same_list() {
+    let app = spawn_app(Backend::Sqlite).await;
+    add_staff(&app, "kouhou", "pr").await;
+    let pr = login(&app, "kouhou").await;
+    let long = "粗大ごみ".repeat(300);
+    let now = chrono::Utc::now().timestamp_millis();
+    for (question, normalized, times) in [
+        ("あああああ", "あああああ", 3),
+        (long.as_str(), long.as_str(), 2),
+        (
+            "犬の登録はどこでできますか",
+            "犬の登録はどこでできますか",
+            1,
+        ),
+    ] {
+        for _ in 0..times {
+            sqlx::query(
+                "INSERT INTO chat_log (at_ms, channel, question, normalized, outcome) \
+                 VALUES ($1, 'web', $2, $3, 'missed')",
+            )
+            .bind(now)
+            .bind(question)
+            .bind(normalized)
+            .execute(&app.hub.state.db.pool)
+            .await
+            .expect("chat log");
+        }
+    }
+    let open = |html: &str| -> String {
+        let marker = "id=\"faq-open-misses\">";
+        let start = html.find(marker).expect("the open count") + marker.len();
+        html[start..]
+            .split('<')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let faq = page(&pr, &app, "/admin/faq").await;
+    let dashboard = page(&pr, &app, "/admin").await;
+    assert_eq!(open(&faq), open(&dashboard), "the same count on both pages");
+    // The long question is cut in the table (the whole text stays in its title).
+    assert!(
+        faq.contains(&format!("{}…", "粗大ごみ".repeat(30))),
+        "cut at 120 characters"
+    );
+    assert!(!faq.contains(&format!(">{long}<")));
+    // 「除外」: gone from the list and from both counts, audited.
+    let (status, _, location) = pr
+        .post_form(
+            &app,
+            "/admin/faq/dismiss",
+            &[
+                ("csrf", &pr.csrf),
+                ("normalized", "あああああ"),
+                ("question", "あああああ"),
+            ],
+        )
+        .await;
+    assert_eq!((status, location.as_deref()), (303, Some("/admin/faq")));
+    let after = page(&pr, &app, "/admin/faq").await;
+    assert!(!after.contains("あああああ"), "dismissed");
+    let dashboard = page(&pr, &app, "/admin").await;
+    assert_eq!(open(&after), open(&dashboard));
+    let before: i64 = open(&faq).parse().expect("number");
+    let now_open: i64 = open(&after).parse().expect("number");
+    assert!(now_open < before, "{before} → {now_open}");
+    assert!(
+        audit_actions(&app)
+            .await
+            .iter()
+            .any(|(actor, a)| actor == "kouhou" && a == "faq.dismiss")
+    );
+    // The bundled FAQ in the source tree is never written from the console.
+    assert!(after.contains("HUB_FAQ_DIR"), "{after}");
+    app.hub.stop().await;
+}
+
+#[tokio::test]
+async fn the_command_line_import_is_audited_and_notice_and_survey_pages_speak_japanese() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("residents.csv");
+    std::fs::write(
+        &file,
+        "住民ID,生年月日,地区,言語,関心,メールアドレス\nR-cli-1,1970-01-01,今元,ja,防災,cli1@example.org\n",
+    )
+    .expect("csv written");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
+        .args(["residents", "import"])
+        .arg(&file)
+        .env("HUB_DATABASE_URL", &app.database_url)
+        .output()
+        .expect("hub runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(audit_actions(&app).await.iter().any(|(actor, action)| {
+        actor == "hub residents import (command line)" && action == "resident.import"
+    }));
+    add_staff(&app, "kanri", "admin").await;
+    let admin = login(&app, "kanri").await;
+    let html = page(&admin, &app, "/admin/audit?action=resident.import").await;
+    assert!(
+        html.contains("住民の一括取り込み") && html.contains("コマンドライン"),
+        "{html}"
+    );
+
+    // A scheduled notice: its report and edit pages read the rule and the repeat in Japanese.
+    let id = app
+        .create_notice(&json!({"title": "ごみ収集のお知らせ", "body": {"ja": "収集日が変わります。", "vi": "Ngày thu gom rác thay đổi."},
+                                "segment": "age >= 65 and district in [\"今元\"]", "channels": ["email"],
+                                "cron": "0 0 9 * * Mon *"}))
+        .await;
+    for path in [
+        format!("/admin/notices/{id}"),
+        format!("/admin/notices/{id}/edit"),
+        "/admin/notices".to_owned(),
+        "/admin/surveys/new".to_owned(),
+    ] {
+        let html = page(&admin, &app, &path).await;
+        if path.starts_with("/admin/notices") && !path.ends_with("/edit") {
+            assert!(html.contains("毎週月曜 9:00"), "{path}: {html}");
+        }
+        if path.ends_with(&id.to_string()) {
+            assert!(
+                html.contains("年齢65歳以上 かつ 今元地区"),
+                "{path}: {html}"
+            );
+            assert!(!html.contains("age &gt;= 65"), "{path}");
+        }
+    }
+    let html = page(&admin, &app, &format!("/admin/notices/{id}/edit")).await;
+    assert!(html.contains(&format!("data-edit=\"{id}\"")));
+    assert!(html.contains("Ngày thu gom rác thay đổi."));
+    // A rule error says where, in Japanese.
+    let (status, error) = admin
+        .api(
+            &app,
+            "/api/segments/preview",
+            &json!({"rule": "age >= x"}),
+            true,
+        )
+        .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(
+        error["message"], "条件式の8文字目: ここには数字が必要です。",
+        "{error}"
+    );
     app.hub.stop().await;
 }
