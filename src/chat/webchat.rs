@@ -33,9 +33,11 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::{Candidate, Channel, ChatService, Lang, Reply, ReplyKind};
+use super::{Candidate, Channel, ChatService, NextSteps, Reply, ReplyKind};
 use crate::AppState;
 use crate::config::Config;
+use crate::html::escape;
+use crate::messages::{Language, Msg, fill};
 use crate::surface::ClientAddr;
 
 /// Longest question accepted, in characters.
@@ -273,17 +275,73 @@ impl WebchatHub {
 }
 
 /// The chat page. Its script and style are separate files (`/chat/chat.js`, `/chat/chat.css`) so the page
-/// works under the hub's Content-Security-Policy, which allows no inline code.
-#[utoipa::path(get, path = "/chat", responses((status = 200, content_type = "text/html", description = "the resident web chat page (Japanese); it talks over /chat/ws")))]
-pub async fn page() -> Response {
+/// works under the hub's Content-Security-Policy, which allows no inline code; the words the script shows come
+/// with the page, as `data-` attributes of `<body>`, in the page's language.
+#[utoipa::path(get, path = "/chat",
+    params(("lang" = Option<String>, Query, description = "ja (default), ja-easy, en, zh, ko or vi")),
+    responses((status = 200, content_type = "text/html", description = "the resident web chat page in that language; it talks over /chat/ws")))]
+pub async fn page(Query(query): Query<SocketQuery>) -> Response {
+    let lang = Language::or_japanese(query.lang.as_deref());
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        PAGE,
+        render_page(lang),
     )
         .into_response()
+}
+
+/// The chat page in `lang`.
+pub fn render_page(lang: Language) -> String {
+    use crate::emergency::safety::Answer;
+    let say = |msg: Msg| escape(lang.say(msg));
+    let hours = lang.say(Msg::CityHours);
+    let note = fill(
+        &say(Msg::ChatNote),
+        &[
+            (
+                "number",
+                &format!(
+                    "<a href=\"tel:{}\">{}</a>",
+                    super::MAIN_NUMBER.replace('-', ""),
+                    super::MAIN_NUMBER
+                ),
+            ),
+            ("hours", &escape(hours)),
+        ],
+    );
+    fill(
+        PAGE,
+        &[
+            ("html_lang", lang.html_lang()),
+            ("lang", lang.code()),
+            ("title", &say(Msg::ChatTitle)),
+            ("intro", &say(Msg::ChatIntro)),
+            ("log_label", &say(Msg::ChatLogLabel)),
+            ("welcome", &say(Msg::ChatWelcome)),
+            ("question_label", &say(Msg::ChatQuestionLabel)),
+            ("placeholder", &say(Msg::ChatPlaceholder)),
+            ("send", &say(Msg::ChatSend)),
+            ("connecting", &say(Msg::ChatConnecting)),
+            ("note", &note),
+            ("helpful", &say(Msg::Helpful)),
+            ("not_helpful", &say(Msg::NotHelpful)),
+            ("feedback_label", &say(Msg::FeedbackQuestion)),
+            ("none", &say(Msg::NoneOfThese)),
+            ("choices_label", &say(Msg::ChoicesLabel)),
+            ("department", &say(Msg::Department)),
+            ("more", &say(Msg::MoreInfo)),
+            ("emergency", &say(Msg::EmergencyHeading)),
+            ("notice", &say(Msg::NoticeHeading)),
+            ("safety_label", &say(Msg::SafetyLabel)),
+            ("safe", &escape(Answer::Safe.label(lang))),
+            ("need_help", &escape(Answer::NeedHelp.label(lang))),
+            ("idle", &say(Msg::ChatIdle)),
+            ("reconnecting", &say(Msg::ChatReconnecting)),
+            ("cannot_connect", &say(Msg::ChatCannotConnect)),
+        ],
+    )
 }
 
 /// The chat page's script.
@@ -312,13 +370,13 @@ pub async fn style() -> Response {
 
 #[derive(Debug, Deserialize)]
 pub struct SocketQuery {
-    /// `en` for English answers where the FAQ has them.
+    /// The page's language (`ja`, `ja-easy`, `en`, `zh`, `ko`, `vi`; Japanese when absent or unknown).
     lang: Option<String>,
 }
 
 /// The chat WebSocket.
 #[utoipa::path(get, path = "/chat/ws",
-    params(("lang" = Option<String>, Query, description = "`en` for English answers where the FAQ has them")),
+    params(("lang" = Option<String>, Query, description = "the page's language: replies, buttons and messages in it (answers in English where the FAQ has them, else in Japanese with a note)")),
     responses((status = 101, description = "WebSocket: send {\"text\": \"…\"}, receive {\"type\": \"answer\", \"kind\", \"answer\", \"candidates\": [{\"id\", \"question\"}], \"entry_id\", \"id\"}; {\"entry_id\", \"id\"} picks a candidate, {\"helpful\": bool, \"id\"} gives feedback; notices and emergencies arrive as {\"type\": \"notice\"|\"emergency\", …}")))]
 pub async fn socket(
     State(state): State<AppState>,
@@ -326,7 +384,7 @@ pub async fn socket(
     Query(query): Query<SocketQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let lang = Lang::from_code(query.lang.as_deref());
+    let lang = Language::or_japanese(query.lang.as_deref());
     let Some(permit) = state.webchat.admit(client) else {
         metrics::counter!("hub_webchat_refused_total", "reason" => "sockets").increment(1);
         tracing::warn!("web chat socket refused: too many open from one client");
@@ -389,6 +447,7 @@ struct AnswerMessage<'a> {
     id: i64,
     department: Option<&'a str>,
     link: Option<&'a str>,
+    next_steps: Option<&'a NextSteps>,
 }
 
 fn answer_json(reply: &Reply) -> String {
@@ -401,6 +460,7 @@ fn answer_json(reply: &Reply) -> String {
         id: reply.log_id,
         department: reply.department.as_deref(),
         link: reply.link.as_deref(),
+        next_steps: reply.next_steps.as_ref(),
     })
     .unwrap_or_else(|_| error_json("internal error"))
 }
@@ -431,8 +491,9 @@ pub enum PageRequest {
     Ping,
 }
 
-/// Parses one message from a page; `Err` is the message to show the page.
-pub fn parse_page_message(text: &str) -> Result<PageRequest, String> {
+/// Parses one message from a page; `Err` is the message to show the page (in `lang` for what a resident can
+/// cause by typing; a malformed message is a program's error and is described in English).
+pub fn parse_page_message(text: &str, lang: Language) -> Result<PageRequest, String> {
     let message: ClientMessage =
         serde_json::from_str(text).map_err(|error| format!("not a chat message: {error}"))?;
     match message {
@@ -442,10 +503,11 @@ pub fn parse_page_message(text: &str) -> Result<PageRequest, String> {
         } => {
             let question = question.trim();
             if question.is_empty() {
-                Err("質問を入力してください。".to_owned())
+                Err(lang.say(Msg::QuestionEmpty).to_owned())
             } else if question.chars().count() > MAX_QUESTION_CHARS {
-                Err(format!(
-                    "質問は{MAX_QUESTION_CHARS}文字以内で入力してください。"
+                Err(fill(
+                    lang.say(Msg::QuestionTooLong),
+                    &[("max", &MAX_QUESTION_CHARS.to_string())],
                 ))
             } else {
                 Ok(PageRequest::Ask(question.to_owned()))
@@ -480,7 +542,7 @@ pub fn parse_page_message(text: &str) -> Result<PageRequest, String> {
 /// One socket's conversation: log rows it was answered with (only those take choices and feedback).
 struct Conversation {
     chat: ChatService,
-    lang: Lang,
+    lang: Language,
     answered: HashSet<i64>,
     pace: Pace,
     /// Emergency banners shown on this page (only those take safety answers), and the page's anonymous token.
@@ -492,20 +554,18 @@ struct Conversation {
 }
 
 /// What a throttled resident is told.
-fn throttled(wait: Option<Duration>) -> String {
-    let message = match wait.map(|w| w.as_secs() + 1) {
-        Some(secs) if secs < 120 => format!(
-            "短い時間に多くのメッセージが送られました。{secs}秒ほど待ってから、もう一度お試しください。"
-        ),
-        _ => "短い時間に多くのメッセージが送られました。少し時間をおいてからお試しください。"
-            .to_owned(),
-    };
+fn throttled(wait: Option<Duration>, lang: Language) -> String {
+    let secs = wait.map_or(60, |w| (w.as_secs() + 1).min(120));
+    let message = fill(
+        lang.say(Msg::TooManyMessages),
+        &[("seconds", &secs.to_string())],
+    );
     json!({"type": "error", "error": message, "throttled": true}).to_string()
 }
 
 impl Conversation {
     async fn handle(&mut self, text: &str) -> String {
-        let request = parse_page_message(text);
+        let request = parse_page_message(text, self.lang);
         // The keep-alive costs nothing and counts against no budget.
         if request == Ok(PageRequest::Ping) {
             return json!({"type": "pong"}).to_string();
@@ -513,7 +573,7 @@ impl Conversation {
         if !self.pace.allow(Instant::now()) {
             tracing::warn!("web chat message refused: too many in a minute on one socket");
             metrics::counter!("hub_webchat_refused_total", "reason" => "socket_pace").increment(1);
-            return throttled(None);
+            return throttled(None, self.lang);
         }
         if let Err(wait) = self.clients.message(self.client) {
             tracing::warn!(
@@ -521,7 +581,7 @@ impl Conversation {
             );
             metrics::counter!("hub_webchat_refused_total", "reason" => "client_budget")
                 .increment(1);
-            return throttled(Some(wait));
+            return throttled(Some(wait), self.lang);
         }
         let result = match request {
             Ok(PageRequest::Ping) => Ok(json!({"type": "pong"}).to_string()),
@@ -533,7 +593,7 @@ impl Conversation {
         };
         result.unwrap_or_else(|error| {
             tracing::error!(%error, "web chat storage error");
-            error_json("ただいま回答できません。しばらくしてからもう一度お試しください。")
+            error_json(self.lang.say(Msg::ServerTrouble))
         })
     }
 
@@ -580,8 +640,8 @@ impl Conversation {
                 "answer": answer.as_str(),
                 "recorded": false,
                 "message": match self.lang {
-                    Lang::Ja => "この端末からの回答が多すぎるため、記録できませんでした。命に危険があるときは119番（消防・救急）または110番（警察）に電話してください。",
-                    Lang::En => "Too many answers came from this device; this one was not recorded. If your life is in danger, call 119 (fire and ambulance) or 110 (police).",
+                    Language::En => "Too many answers came from this device; this one was not recorded. If your life is in danger, call 119 (fire and ambulance) or 110 (police).",
+                    _ => "この端末からの回答が多すぎるため、記録できませんでした。命に危険があるときは119番（消防・救急）または110番（警察）に電話してください。",
                 },
             })
             .to_string());
@@ -620,6 +680,7 @@ impl Conversation {
             "id": id,
             "recorded": recorded,
             "message": super::feedback_thanks(helpful, self.lang),
+            "next_steps": (!helpful).then(|| NextSteps::new(self.lang)),
         })
         .to_string())
     }
@@ -629,7 +690,7 @@ async fn run(
     chat: ChatService,
     hub: WebchatHub,
     mut socket: WebSocket,
-    lang: Lang,
+    lang: Language,
     client: Client,
 ) {
     // Held until the socket ends: the client's slot.
@@ -751,7 +812,11 @@ mod tests {
 
     #[test]
     fn page_is_self_contained_japanese_and_accessible() {
-        assert!(PAGE.contains("<html lang=\"ja\">"));
+        let page = render_page(Language::Ja);
+        assert!(page.contains("<html lang=\"ja\">"), "{page}");
+        assert!(page.contains("よくある質問チャット"));
+        assert!(!page.contains("{title}") && !page.contains("{note}"));
+        assert!(render_page(Language::En).contains("<html lang=\"en\">"));
         assert!(PAGE.contains("aria-live"));
         assert!(PAGE.contains("<label"));
         assert!(!PAGE.contains("http://") && !PAGE.contains("https://"));

@@ -12,6 +12,7 @@ mod hardening;
 mod limits;
 mod notices;
 mod registration;
+mod resident_pages;
 mod segments_live;
 mod staff_access;
 mod support;
