@@ -37,7 +37,7 @@ use crate::telemetry;
         import_residents,
         audit_log,
         crate::line_events::webhook::webhook,
-        crate::chat::webchat::page,
+        crate::webchat_events::page,
         crate::webchat_events::socket,
         crate::chat::misses::misses,
         crate::chat::misses::status,
@@ -83,7 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/audit", get(audit_log))
         // --- chat (issue 3)
         .route("/line/webhook", post(crate::line_events::webhook::webhook))
-        .route("/chat", get(crate::chat::webchat::page))
+        .route("/chat", get(crate::webchat_events::page))
         .route("/chat/ws", get(crate::webchat_events::socket))
         .route("/chat/chat.js", get(crate::chat::webchat::script))
         .route("/chat/chat.css", get(crate::chat::webchat::style))

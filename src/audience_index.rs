@@ -91,14 +91,6 @@ pub enum SnapshotError {
     Database(#[from] sqlx::Error),
 }
 
-/// The rule language calls やさしい日本語 `easy-ja`; the hub stores it as `ja-easy`.
-pub fn segment_language(language: &str) -> String {
-    match language {
-        "ja-easy" => "easy-ja".to_owned(),
-        other => other.to_owned(),
-    }
-}
-
 /// Channels as bits, so the whole read keeps a byte per resident rather than a list of strings.
 fn channel_bit(channel: ChannelKind) -> u8 {
     1 << (ChannelKind::ALL
@@ -122,7 +114,7 @@ fn profile_from_row(row: &sqlx::any::AnyRow, channels: u8) -> Result<Profile, sq
     Ok(Profile {
         birth_date: birth_date.and_then(|d| NaiveDate::from_str(&d).ok()),
         district: row.try_get("district")?,
-        language: segment_language(&language),
+        language,
         interests: serde_json::from_str(&interests).unwrap_or_default(),
         channels: channels_of(channels),
     })

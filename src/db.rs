@@ -104,6 +104,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "faq_vectors",
         include_str!("../migrations/sqlite/0012_faq_vectors.sql"),
     ),
+    // one code for やさしい日本語 in stored rules (issue 15)
+    (
+        15,
+        "one_easy_japanese_code",
+        include_str!("../migrations/sqlite/0015_one_easy_japanese_code.sql"),
+    ),
     // the console does the whole job: disabled staff accounts, dismissed FAQ misses (issue 15)
     (
         16,
@@ -183,6 +189,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "faq_vectors",
         include_str!("../migrations/postgres/0012_faq_vectors.sql"),
+    ),
+    // one code for やさしい日本語 in stored rules (issue 15)
+    (
+        15,
+        "one_easy_japanese_code",
+        include_str!("../migrations/postgres/0015_one_easy_japanese_code.sql"),
     ),
     // the console does the whole job: disabled staff accounts, dismissed FAQ misses (issue 15)
     (

@@ -8,7 +8,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::profile::{KNOWN_CHANNELS, KNOWN_LANGUAGES};
+use crate::profile::{DEPRECATED_EASY_JAPANESE, KNOWN_CHANNELS, KNOWN_LANGUAGES};
 use crate::rule::{Comparison, Condition, NumberTest, Rule, TextTest};
 
 /// A rule that could not be parsed: where (1-based column, in characters) and what was expected.
@@ -640,7 +640,10 @@ impl Parser<'_> {
             Field::Channels => KNOWN_CHANNELS,
             _ => return Ok(text),
         };
-        let lowered = text.to_lowercase();
+        let mut lowered = text.to_lowercase();
+        if field == Field::Language && lowered == DEPRECATED_EASY_JAPANESE {
+            lowered = "ja-easy".to_owned();
+        }
         if known.contains(&lowered.as_str()) {
             Ok(lowered)
         } else {
@@ -707,6 +710,17 @@ mod tests {
         Rule::Condition(Condition::District(TextTest::In(
             names.iter().map(|n| n.to_string()).collect(),
         )))
+    }
+
+    #[test]
+    fn easy_japanese_has_one_code_and_reads_the_old_one() {
+        let rule = parse(r#"language = "ja-easy""#).expect("parses");
+        assert_eq!(
+            parse(r#"language = "easy-ja""#).expect("old spelling"),
+            rule
+        );
+        assert_eq!(parse(r#"language = "EASY-JA""#).expect("any case"), rule);
+        assert!(rule.to_string().contains("ja-easy"), "{rule}");
     }
 
     #[test]
@@ -856,7 +870,7 @@ mod tests {
         );
         assert_eq!(
             error("language = \"jp\""),
-            "column 12: unknown language \"jp\": expected one of ja, en, zh, ko, vi, easy-ja"
+            "column 12: unknown language \"jp\": expected one of ja, en, zh, ko, vi, ja-easy"
         );
         assert_eq!(
             error("channels has \"fax\""),

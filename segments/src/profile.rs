@@ -3,8 +3,12 @@
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Languages a rule may name (`language = "en"`); a typo such as `"jp"` is a parse error.
-pub const KNOWN_LANGUAGES: &[&str] = &["ja", "en", "zh", "ko", "vi", "easy-ja"];
+/// Languages a rule may name (`language = "en"`); a typo such as `"jp"` is a parse error. `ja-easy` is
+/// やさしい日本語, the code the hub stores for residents (the parser still reads the old spelling `easy-ja` as it).
+pub const KNOWN_LANGUAGES: &[&str] = &["ja", "en", "zh", "ko", "vi", "ja-easy"];
+
+/// The old spelling of `ja-easy` in rules written before one code was used everywhere: read as `ja-easy`.
+pub const DEPRECATED_EASY_JAPANESE: &str = "easy-ja";
 
 /// Channels a rule may name (`channels has "line"`).
 pub const KNOWN_CHANNELS: &[&str] = &["line", "email", "push", "webchat"];

@@ -8,11 +8,28 @@
   var socket = null;
   var queue = [];
   var delay = 1000;
-  var lang = new URLSearchParams(location.search).get("lang") === "en" ? "?lang=en" : "";
+  // The page's words, in its language, from the hub's catalogue (data- attributes of <body>).
+  var words = document.body.dataset;
+  var lang = words.lang || "ja";
 
   function socketUrl() {
     var path = location.pathname.replace(/\/+$/, "") + "/ws";
-    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path + lang;
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path + "?lang=" + encodeURIComponent(lang);
+  }
+
+  // Brings a whole message (its text and its buttons) into view above the input: called once the message is
+  // complete, after the layout has taken its buttons into account.
+  function reveal(div) {
+    requestAnimationFrame(function () {
+      var bottom = div.offsetTop + div.offsetHeight - log.offsetTop;
+      var top = div.offsetTop - log.offsetTop;
+      // A message taller than the log shows from its start; otherwise its end sits at the log's bottom.
+      if (div.offsetHeight > log.clientHeight) {
+        log.scrollTop = top - 8;
+      } else {
+        log.scrollTop = Math.max(log.scrollTop, bottom - log.clientHeight + 12);
+      }
+    });
   }
 
   function add(cls, text) {
@@ -20,8 +37,39 @@
     div.className = "msg " + cls;
     div.textContent = text;
     log.appendChild(div);
-    log.scrollTop = log.scrollHeight;
+    reveal(div);
     return div;
+  }
+
+  // What to do when the chat could not help: ask again (focuses the input), call (tel: link), write to the city.
+  function nextSteps(div, steps) {
+    if (!steps) { return; }
+    var box = document.createElement("div");
+    box.className = "next-steps";
+    var h = document.createElement("p");
+    h.className = "next-heading";
+    h.textContent = steps.heading;
+    box.appendChild(h);
+    var again = document.createElement("button");
+    again.type = "button";
+    again.textContent = steps.rephrase;
+    again.addEventListener("click", function () { input.focus(); });
+    box.appendChild(again);
+    var call = document.createElement("a");
+    call.className = "step";
+    call.href = "tel:" + steps.phone;
+    call.textContent = steps.call;
+    box.appendChild(call);
+    if (/^https?:\/\//.test(steps.contact_url)) {
+      var contact = document.createElement("a");
+      contact.className = "step";
+      contact.href = steps.contact_url;
+      contact.rel = "noopener";
+      contact.target = "_blank";
+      contact.textContent = steps.contact;
+      box.appendChild(contact);
+    }
+    div.appendChild(box);
   }
 
   function send(message) {
@@ -41,8 +89,8 @@
     var box = document.createElement("div");
     box.className = "feedback";
     box.setAttribute("role", "group");
-    box.setAttribute("aria-label", "この回答は役に立ちましたか");
-    [["役に立った", true], ["役に立たなかった", false]].forEach(function (pair) {
+    box.setAttribute("aria-label", words.feedbackLabel);
+    [[words.helpful, true], [words.notHelpful, false]].forEach(function (pair) {
       var b = document.createElement("button");
       b.type = "button";
       b.textContent = pair[0];
@@ -62,7 +110,7 @@
     if (m.department) {
       var meta = document.createElement("span");
       meta.className = "meta";
-      meta.textContent = "担当: " + m.department;
+      meta.textContent = words.department.replace("{department}", m.department);
       div.appendChild(meta);
     }
     if (m.link && /^https?:\/\//.test(m.link)) {
@@ -71,18 +119,18 @@
       a.href = m.link;
       a.rel = "noopener";
       a.target = "_blank";
-      a.textContent = "詳しい情報（市のホームページ）";
+      a.textContent = words.more;
       div.appendChild(a);
     }
     if (m.kind === "candidates" && m.candidates.length) {
       var box = document.createElement("div");
       box.className = "choices";
       box.setAttribute("role", "group");
-      box.setAttribute("aria-label", "候補");
-      m.candidates.forEach(function (c, i) {
+      box.setAttribute("aria-label", words.choicesLabel);
+      m.candidates.forEach(function (c) {
         var b = document.createElement("button");
         b.type = "button";
-        b.textContent = (i + 1) + ". " + c.question;
+        b.textContent = c.question;
         b.dataset.entry = c.id;
         b.addEventListener("click", function () {
           disableIn(box);
@@ -93,7 +141,7 @@
       });
       var none = document.createElement("button");
       none.type = "button";
-      none.textContent = "どれでもない";
+      none.textContent = words.none;
       none.addEventListener("click", function () {
         disableIn(box);
         send({ helpful: false, id: m.id });
@@ -103,6 +151,14 @@
     } else if (m.kind === "answer") {
       feedbackButtons(div, m.id);
     }
+    nextSteps(div, m.next_steps);
+    reveal(div);
+  }
+
+  function showFeedback(m) {
+    var div = add("bot", m.message);
+    nextSteps(div, m.next_steps);
+    reveal(div);
   }
 
   var shownEmergencies = {};
@@ -111,11 +167,11 @@
     var group = document.createElement("div");
     group.className = "safety";
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "安否のお知らせ");
+    group.setAttribute("aria-label", words.safetyLabel);
     m.choices.forEach(function (c) {
       var b = document.createElement("button");
       b.type = "button";
-      b.textContent = c.label;
+      b.textContent = (c.answer === "safe" ? words.safe : words.needHelp) || c.label;
       b.dataset.answer = c.answer;
       b.addEventListener("click", function () {
         disableIn(group);
@@ -144,10 +200,13 @@
     box.className = "banner " + (m.type === "emergency" ? "emergency" : "notice");
     box.setAttribute("role", m.type === "emergency" ? "alert" : "status");
     var h = document.createElement("h2");
-    h.textContent = (m.type === "emergency" ? "【緊急】" : "【お知らせ】") + (m.title || "");
+    // The alert's own text in the page's language when it has one, else its Japanese.
+    var own = m.texts && m.texts[lang];
+    var title = own && own.title ? own.title : m.title;
+    var body = own && own.body ? own.body : m.body;
+    if (body && typeof body === "object") { body = body[lang] || body.ja || Object.values(body)[0] || ""; }
+    h.textContent = "【" + (m.type === "emergency" ? words.emergency : words.notice) + "】" + (title || "");
     var p = document.createElement("p");
-    var body = m.body;
-    if (body && typeof body === "object") { body = body.ja || Object.values(body)[0] || ""; }
     p.textContent = body || "";
     box.appendChild(h);
     box.appendChild(p);
@@ -162,7 +221,7 @@
     var m;
     try { m = JSON.parse(event.data); } catch (e) { return; }
     if (m.type === "answer") { showAnswer(m); }
-    else if (m.type === "feedback") { add("bot", m.message); }
+    else if (m.type === "feedback") { showFeedback(m); }
     else if (m.type === "safety") { showSafety(m); }
     else if (m.type === "notice" || m.type === "emergency") { showBanner(m); }
     else if (m.type === "error") { add("bot", m.error); }
@@ -198,12 +257,10 @@
       document.body.dataset.connected = "false";
       if (event.code === IDLE_CLOSE) {
         idleClosed = true;
-        state.textContent = "しばらく操作がなかったため接続を休止しました。質問を送ると再開します。";
+        state.textContent = words.idle;
         return;
       }
-      state.textContent = opened
-        ? "接続が切れました。再接続しています…"
-        : "ただいま接続できません（混み合っているか、開いている画面が多すぎます）。しばらくして自動で再接続します。";
+      state.textContent = opened ? words.reconnecting : words.cannotConnect;
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 30000);
     });

@@ -9,7 +9,8 @@ use channels::line::webhook::Event;
 use channels::line::{LineMessage, LineUserId, QuickReply, QuickReplyItem, limits};
 use sqlx::Row;
 
-use super::{Channel, ChatService, Lang, Reply, ReplyKind};
+use super::{Channel, ChatService, Reply, ReplyKind};
+use crate::messages::{Language, Msg};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LineEventError {
@@ -23,9 +24,9 @@ pub enum LineEventError {
 pub async fn resident_lang(
     chat: &ChatService,
     user: Option<&LineUserId>,
-) -> Result<Lang, sqlx::Error> {
+) -> Result<Language, sqlx::Error> {
     let Some(user) = user else {
-        return Ok(Lang::Ja);
+        return Ok(Language::Ja);
     };
     let row = sqlx::query(
         "SELECT r.language AS language FROM resident_addresses a JOIN residents r ON r.id = a.resident_id \
@@ -35,8 +36,8 @@ pub async fn resident_lang(
     .fetch_optional(&chat.db.pool)
     .await?;
     Ok(match row {
-        Some(row) => Lang::from_code(row.try_get::<String, _>("language").ok().as_deref()),
-        None => Lang::Ja,
+        Some(row) => Language::or_japanese(row.try_get::<String, _>("language").ok().as_deref()),
+        None => Language::Ja,
     })
 }
 
@@ -65,27 +66,22 @@ pub async fn answer_text(
     chat: &ChatService,
     sender: Option<&str>,
     question: &str,
-    lang: Lang,
+    lang: Language,
 ) -> Result<Vec<LineMessage>, LineEventError> {
     let reply = chat.ask(Channel::Line, sender, question, lang).await?;
     reply_messages(chat, &reply, lang)
 }
 
 /// A message that is not text (a sticker, a photo): ask for words instead.
-pub fn text_please(lang: Lang) -> Result<Vec<LineMessage>, LineEventError> {
-    Ok(vec![LineMessage::text(match lang {
-        Lang::Ja => "ご質問は文字で送ってください。例:「住民票を取りたい」",
-        Lang::En => {
-            "Please send your question as text, e.g. \"I want a copy of my residence certificate\"."
-        }
-    })?])
+pub fn text_please(lang: Language) -> Result<Vec<LineMessage>, LineEventError> {
+    Ok(vec![LineMessage::text(lang.say(Msg::TextPlease))?])
 }
 
 /// A follow: the LINE address is active again, and the greeting.
 pub async fn on_follow(
     chat: &ChatService,
     user: Option<&LineUserId>,
-    lang: Lang,
+    lang: Language,
 ) -> Result<Vec<LineMessage>, LineEventError> {
     if let Some(user) = user {
         set_line_active(chat, user, true).await?;
@@ -94,7 +90,7 @@ pub async fn on_follow(
 }
 
 /// The greeting after a follow.
-pub fn greeting(lang: Lang) -> Result<LineMessage, LineEventError> {
+pub fn greeting(lang: Language) -> Result<LineMessage, LineEventError> {
     Ok(LineMessage::text(super::greeting_text(lang))?)
 }
 
@@ -155,27 +151,35 @@ fn choice_data(chat: &ChatService, log_id: i64, entry_id: &str) -> String {
 fn feedback_items(
     chat: &ChatService,
     log_id: i64,
-    lang: Lang,
+    lang: Language,
 ) -> Result<Vec<QuickReplyItem>, LineEventError> {
-    let (yes, no) = match lang {
-        Lang::Ja => ("役に立った", "役に立たなかった"),
-        Lang::En => ("Helpful", "Not helpful"),
-    };
+    let (yes, no) = (
+        label(lang.say(Msg::Helpful)),
+        label(lang.say(Msg::NotHelpful)),
+    );
     Ok(vec![
-        QuickReplyItem::postback(yes, feedback_data(chat, log_id, true), Some(yes.to_owned()))?,
-        QuickReplyItem::postback(no, feedback_data(chat, log_id, false), Some(no.to_owned()))?,
+        QuickReplyItem::postback(yes.clone(), feedback_data(chat, log_id, true), Some(yes))?,
+        QuickReplyItem::postback(no.clone(), feedback_data(chat, log_id, false), Some(no))?,
     ])
 }
 
 /// The LINE messages for a chat reply: the text, and quick replies for candidates or feedback (at most 13).
+/// Candidates are listed once, in the text, numbered; their quick replies carry the numbers (a LINE button holds
+/// 20 characters, too few for a question).
 fn reply_messages(
     chat: &ChatService,
     reply: &Reply,
-    lang: Lang,
+    lang: Language,
 ) -> Result<Vec<LineMessage>, LineEventError> {
     let mut text = reply.text.clone();
+    for (n, candidate) in reply.candidates.iter().enumerate() {
+        text.push_str(&format!("\n{}. {}", n + 1, candidate.question));
+    }
+    if let Some(next) = &reply.next_steps {
+        text.push_str(&format!("\n\n{}", next.as_text()));
+    }
     if let Some(link) = &reply.link {
-        text.push_str(&format!("\n{link}"));
+        text.push_str(&format!("\n{}: {link}", lang.say(Msg::MoreInfo)));
     }
     let text: String = text.chars().take(limits::TEXT_MAX_CHARS).collect();
     let message = LineMessage::text(text)?;
@@ -183,7 +187,7 @@ fn reply_messages(
         ReplyKind::Answer => feedback_items(chat, reply.log_id, lang)?,
         ReplyKind::Candidates => {
             let mut items = Vec::new();
-            for candidate in &reply.candidates {
+            for (n, candidate) in reply.candidates.iter().enumerate() {
                 let data = choice_data(chat, reply.log_id, &candidate.id);
                 if data.chars().count() > limits::POSTBACK_DATA_MAX_CHARS {
                     tracing::warn!(entry = %candidate.id, "entry id too long for a postback: not offered");
@@ -191,19 +195,16 @@ fn reply_messages(
                 }
                 let shown: String = candidate.question.chars().take(300).collect();
                 items.push(QuickReplyItem::postback(
-                    label(&candidate.question),
+                    format!("{}", n + 1),
                     data,
                     Some(shown),
                 )?);
             }
-            let none = match lang {
-                Lang::Ja => "どれでもない",
-                Lang::En => "None of these",
-            };
+            let none = label(lang.say(Msg::NoneOfThese));
             items.push(QuickReplyItem::postback(
-                none,
+                none.clone(),
                 feedback_data(chat, reply.log_id, false),
-                Some(none.to_owned()),
+                Some(none),
             )?);
             items.truncate(limits::QUICK_REPLY_MAX_ITEMS);
             items
@@ -223,7 +224,7 @@ pub async fn postback_messages(
     chat: &ChatService,
     data: &str,
     sender: Option<&str>,
-    lang: Lang,
+    lang: Language,
 ) -> Result<Vec<LineMessage>, LineEventError> {
     let Some(payload) = chat.links.open_postback(data) else {
         tracing::warn!("postback without a valid signature ignored");
@@ -240,9 +241,11 @@ pub async fn postback_messages(
         "fb" => {
             let helpful = value == "1";
             if chat.feedback(log_id, helpful, sender).await? {
-                Ok(vec![LineMessage::text(super::feedback_thanks(
-                    helpful, lang,
-                ))?])
+                let mut text = super::feedback_thanks(helpful, lang).to_owned();
+                if !helpful {
+                    text.push_str(&format!("\n{}", super::NextSteps::new(lang).as_text()));
+                }
+                Ok(vec![LineMessage::text(text)?])
             } else {
                 Ok(Vec::new())
             }

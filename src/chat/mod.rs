@@ -14,52 +14,63 @@ use sqlx::Row;
 
 use crate::db::{Db, now_ms};
 use crate::links::Links;
+use crate::messages::{Language, Msg, fill};
 pub use faq_service::{FaqService, FaqServiceError, FaqStatus, SemanticState};
 pub use webchat::WebchatHub;
 
 /// The city's main number, named in every fallback.
-pub const MAIN_NUMBER: &str = "0930-25-1111";
+pub const MAIN_NUMBER: &str = crate::messages::CITY_PHONE;
 
 // Where a question came from, and how its sender is stored: core, because erasing a resident (`protection`)
 // finds their chat log by the same hash.
 pub use crate::residents::{ChatChannel as Channel, sender_hash};
 
-/// The language a reply is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Ja,
-    En,
-}
-
-impl Lang {
-    /// English for residents who chose `en`, else Japanese.
-    pub fn from_code(code: Option<&str>) -> Lang {
-        match code {
-            Some(code) if code.trim().eq_ignore_ascii_case("en") => Lang::En,
-            _ => Lang::Ja,
-        }
+/// The language a reply is written in: the page's or resident's, unless the question itself is in English,
+/// Chinese or Korean (the FAQ's [`faq::query_language`]), when the reply follows the question.
+pub fn reply_language(lang: Language, question: &str) -> Language {
+    match faq::query_language(question) {
+        faq::QueryLanguage::Korean => Language::Ko,
+        faq::QueryLanguage::Chinese => Language::Zh,
+        faq::QueryLanguage::English => Language::En,
+        faq::QueryLanguage::Japanese => lang,
     }
 }
 
-/// The language a reply is written in: the channel's [`Lang`], unless the question itself is in English, Chinese
-/// or Korean (the FAQ's [`faq::query_language`]), when the reply follows the question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Voice {
-    Ja,
-    En,
-    Zh,
-    Ko,
+/// What a resident can do when the chat could not help: ask again in other words, call the city (number and
+/// hours), or write to it from the city's website. The web chat shows them as a call link and a link; LINE as
+/// text lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct NextSteps {
+    pub heading: String,
+    pub rephrase: String,
+    pub call: String,
+    /// The number to dial (`tel:` link).
+    pub phone: String,
+    pub contact: String,
+    pub contact_url: String,
 }
 
-impl Voice {
-    fn of(lang: Lang, question: &str) -> Voice {
-        match faq::query_language(question) {
-            faq::QueryLanguage::Korean => Voice::Ko,
-            faq::QueryLanguage::Chinese => Voice::Zh,
-            faq::QueryLanguage::English => Voice::En,
-            faq::QueryLanguage::Japanese if lang == Lang::En => Voice::En,
-            faq::QueryLanguage::Japanese => Voice::Ja,
+impl NextSteps {
+    pub fn new(lang: Language) -> NextSteps {
+        NextSteps {
+            heading: lang.say(Msg::NextStepsHeading).to_owned(),
+            rephrase: lang.say(Msg::NextRephrase).to_owned(),
+            call: fill(
+                lang.say(Msg::NextCall),
+                &[("number", MAIN_NUMBER), ("hours", lang.say(Msg::CityHours))],
+            ),
+            phone: MAIN_NUMBER.replace('-', ""),
+            contact: lang.say(Msg::NextContactForm).to_owned(),
+            contact_url: crate::messages::CITY_SITE_URL.to_owned(),
         }
+    }
+
+    /// As lines of text (LINE).
+    pub fn as_text(&self) -> String {
+        format!(
+            "{}\n・{}\n・{}\n・{}: {}",
+            self.heading, self.rephrase, self.call, self.contact, self.contact_url
+        )
     }
 }
 
@@ -92,8 +103,10 @@ pub struct Reply {
     pub entry_id: Option<String>,
     pub department: Option<String>,
     pub link: Option<String>,
-    /// The choices (kind `candidates`).
+    /// The choices (kind `candidates`; two or more).
     pub candidates: Vec<Candidate>,
+    /// What to do next (kind `fallback`).
+    pub next_steps: Option<NextSteps>,
     /// The conversation log row: feedback and choices refer to it.
     pub log_id: i64,
 }
@@ -141,10 +154,10 @@ impl ChatService {
         channel: Channel,
         sender: Option<&str>,
         question: &str,
-        lang: Lang,
+        lang: Language,
     ) -> Result<Reply, sqlx::Error> {
         let question = question.trim();
-        let voice = Voice::of(lang, question);
+        let voice = reply_language(lang, question);
         let index = self.faq.index();
         let answer = index.answer(question);
         let (outcome, entry, candidates) = match &answer {
@@ -188,20 +201,22 @@ impl ChatService {
             Some(entry) => answer_reply(entry, voice, log_id),
             None if !candidates.is_empty() => Reply {
                 kind: ReplyKind::Candidates,
-                text: candidates_text(&candidates, voice),
+                text: voice.say(Msg::WhichOne).to_owned(),
                 entry_id: None,
                 department: None,
                 link: None,
                 candidates,
+                next_steps: None,
                 log_id,
             },
             None => Reply {
                 kind: ReplyKind::Fallback,
-                text: fallback_in(voice),
+                text: voice.say(Msg::NoAnswerFound).to_owned(),
                 entry_id: None,
                 department: None,
                 link: None,
                 candidates: Vec::new(),
+                next_steps: Some(NextSteps::new(voice)),
                 log_id,
             },
         })
@@ -214,7 +229,7 @@ impl ChatService {
         log_id: i64,
         entry_id: &str,
         sender: Option<&str>,
-        lang: Lang,
+        lang: Language,
     ) -> Result<Option<Reply>, sqlx::Error> {
         let row = sqlx::query("SELECT candidates, sender, question FROM chat_log WHERE id = $1")
             .bind(log_id)
@@ -238,7 +253,11 @@ impl ChatService {
             .execute(&self.db.pool)
             .await?;
         tracing::info!(log_id, entry = entry_id, "candidate chosen");
-        Ok(Some(answer_reply(entry, Voice::of(lang, &asked), log_id)))
+        Ok(Some(answer_reply(
+            entry,
+            reply_language(lang, &asked),
+            log_id,
+        )))
     }
 
     /// Records whether the reply of log row `log_id` helped. `false` when the row is not the sender's.
@@ -264,123 +283,58 @@ impl ChatService {
     }
 }
 
-fn entry_question(entry: &faq::FaqEntry, voice: Voice) -> &str {
+fn entry_question(entry: &faq::FaqEntry, voice: Language) -> &str {
     match (voice, &entry.question_en) {
-        (Voice::En, Some(question)) => question,
+        (Language::En, Some(question)) => question,
         _ => &entry.question,
     }
 }
 
 /// The entry's answer in the reply's language when the entry has it; otherwise its Japanese answer, after one line
-/// in the resident's language saying so.
-fn answer_reply(entry: &faq::FaqEntry, voice: Voice, log_id: i64) -> Reply {
-    let japanese_only = match voice {
-        Voice::Ja => None,
-        Voice::En => Some("This answer is available in Japanese only."),
-        Voice::Zh => Some("此回答只有日语版本。"),
-        Voice::Ko => Some("이 답변은 일본어로만 제공됩니다."),
-    };
+/// in the resident's language saying so. The link is the entry's own page, when it has one.
+fn answer_reply(entry: &faq::FaqEntry, voice: Language, log_id: i64) -> Reply {
     let text = match (voice, &entry.answer_en) {
-        (Voice::En, Some(answer)) => answer.clone(),
-        _ => match japanese_only {
-            Some(note) => format!("{note}\n{}", entry.answer),
-            None => entry.answer.clone(),
-        },
+        (Language::En, Some(answer)) => answer.clone(),
+        (Language::Ja, _) => entry.answer.clone(),
+        _ => format!("{}\n{}", voice.say(Msg::AnswerInJapanese), entry.answer),
     };
     Reply {
         kind: ReplyKind::Answer,
         text,
         entry_id: Some(entry.id.clone()),
         department: Some(entry.department.clone()),
-        link: entry.link.clone(),
+        link: entry.link.clone().filter(|link| own_page(link)),
         candidates: Vec::new(),
+        next_steps: None,
         log_id,
     }
 }
 
-fn candidates_text(candidates: &[Candidate], voice: Voice) -> String {
-    let mut text = match voice {
-        Voice::Ja => "お問い合わせの内容は、次のどれに近いですか。当てはまるものを選んでください。"
-            .to_owned(),
-        Voice::En => "Which of these is closest to your question? Please choose one.".to_owned(),
-        Voice::Zh => "您的问题与以下哪一项最接近？请选择一项（内容为日语）。".to_owned(),
-        Voice::Ko => {
-            "다음 중 어느 것이 질문과 가장 가깝습니까? 하나를 선택해 주세요(일본어).".to_owned()
-        }
-    };
-    for (n, candidate) in candidates.iter().enumerate() {
-        text.push_str(&format!("\n{}. {}", n + 1, candidate.question));
-    }
-    text
+/// Whether `link` is a page of its own rather than the city's top page (which says nothing more than the answer).
+fn own_page(link: &str) -> bool {
+    link.trim_end_matches('/') != crate::messages::CITY_SITE_URL.trim_end_matches('/')
 }
 
-fn fallback_in(voice: Voice) -> String {
-    match voice {
-        Voice::Ja => fallback_text(Lang::Ja),
-        Voice::En => fallback_text(Lang::En),
-        Voice::Zh => format!(
-            "很抱歉，没有找到与您的问题相符的回答。换个说法简短地再问一次，也许能找到。\
-             如有急事，请致电行桥市政府（总机 {MAIN_NUMBER}），我们会为您转接负责部门。"
-        ),
-        Voice::Ko => format!(
-            "죄송합니다. 질문에 맞는 답변을 찾지 못했습니다. 짧게 다른 말로 다시 질문하시면 찾을 수도 있습니다. \
-             급한 경우에는 유쿠하시시청(대표 {MAIN_NUMBER})으로 전화해 주세요. 담당 부서로 연결해 드립니다."
-        ),
-    }
-}
-
-/// The polite fallback for a question nothing fits: where to ask instead.
-pub fn fallback_text(lang: Lang) -> String {
-    match lang {
-        Lang::Ja => format!(
-            "申し訳ありません。お問い合わせの内容に合う回答が見つかりませんでした。\
-             言葉を変えて、もう一度短く質問していただくと見つかることがあります。\
-             お急ぎの場合は、行橋市役所（代表 {MAIN_NUMBER}）へお電話ください。担当の課におつなぎします。\
-             いただいたご質問は、今後の回答づくりに役立てます。"
-        ),
-        Lang::En => format!(
-            "Sorry, we could not find an answer to your question. Rephrasing it in a few words may help. \
-             If it is urgent, please call Yukuhashi City Hall (main number {MAIN_NUMBER}); we will put you through \
-             to the right department. We use unanswered questions to improve our answers."
-        ),
-    }
+/// The polite fallback for a question nothing fits, with what to do next, as one text (LINE).
+pub fn fallback_text(lang: Language) -> String {
+    format!(
+        "{}\n{}",
+        lang.say(Msg::NoAnswerFound),
+        NextSteps::new(lang).as_text()
+    )
 }
 
 /// The greeting for a new LINE friend: what the bot does, and how registering will work.
-pub fn greeting_text(lang: Lang) -> String {
-    match lang {
-        Lang::Ja => format!(
-            "友だち追加ありがとうございます。行橋市の公式アカウントです。\n\
-             住民票・戸籍、ごみの出し方、子育て、介護、税金、防災など、市役所へのご質問に24時間お答えします。\
-             「住民票を取りたい」のように、知りたいことをメッセージで送ってください。\n\
-             年代・お住まいの地区・関心のある分野（子育て、介護、ごみ、防災など）を登録していただくと、\
-             あなたに合った市からのお知らせや、災害時の緊急情報をお届けできるようになります。登録はこのあとのボタンから、または「設定」と送るといつでもできます。\n\
-             個別のご相談やお急ぎの場合は、行橋市役所（代表 {MAIN_NUMBER}）へお電話ください。"
-        ),
-        Lang::En => format!(
-            "Thank you for adding Yukuhashi City as a friend.\n\
-             Ask us anything about city services (residence certificates, garbage sorting, childcare, \
-             nursing care, taxes, disaster preparedness …) at any hour: just send your question as a message.\n\
-             When you register your age group, district and interests, we can send you the city's notices that \
-             matter to you and emergency alerts for your area. Register with the buttons that follow, or any time by sending 「設定」.\n\
-             For personal matters or anything urgent, call Yukuhashi City Hall at {MAIN_NUMBER}."
-        ),
-    }
+pub fn greeting_text(lang: Language) -> String {
+    fill(lang.say(Msg::LineGreeting), &[("number", MAIN_NUMBER)])
 }
 
-/// The thanks after feedback.
-pub fn feedback_thanks(helpful: bool, lang: Lang) -> String {
-    match (lang, helpful) {
-        (Lang::Ja, true) => "ご回答ありがとうございます。お役に立ててよかったです。".into(),
-        (Lang::Ja, false) => format!(
-            "ご回答ありがとうございます。回答の改善に役立てます。\
-             詳しくは行橋市役所（代表 {MAIN_NUMBER}）へお問い合わせください。"
-        ),
-        (Lang::En, true) => "Thank you for your feedback. We are glad it helped.".into(),
-        (Lang::En, false) => format!(
-            "Thank you for your feedback; we will use it to improve our answers. \
-             For details, please call Yukuhashi City Hall at {MAIN_NUMBER}."
-        ),
+/// The thanks after feedback; after 「役に立たなかった」/「どれでもない」 the next steps follow (see [`NextSteps`]).
+pub fn feedback_thanks(helpful: bool, lang: Language) -> &'static str {
+    if helpful {
+        lang.say(Msg::ThanksHelpful)
+    } else {
+        lang.say(Msg::ThanksNotHelpful)
     }
 }
 
@@ -395,15 +349,34 @@ mod tests {
             normalize_question("ゴミの日 ?")
         );
         assert_eq!(normalize_question("ＡＢＣ　です！"), "abcです");
-        assert!(fallback_text(Lang::Ja).contains(MAIN_NUMBER));
-        assert!(fallback_text(Lang::En).contains(MAIN_NUMBER));
+        for lang in Language::ALL {
+            assert!(fallback_text(lang).contains(MAIN_NUMBER), "{lang}");
+            assert!(greeting_text(lang).contains(MAIN_NUMBER), "{lang}");
+        }
     }
 
     #[test]
-    fn lang_from_code() {
-        assert_eq!(Lang::from_code(Some("en")), Lang::En);
-        assert_eq!(Lang::from_code(Some("ja")), Lang::Ja);
-        assert_eq!(Lang::from_code(Some("vi")), Lang::Ja);
-        assert_eq!(Lang::from_code(None), Lang::Ja);
+    fn replies_follow_the_question_language() {
+        assert_eq!(
+            reply_language(Language::Ja, "How do I get a residence certificate?"),
+            Language::En
+        );
+        assert_eq!(
+            reply_language(Language::Vi, "住民票を取りたい"),
+            Language::Vi
+        );
+        assert_eq!(
+            reply_language(Language::Ja, "주민표를 받고 싶어요"),
+            Language::Ko
+        );
+    }
+
+    #[test]
+    fn only_an_entry_s_own_page_is_linked() {
+        assert!(!own_page("https://www.city.yukuhashi.fukuoka.jp/"));
+        assert!(!own_page("https://www.city.yukuhashi.fukuoka.jp"));
+        assert!(own_page(
+            "https://www.city.yukuhashi.fukuoka.jp/soshiki/4/1234.html"
+        ));
     }
 }

@@ -31,9 +31,11 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::{Candidate, Channel, ChatService, Lang, Reply, ReplyKind};
+use super::{Candidate, Channel, ChatService, NextSteps, Reply, ReplyKind};
 use crate::AppState;
 use crate::config::Config;
+use crate::html::escape;
+use crate::messages::{Language, Msg, fill};
 
 /// Longest question accepted, in characters.
 pub const MAX_QUESTION_CHARS: usize = 500;
@@ -270,17 +272,57 @@ impl WebchatHub {
 }
 
 /// The chat page. Its script and style are separate files (`/chat/chat.js`, `/chat/chat.css`) so the page
-/// works under the hub's Content-Security-Policy, which allows no inline code.
-#[utoipa::path(get, path = "/chat", responses((status = 200, content_type = "text/html", description = "the resident web chat page (Japanese); it talks over /chat/ws")))]
-pub async fn page() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
+/// works under the hub's Content-Security-Policy, which allows no inline code; the words the script shows come
+/// with the page, as `data-` attributes of `<body>`, in the page's language.
+/// The chat page in `lang`, with the safety buttons' labels given by the emergency side (`safe`, `need_help`).
+pub fn render_page(lang: Language, safe: &str, need_help: &str) -> String {
+    let say = |msg: Msg| escape(lang.say(msg));
+    let hours = lang.say(Msg::CityHours);
+    let note = fill(
+        &say(Msg::ChatNote),
+        &[
+            (
+                "number",
+                &format!(
+                    "<a href=\"tel:{}\">{}</a>",
+                    super::MAIN_NUMBER.replace('-', ""),
+                    super::MAIN_NUMBER
+                ),
+            ),
+            ("hours", &escape(hours)),
         ],
+    );
+    fill(
         PAGE,
+        &[
+            ("html_lang", lang.html_lang()),
+            ("lang", lang.code()),
+            ("title", &say(Msg::ChatTitle)),
+            ("intro", &say(Msg::ChatIntro)),
+            ("log_label", &say(Msg::ChatLogLabel)),
+            ("welcome", &say(Msg::ChatWelcome)),
+            ("question_label", &say(Msg::ChatQuestionLabel)),
+            ("placeholder", &say(Msg::ChatPlaceholder)),
+            ("send", &say(Msg::ChatSend)),
+            ("connecting", &say(Msg::ChatConnecting)),
+            ("note", &note),
+            ("helpful", &say(Msg::Helpful)),
+            ("not_helpful", &say(Msg::NotHelpful)),
+            ("feedback_label", &say(Msg::FeedbackQuestion)),
+            ("none", &say(Msg::NoneOfThese)),
+            ("choices_label", &say(Msg::ChoicesLabel)),
+            ("department", &say(Msg::Department)),
+            ("more", &say(Msg::MoreInfo)),
+            ("emergency", &say(Msg::EmergencyHeading)),
+            ("notice", &say(Msg::NoticeHeading)),
+            ("safety_label", &say(Msg::SafetyLabel)),
+            ("safe", &escape(safe)),
+            ("need_help", &escape(need_help)),
+            ("idle", &say(Msg::ChatIdle)),
+            ("reconnecting", &say(Msg::ChatReconnecting)),
+            ("cannot_connect", &say(Msg::ChatCannotConnect)),
+        ],
     )
-        .into_response()
 }
 
 /// The chat page's script.
@@ -309,14 +351,14 @@ pub async fn style() -> Response {
 
 #[derive(Debug, Deserialize)]
 pub struct SocketQuery {
-    /// `en` for English answers where the FAQ has them.
+    /// The page's language (`ja`, `ja-easy`, `en`, `zh`, `ko`, `vi`; Japanese when absent or unknown).
     lang: Option<String>,
 }
 
 impl SocketQuery {
     /// The language the page asked for.
-    pub fn lang(&self) -> Lang {
-        Lang::from_code(self.lang.as_deref())
+    pub fn lang(&self) -> Language {
+        Language::or_japanese(self.lang.as_deref())
     }
 }
 
@@ -333,7 +375,7 @@ pub trait SafetyDesk: Send + Sync + 'static {
     /// The answer's name as the page sent it.
     fn name(&self, answer: Self::Answer) -> &'static str;
     /// The thanks shown for a recorded answer.
-    fn thanks(&self, answer: Self::Answer, lang: Lang) -> &'static str;
+    fn thanks(&self, answer: Self::Answer, lang: Language) -> &'static str;
     /// Records an unverified answer from the page's anonymous token; `false` when it was not recorded.
     fn record(
         &self,
@@ -348,7 +390,7 @@ pub trait SafetyDesk: Send + Sync + 'static {
 pub fn open_socket<D: SafetyDesk>(
     state: AppState,
     client: IpAddr,
-    lang: Lang,
+    lang: Language,
     upgrade: WebSocketUpgrade,
     desk: D,
 ) -> Response {
@@ -415,6 +457,7 @@ struct AnswerMessage<'a> {
     id: i64,
     department: Option<&'a str>,
     link: Option<&'a str>,
+    next_steps: Option<&'a NextSteps>,
 }
 
 fn answer_json(reply: &Reply) -> String {
@@ -427,6 +470,7 @@ fn answer_json(reply: &Reply) -> String {
         id: reply.log_id,
         department: reply.department.as_deref(),
         link: reply.link.as_deref(),
+        next_steps: reply.next_steps.as_ref(),
     })
     .unwrap_or_else(|_| error_json("internal error"))
 }
@@ -457,8 +501,9 @@ pub enum PageRequest {
     Ping,
 }
 
-/// Parses one message from a page; `Err` is the message to show the page.
-pub fn parse_page_message(text: &str) -> Result<PageRequest, String> {
+/// Parses one message from a page; `Err` is the message to show the page (in `lang` for what a resident can
+/// cause by typing; a malformed message is a program's error and is described in English).
+pub fn parse_page_message(text: &str, lang: Language) -> Result<PageRequest, String> {
     let message: ClientMessage =
         serde_json::from_str(text).map_err(|error| format!("not a chat message: {error}"))?;
     match message {
@@ -468,10 +513,11 @@ pub fn parse_page_message(text: &str) -> Result<PageRequest, String> {
         } => {
             let question = question.trim();
             if question.is_empty() {
-                Err("質問を入力してください。".to_owned())
+                Err(lang.say(Msg::QuestionEmpty).to_owned())
             } else if question.chars().count() > MAX_QUESTION_CHARS {
-                Err(format!(
-                    "質問は{MAX_QUESTION_CHARS}文字以内で入力してください。"
+                Err(fill(
+                    lang.say(Msg::QuestionTooLong),
+                    &[("max", &MAX_QUESTION_CHARS.to_string())],
                 ))
             } else {
                 Ok(PageRequest::Ask(question.to_owned()))
@@ -506,7 +552,7 @@ pub fn parse_page_message(text: &str) -> Result<PageRequest, String> {
 /// One socket's conversation: log rows it was answered with (only those take choices and feedback).
 struct Conversation<D> {
     chat: ChatService,
-    lang: Lang,
+    lang: Language,
     answered: HashSet<i64>,
     pace: Pace,
     /// Emergency banners shown on this page (only those take safety answers), and the page's anonymous token.
@@ -520,20 +566,18 @@ struct Conversation<D> {
 }
 
 /// What a throttled resident is told.
-fn throttled(wait: Option<Duration>) -> String {
-    let message = match wait.map(|w| w.as_secs() + 1) {
-        Some(secs) if secs < 120 => format!(
-            "短い時間に多くのメッセージが送られました。{secs}秒ほど待ってから、もう一度お試しください。"
-        ),
-        _ => "短い時間に多くのメッセージが送られました。少し時間をおいてからお試しください。"
-            .to_owned(),
-    };
+fn throttled(wait: Option<Duration>, lang: Language) -> String {
+    let secs = wait.map_or(60, |w| (w.as_secs() + 1).min(120));
+    let message = fill(
+        lang.say(Msg::TooManyMessages),
+        &[("seconds", &secs.to_string())],
+    );
     json!({"type": "error", "error": message, "throttled": true}).to_string()
 }
 
 impl<D: SafetyDesk> Conversation<D> {
     async fn handle(&mut self, text: &str) -> String {
-        let request = parse_page_message(text);
+        let request = parse_page_message(text, self.lang);
         // The keep-alive costs nothing and counts against no budget.
         if request == Ok(PageRequest::Ping) {
             return json!({"type": "pong"}).to_string();
@@ -541,7 +585,7 @@ impl<D: SafetyDesk> Conversation<D> {
         if !self.pace.allow(Instant::now()) {
             tracing::warn!("web chat message refused: too many in a minute on one socket");
             metrics::counter!("hub_webchat_refused_total", "reason" => "socket_pace").increment(1);
-            return throttled(None);
+            return throttled(None, self.lang);
         }
         if let Err(wait) = self.clients.message(self.client) {
             tracing::warn!(
@@ -549,7 +593,7 @@ impl<D: SafetyDesk> Conversation<D> {
             );
             metrics::counter!("hub_webchat_refused_total", "reason" => "client_budget")
                 .increment(1);
-            return throttled(Some(wait));
+            return throttled(Some(wait), self.lang);
         }
         let result = match request {
             Ok(PageRequest::Ping) => Ok(json!({"type": "pong"}).to_string()),
@@ -561,7 +605,7 @@ impl<D: SafetyDesk> Conversation<D> {
         };
         result.unwrap_or_else(|error| {
             tracing::error!(%error, "web chat storage error");
-            error_json("ただいま回答できません。しばらくしてからもう一度お試しください。")
+            error_json(self.lang.say(Msg::ServerTrouble))
         })
     }
 
@@ -607,8 +651,8 @@ impl<D: SafetyDesk> Conversation<D> {
                 "answer": self.desk.name(answer),
                 "recorded": false,
                 "message": match self.lang {
-                    Lang::Ja => "この端末からの回答が多すぎるため、記録できませんでした。命に危険があるときは119番（消防・救急）または110番（警察）に電話してください。",
-                    Lang::En => "Too many answers came from this device; this one was not recorded. If your life is in danger, call 119 (fire and ambulance) or 110 (police).",
+                    Language::En => "Too many answers came from this device; this one was not recorded. If your life is in danger, call 119 (fire and ambulance) or 110 (police).",
+                    _ => "この端末からの回答が多すぎるため、記録できませんでした。命に危険があるときは119番（消防・救急）または110番（警察）に電話してください。",
                 },
             })
             .to_string());
@@ -649,6 +693,7 @@ impl<D: SafetyDesk> Conversation<D> {
             "id": id,
             "recorded": recorded,
             "message": super::feedback_thanks(helpful, self.lang),
+            "next_steps": (!helpful).then(|| NextSteps::new(self.lang)),
         })
         .to_string())
     }
@@ -658,7 +703,7 @@ async fn run<D: SafetyDesk>(
     chat: ChatService,
     hub: WebchatHub,
     mut socket: WebSocket,
-    lang: Lang,
+    lang: Language,
     client: Client,
     desk: D,
 ) {
@@ -782,7 +827,13 @@ mod tests {
 
     #[test]
     fn page_is_self_contained_japanese_and_accessible() {
-        assert!(PAGE.contains("<html lang=\"ja\">"));
+        let page = render_page(Language::Ja, "無事です", "助けが必要");
+        assert!(page.contains("<html lang=\"ja\">"), "{page}");
+        assert!(page.contains("よくある質問チャット"));
+        assert!(!page.contains("{title}") && !page.contains("{note}"));
+        assert!(
+            render_page(Language::En, "I'm safe", "I need help").contains("<html lang=\"en\">")
+        );
         assert!(PAGE.contains("aria-live"));
         assert!(PAGE.contains("<label"));
         assert!(!PAGE.contains("http://") && !PAGE.contains("https://"));

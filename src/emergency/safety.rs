@@ -15,7 +15,7 @@ use channels::line::LineUserId;
 use sqlx::Row;
 
 use super::Language;
-use crate::chat::{Channel, ChatService, Lang};
+use crate::chat::{Channel, ChatService};
 use crate::db::{Db, now_ms};
 
 /// Postback data prefix of safety answers (the LINE webhook hands these to [`line_postback`]).
@@ -77,19 +77,19 @@ impl Answer {
     }
 
     /// What the resident is told after answering.
-    pub fn thanks(self, lang: Lang) -> &'static str {
+    pub fn thanks(self, lang: Language) -> &'static str {
         match (self, lang) {
-            (Answer::Safe, Lang::Ja) => {
-                "「無事です」とのお返事を受け付けました。ありがとうございます。引き続き市の情報に注意してください。"
-            }
-            (Answer::NeedHelp, Lang::Ja) => {
-                "「助けが必要」とのお返事を受け付け、市の災害対策本部に伝えました。命に危険があるときは119番（消防・救急）または110番（警察）に電話してください。"
-            }
-            (Answer::Safe, Lang::En) => {
+            (Answer::Safe, Language::En) => {
                 "Thank you: we have noted that you are safe. Please keep following the city's information."
             }
-            (Answer::NeedHelp, Lang::En) => {
+            (Answer::NeedHelp, Language::En) => {
                 "We have told the city's disaster team that you need help. If your life is in danger, call 119 (fire and ambulance) or 110 (police)."
+            }
+            (Answer::Safe, _) => {
+                "「無事です」とのお返事を受け付けました。ありがとうございます。引き続き市の情報に注意してください。"
+            }
+            (Answer::NeedHelp, _) => {
+                "「助けが必要」とのお返事を受け付け、市の災害対策本部に伝えました。命に危険があるときは119番（消防・救急）または110番（警察）に電話してください。"
             }
         }
     }
@@ -218,7 +218,7 @@ pub async fn line_postback(
     chat: &ChatService,
     data: &str,
     user: Option<&LineUserId>,
-    lang: Lang,
+    lang: Language,
 ) -> Result<Option<String>, sqlx::Error> {
     let Some(payload) = chat.links.open_postback(data) else {
         tracing::warn!("safety postback with a bad signature ignored");
@@ -268,7 +268,7 @@ pub async fn line_text(
     chat: &ChatService,
     user: Option<&LineUserId>,
     text: &str,
-    lang: Lang,
+    lang: Language,
 ) -> Result<Option<String>, sqlx::Error> {
     let (Some(answer), Some(user)) = (parse_reply(text), user) else {
         return Ok(None);

@@ -11,10 +11,11 @@ pub mod webhook;
 use channels::line::webhook::{Event, EventKind, MessageContent};
 use channels::line::{LineMessage, LineUserId};
 
+use crate::chat::ChatService;
 use crate::chat::line::{self, LineEventError};
-use crate::chat::{ChatService, Lang};
 use crate::config::Config;
 use crate::emergency::safety;
+use crate::messages::Language;
 use crate::registration::line_dialog;
 use crate::surveys;
 
@@ -74,7 +75,7 @@ async fn text_messages(
     user: Option<&LineUserId>,
     sender: Option<&str>,
     text: &str,
-    lang: Lang,
+    lang: Language,
 ) -> Result<Vec<LineMessage>, LineEventError> {
     let question: String = text.chars().take(1000).collect();
     if let Some(thanks) = safety::line_text(chat, user, &question, lang).await? {
@@ -93,7 +94,7 @@ async fn registration_messages(
     chat: &ChatService,
     config: &Config,
     user: &LineUserId,
-    lang: Lang,
+    lang: Language,
     kind: &EventKind,
 ) -> Result<Option<Vec<LineMessage>>, LineEventError> {
     match kind {

@@ -11,6 +11,7 @@ mod en;
 mod ja;
 mod ja_easy;
 mod ko;
+pub mod labels;
 pub mod staff;
 mod vi;
 mod zh;
@@ -18,6 +19,12 @@ mod zh;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
+
+/// The city hall's main number, named wherever the hub sends a resident to a person.
+pub const CITY_PHONE: &str = "0930-25-1111";
+
+/// The city's own website, where resident pages lead back to.
+pub const CITY_SITE_URL: &str = "https://www.city.yukuhashi.fukuoka.jp/";
 
 /// The languages residents may choose, in the order pages offer them after Japanese. `ja-easy` is やさしい日本語
 /// (easy Japanese): one code everywhere (profiles, segment rules, alerts, `?lang=`).
@@ -143,10 +150,194 @@ pub enum Msg {
     // ── Registration (the /register page, the LINE dialog, preferences) ─────────────────────────────────────
     /// `{field}` was left empty.
     FieldRequired,
+    ChooseLanguage,
+    Statement,
+    Agree,
+    Decline,
+    Declined,
+    ChooseDistrict,
+    NextPage,
+    ChooseAge,
+    AgeUnder20,
+    NoAnswer,
+    ChooseInterests,
+    DoneButton,
+    Completed,
+    CurrentSettings,
+    DistrictLabel,
+    AgeLabel,
+    InterestsLabel,
+    LanguageLabel,
+    NoticesLabel,
+    NoticesOn,
+    NoticesPaused,
+    NotSet,
+    ChangeDistrict,
+    ChangeAge,
+    ChangeInterests,
+    ChangeLanguage,
+    Pause,
+    Resume,
+    MoreSettings,
+    PausedNow,
+    ResumedNow,
+    SettingsHint,
+    PageTitle,
+    WebIntro,
+    EmailLabel,
+    PushLabel,
+    PushButton,
+    PushReady,
+    BirthYearLabel,
+    ConsentLabel,
+    SubmitButton,
+    FixErrors,
+    CheckEmail,
+    Registered,
+    Confirmed,
+    InvalidLink,
+    ExpiredLink,
+    PrefsTitle,
+    Topics,
+    Quiet,
+    QuietNone,
+    PausedLabel,
+    SaveButton,
+    Saved,
+    DeleteAll,
+    Deleted,
+    ConfirmSubject,
+    ConfirmBody,
+    ChooseOne,
+    ChannelNeeded,
+    /// An age group.
+    AgeTwenties,
+    /// An age group.
+    AgeThirties,
+    /// An age group.
+    AgeForties,
+    /// An age group.
+    AgeFifties,
+    /// An age group.
+    AgeSixties,
+    /// An age group.
+    AgeSeventies,
+    /// An age group.
+    AgeEightyPlus,
+    /// The district is missing or not one of the list.
+    DistrictInvalid,
+    /// The birth year is not a year from 1900 to `{latest}` (this year).
+    BirthYearInvalid,
+    /// The age group is not one of the list.
+    AgeBandInvalid,
+    /// An interest or topic is not one of the list.
+    InterestInvalid,
+    /// The language is not one of the list.
+    LanguageInvalid,
+    /// The e-mail address is not one.
+    EmailInvalid,
+    /// The browser's push subscription was refused.
+    PushInvalid,
+    /// The consent box was not ticked.
+    ConsentNeeded,
+    /// Quiet hours are not times.
+    QuietInvalid,
+    /// The confirmation page: where the mail went (`{email}`).
+    SentTo,
+    /// The confirmation page: what happens next.
+    SentToNext,
+    /// A link back to the form to correct the address.
+    ChangeAddress,
+    /// A link to the web chat.
+    AskInChat,
+    /// A link to the city's website.
+    ToCitySite,
+    /// After a push sign-up: what happens next.
+    RegisteredNext,
+    /// After the e-mail link: what happens next.
+    ConfirmedNext,
+    /// The browser refused notifications: how to allow them.
+    PushDenied,
+    /// The browser cannot do Web Push.
+    PushUnsupported,
+    /// Subscribing failed for another reason.
+    PushFailed,
 
     // ── Chat (web chat page, LINE replies) ──────────────────────────────────────────────────────────────────
     /// Where to call when the chat cannot help: `{number}`.
     CallTheCity,
+    /// The chat page's title and header.
+    ChatTitle,
+    /// Under the header.
+    ChatIntro,
+    /// The first message in the chat.
+    ChatWelcome,
+    /// The conversation's accessible name.
+    ChatLogLabel,
+    /// The input's label.
+    ChatQuestionLabel,
+    /// The input's example.
+    ChatPlaceholder,
+    /// The send button.
+    ChatSend,
+    /// While the socket opens.
+    ChatConnecting,
+    /// The socket was closed for idleness.
+    ChatIdle,
+    /// The socket dropped.
+    ChatReconnecting,
+    /// The socket cannot open.
+    ChatCannotConnect,
+    /// When the city hall answers the phone.
+    CityHours,
+    /// The line under the chat: where to call (`{number}`, `{hours}`).
+    ChatNote,
+    /// Feedback button.
+    Helpful,
+    /// Feedback button.
+    NotHelpful,
+    /// The feedback buttons' accessible name.
+    FeedbackQuestion,
+    /// Under a list of choices.
+    NoneOfThese,
+    /// The choices' accessible name.
+    ChoicesLabel,
+    /// Above a list of choices.
+    WhichOne,
+    /// Who answers for an entry: `{department}`.
+    Department,
+    /// The link to the entry's own page.
+    MoreInfo,
+    /// The heading of a notice banner.
+    NoticeHeading,
+    /// The safety buttons' accessible name.
+    SafetyLabel,
+    /// Before an answer the FAQ has only in Japanese.
+    AnswerInJapanese,
+    /// The fallback's first sentence.
+    NoAnswerFound,
+    /// Before the next steps after a miss or an unhelpful answer.
+    NextStepsHeading,
+    /// Next step: ask again in other words.
+    NextRephrase,
+    /// Next step: call the city (`{number}`, `{hours}`).
+    NextCall,
+    /// Next step: the city's contact page.
+    NextContactForm,
+    /// After 「役に立った」.
+    ThanksHelpful,
+    /// After 「役に立たなかった」 or 「どれでもない」, before the next steps.
+    ThanksNotHelpful,
+    /// A LINE message that is not text.
+    TextPlease,
+    /// An empty question.
+    QuestionEmpty,
+    /// A question over `{max}` characters.
+    QuestionTooLong,
+    /// Throttled: wait `{seconds}` seconds.
+    TooManyMessages,
+    /// The greeting for a new LINE friend (`{number}`: the city's number).
+    LineGreeting,
 
     // ── Emergency (banners, alerts as residents read them) ──────────────────────────────────────────────────
     /// The heading of an emergency banner.
@@ -224,7 +415,129 @@ mod tests {
         Msg::NotFound,
         Msg::Back,
         Msg::FieldRequired,
+        Msg::ChooseLanguage,
+        Msg::Statement,
+        Msg::Agree,
+        Msg::Decline,
+        Msg::Declined,
+        Msg::ChooseDistrict,
+        Msg::NextPage,
+        Msg::ChooseAge,
+        Msg::AgeUnder20,
+        Msg::NoAnswer,
+        Msg::ChooseInterests,
+        Msg::DoneButton,
+        Msg::Completed,
+        Msg::CurrentSettings,
+        Msg::DistrictLabel,
+        Msg::AgeLabel,
+        Msg::InterestsLabel,
+        Msg::LanguageLabel,
+        Msg::NoticesLabel,
+        Msg::NoticesOn,
+        Msg::NoticesPaused,
+        Msg::NotSet,
+        Msg::ChangeDistrict,
+        Msg::ChangeAge,
+        Msg::ChangeInterests,
+        Msg::ChangeLanguage,
+        Msg::Pause,
+        Msg::Resume,
+        Msg::MoreSettings,
+        Msg::PausedNow,
+        Msg::ResumedNow,
+        Msg::SettingsHint,
+        Msg::PageTitle,
+        Msg::WebIntro,
+        Msg::EmailLabel,
+        Msg::PushLabel,
+        Msg::PushButton,
+        Msg::PushReady,
+        Msg::BirthYearLabel,
+        Msg::ConsentLabel,
+        Msg::SubmitButton,
+        Msg::FixErrors,
+        Msg::CheckEmail,
+        Msg::Registered,
+        Msg::Confirmed,
+        Msg::InvalidLink,
+        Msg::ExpiredLink,
+        Msg::PrefsTitle,
+        Msg::Topics,
+        Msg::Quiet,
+        Msg::QuietNone,
+        Msg::PausedLabel,
+        Msg::SaveButton,
+        Msg::Saved,
+        Msg::DeleteAll,
+        Msg::Deleted,
+        Msg::ConfirmSubject,
+        Msg::ConfirmBody,
+        Msg::ChooseOne,
+        Msg::ChannelNeeded,
+        Msg::AgeTwenties,
+        Msg::AgeThirties,
+        Msg::AgeForties,
+        Msg::AgeFifties,
+        Msg::AgeSixties,
+        Msg::AgeSeventies,
+        Msg::AgeEightyPlus,
+        Msg::DistrictInvalid,
+        Msg::BirthYearInvalid,
+        Msg::AgeBandInvalid,
+        Msg::InterestInvalid,
+        Msg::LanguageInvalid,
+        Msg::EmailInvalid,
+        Msg::PushInvalid,
+        Msg::ConsentNeeded,
+        Msg::QuietInvalid,
+        Msg::SentTo,
+        Msg::SentToNext,
+        Msg::ChangeAddress,
+        Msg::AskInChat,
+        Msg::ToCitySite,
+        Msg::RegisteredNext,
+        Msg::ConfirmedNext,
+        Msg::PushDenied,
+        Msg::PushUnsupported,
+        Msg::PushFailed,
         Msg::CallTheCity,
+        Msg::ChatTitle,
+        Msg::ChatIntro,
+        Msg::ChatWelcome,
+        Msg::ChatLogLabel,
+        Msg::ChatQuestionLabel,
+        Msg::ChatPlaceholder,
+        Msg::ChatSend,
+        Msg::ChatConnecting,
+        Msg::ChatIdle,
+        Msg::ChatReconnecting,
+        Msg::ChatCannotConnect,
+        Msg::CityHours,
+        Msg::ChatNote,
+        Msg::Helpful,
+        Msg::NotHelpful,
+        Msg::FeedbackQuestion,
+        Msg::NoneOfThese,
+        Msg::ChoicesLabel,
+        Msg::WhichOne,
+        Msg::Department,
+        Msg::MoreInfo,
+        Msg::NoticeHeading,
+        Msg::SafetyLabel,
+        Msg::AnswerInJapanese,
+        Msg::NoAnswerFound,
+        Msg::NextStepsHeading,
+        Msg::NextRephrase,
+        Msg::NextCall,
+        Msg::NextContactForm,
+        Msg::ThanksHelpful,
+        Msg::ThanksNotHelpful,
+        Msg::TextPlease,
+        Msg::QuestionEmpty,
+        Msg::QuestionTooLong,
+        Msg::TooManyMessages,
+        Msg::LineGreeting,
         Msg::EmergencyHeading,
         Msg::StopNotices,
         Msg::JmaSpecialWarningTitle,

@@ -479,7 +479,7 @@ async fn sample_resident(
         Some(language) => segments::Rule::And(vec![
             segment.clone(),
             segments::Rule::Condition(segments::Condition::Language(segments::TextTest::Equals(
-                crate::audience_index::segment_language(language),
+                language.to_owned(),
             ))),
         ]),
         None => segment.clone(),
@@ -551,7 +551,7 @@ async fn preview_for(
             .map_err(api)?
             .and_then(|d| NaiveDate::from_str(&d).ok()),
         district: row.try_get("district").map_err(api)?,
-        language: crate::audience_index::segment_language(&language),
+        language: language.clone(),
         interests: serde_json::from_str(&row.try_get::<String, _>("interests").map_err(api)?)
             .unwrap_or_default(),
         channels: active.iter().map(|c| c.as_str().to_owned()).collect(),

@@ -5,21 +5,20 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::texts::{Key, LANGUAGE_NAMES, t};
 use super::{AgeBand, QuietHours, Settings};
 use crate::config::Config;
+use crate::messages::{Language, Msg, fill};
 use crate::residents::{District, EmailAddress, PushSubscription};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct LangQuery {
     pub(super) lang: Option<String>,
+    /// The address to fill in (from 「メールアドレスを直す」).
+    pub(super) email: Option<String>,
 }
 
-pub(super) fn ui_language(requested: Option<&str>) -> &'static str {
-    requested
-        .and_then(|code| LANGUAGE_NAMES.iter().find(|(c, _)| *c == code.trim()))
-        .map(|(code, _)| *code)
-        .unwrap_or("ja")
+pub(super) fn ui_language(requested: Option<&str>) -> Language {
+    Language::or_japanese(requested)
 }
 
 /// A form body: repeated names (interests, topics) keep every value.
@@ -109,11 +108,21 @@ impl Values {
     }
 }
 
-/// A field the form refused, and why (shown next to the choices again).
+/// A field the form refused, and why (shown above the form again): the message names the field itself, in the
+/// page's language.
 #[derive(Debug, Clone)]
 pub(super) struct FieldError {
     pub(super) field: &'static str,
     pub(super) message: String,
+}
+
+impl FieldError {
+    fn new(field: &'static str, lang: Language, msg: Msg) -> FieldError {
+        FieldError {
+            field,
+            message: lang.say(msg).to_owned(),
+        }
+    }
 }
 
 /// What a resident chose, checked: applied at once (preferences, Web Push) or when the e-mail is confirmed.
@@ -128,17 +137,15 @@ pub(super) struct Profile {
 
 pub(super) fn check_profile(
     config: &Config,
+    lang: Language,
     values: &Values,
     today: NaiveDate,
     errors: &mut Vec<FieldError>,
 ) -> Option<Profile> {
     let district = match District::parse(&values.district, &config.districts) {
         Ok(district) => Some(district.as_str().to_owned()),
-        Err(message) => {
-            errors.push(FieldError {
-                field: "district",
-                message,
-            });
+        Err(_) => {
+            errors.push(FieldError::new("district", lang, Msg::DistrictInvalid));
             None
         }
     };
@@ -148,16 +155,19 @@ pub(super) fn check_profile(
         match values
             .birth_year
             .parse::<i32>()
-            .map_err(|_| format!("`{}` is not a year", values.birth_year))
+            .ok()
             .and_then(|year| super::birth_date_of_year(year, today))
         {
-            Ok(date) => {
+            Some(date) => {
                 birth_date = Some(date);
                 age_band = Some(AgeBand::of_age(super::age_on(date, today)));
             }
-            Err(message) => errors.push(FieldError {
+            None => errors.push(FieldError {
                 field: "birth_year",
-                message,
+                message: fill(
+                    lang.say(Msg::BirthYearInvalid),
+                    &[("latest", &today.format("%Y").to_string())],
+                ),
             }),
         }
     } else if !values.age_band.is_empty() {
@@ -166,23 +176,16 @@ pub(super) fn check_profile(
                 age_band = Some(band);
                 birth_date = Some(band.birth_date(today));
             }
-            None => errors.push(FieldError {
-                field: "age_band",
-                message: format!("`{}` is not an age group", values.age_band),
-            }),
+            None => errors.push(FieldError::new("age_band", lang, Msg::AgeBandInvalid)),
         }
     }
     let mut interests = Vec::new();
     for interest in &values.interests {
         let label = crate::text::normalize_label(interest);
         if !config.interests.contains(&label) {
-            errors.push(FieldError {
-                field: "interests",
-                message: format!(
-                    "`{interest}` is not one of the topics ({})",
-                    config.interests.join(", ")
-                ),
-            });
+            if !errors.iter().any(|e| e.field == "interests") {
+                errors.push(FieldError::new("interests", lang, Msg::InterestInvalid));
+            }
         } else if !interests.contains(&label) {
             interests.push(label);
         }
@@ -192,11 +195,8 @@ pub(super) fn check_profile(
     } else {
         match crate::residents::parse_language(&values.language) {
             Ok(language) => Some(language),
-            Err(message) => {
-                errors.push(FieldError {
-                    field: "language",
-                    message,
-                });
+            Err(_) => {
+                errors.push(FieldError::new("language", lang, Msg::LanguageInvalid));
                 None
             }
         }
@@ -210,9 +210,15 @@ pub(super) fn check_profile(
     })
 }
 
-fn parse_push(text: &str, config: &Config, lang: &str) -> Result<PushSubscription, String> {
-    let push: PushSubscription = serde_json::from_str(text)
-        .map_err(|error| format!("the push subscription is not valid: {error}"))?;
+/// The browser's subscription, checked; `None` (the reason logged) when it cannot be used.
+fn parse_push(text: &str, config: &Config) -> Option<PushSubscription> {
+    let push: PushSubscription = match serde_json::from_str(text) {
+        Ok(push) => push,
+        Err(error) => {
+            tracing::warn!(%error, "push sign-up refused: not a subscription");
+            return None;
+        }
+    };
     // The residents' own check (http(s) endpoint, base64url keys) through their input type.
     let input = crate::residents::ResidentInput {
         external_id: "push".into(),
@@ -222,19 +228,16 @@ fn parse_push(text: &str, config: &Config, lang: &str) -> Result<PushSubscriptio
         },
         ..Default::default()
     };
-    input
-        .validate(&[], crate::residents::today_in_japan())
-        .map_err(|error| error.message)?;
+    if let Err(error) = input.validate(&[], crate::residents::today_in_japan()) {
+        tracing::warn!(error = %error.message, "push sign-up refused");
+        return None;
+    }
     // Only the browsers' push services, at public addresses: the hub calls this URL later.
     if let Err(error) = push.check_endpoint(&config.push_policy()) {
         tracing::warn!(%error, "push sign-up refused: endpoint not allowed");
-        return Err(if lang == "ja" {
-            error.japanese().to_owned()
-        } else {
-            format!("{} ({error})", error.japanese())
-        });
+        return None;
     }
-    Ok(push)
+    Some(push)
 }
 
 /// A sign-up form, checked: an e-mail address to confirm and/or this browser's push subscription, and the profile.
@@ -248,22 +251,19 @@ pub(super) struct Signup {
 /// Checks the whole `/register` form; the refusals are listed in the order the page shows them.
 pub(super) fn check_signup(
     config: &Config,
-    lang: &str,
+    lang: Language,
     values: &Values,
     today: NaiveDate,
 ) -> Result<Signup, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let profile = check_profile(config, values, today, &mut errors);
+    let profile = check_profile(config, lang, values, today, &mut errors);
     let email = if values.email.is_empty() {
         None
     } else {
         match EmailAddress::parse(&values.email) {
             Ok(email) => Some(email.as_str().to_lowercase()),
-            Err(message) => {
-                errors.push(FieldError {
-                    field: "email",
-                    message,
-                });
+            Err(_) => {
+                errors.push(FieldError::new("email", lang, Msg::EmailInvalid));
                 None
             }
         }
@@ -271,28 +271,17 @@ pub(super) fn check_signup(
     let push = if values.push.is_empty() {
         None
     } else {
-        match parse_push(&values.push, config, lang) {
-            Ok(push) => Some(push),
-            Err(message) => {
-                errors.push(FieldError {
-                    field: "push",
-                    message,
-                });
-                None
-            }
+        let push = parse_push(&values.push, config);
+        if push.is_none() {
+            errors.push(FieldError::new("push", lang, Msg::PushInvalid));
         }
+        push
     };
     if email.is_none() && push.is_none() && values.email.is_empty() && values.push.is_empty() {
-        errors.push(FieldError {
-            field: "channel",
-            message: t(lang, Key::ChannelNeeded).to_owned(),
-        });
+        errors.push(FieldError::new("channel", lang, Msg::ChannelNeeded));
     }
     if !values.consent {
-        errors.push(FieldError {
-            field: "consent",
-            message: t(lang, Key::Consent).to_owned(),
-        });
+        errors.push(FieldError::new("consent", lang, Msg::ConsentNeeded));
     }
     match profile.filter(|_| errors.is_empty()) {
         Some(profile) => Ok(Signup {
@@ -314,19 +303,16 @@ pub(super) struct Delivery {
 
 pub(super) fn check_delivery(
     config: &Config,
+    lang: Language,
     values: &Values,
     errors: &mut Vec<FieldError>,
 ) -> Delivery {
-    for topic in &values.topics {
-        if !config.interests.contains(topic) {
-            errors.push(FieldError {
-                field: "topics",
-                message: format!(
-                    "`{topic}` is not one of the topics ({})",
-                    config.interests.join(", ")
-                ),
-            });
-        }
+    if values
+        .topics
+        .iter()
+        .any(|topic| !config.interests.contains(topic))
+    {
+        errors.push(FieldError::new("topics", lang, Msg::InterestInvalid));
     }
     let muted_topics = config
         .interests
@@ -348,11 +334,8 @@ pub(super) fn check_delivery(
                 from_min,
                 until_min,
             },
-            (Err(message), _) | (_, Err(message)) => {
-                errors.push(FieldError {
-                    field: "quiet",
-                    message,
-                });
+            (Err(_), _) | (_, Err(_)) => {
+                errors.push(FieldError::new("quiet", lang, Msg::QuietInvalid));
                 QuietHours::default()
             }
         }

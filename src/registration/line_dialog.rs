@@ -12,12 +12,12 @@ use channels::line::{LineMessage, LineUserId, QuickReply, QuickReplyItem, limits
 use chrono::Utc;
 use tracing::Instrument;
 
-use super::texts::{Key, LANGUAGE_NAMES, language_name, t};
 use super::{AgeBand, Change, Settings};
 use crate::chat::ChatService;
 use crate::chat::line::LineEventError;
 use crate::config::Config;
 use crate::db::now_ms;
+use crate::messages::{Language, Msg, labels};
 use crate::residents::District;
 
 /// How long a quick reply of the dialog can be tapped.
@@ -185,10 +185,9 @@ pub async fn on_follow(
     if settings.pending {
         Ok(vec![language_prompt(chat, user, Mode::Next)?])
     } else {
-        Ok(vec![LineMessage::text(t(
-            &settings.language,
-            Key::SettingsHint,
-        ))?])
+        Ok(vec![LineMessage::text(
+            settings.lang().say(Msg::SettingsHint),
+        )?])
     }
 }
 
@@ -205,7 +204,7 @@ pub async fn on_text(
     let Some(settings) = super::settings(&chat.db, id).await? else {
         return Ok(Some(Vec::new()));
     };
-    let lang = settings.language.clone();
+    let lang = settings.lang();
     let messages = match command {
         Command::Register | Command::Settings if settings.pending => {
             vec![language_prompt(chat, user, Mode::Next)?]
@@ -213,11 +212,11 @@ pub async fn on_text(
         Command::Register | Command::Settings => menu(chat, user, &settings).await?,
         Command::Pause => {
             super::apply(&chat.db, id, &Change::Paused(true)).await?;
-            vec![LineMessage::text(t(&lang, Key::PausedNow))?]
+            vec![LineMessage::text(lang.say(Msg::PausedNow))?]
         }
         Command::Resume => {
             super::apply(&chat.db, id, &Change::Paused(false)).await?;
-            vec![LineMessage::text(t(&lang, Key::ResumedNow))?]
+            vec![LineMessage::text(lang.say(Msg::ResumedNow))?]
         }
     };
     Ok(Some(messages))
@@ -269,19 +268,19 @@ async fn take_tap(
                 chat,
                 config,
                 user,
-                &settings.language,
+                settings.lang(),
                 0,
                 Mode::Next,
             )?]
         }
-        "no" => vec![LineMessage::text(t(&settings.language, Key::Declined))?],
+        "no" => vec![LineMessage::text(settings.lang().say(Msg::Declined))?],
         "dp" => {
             let page = tap.arg.parse().unwrap_or(0);
             vec![district_prompt(
                 chat,
                 config,
                 user,
-                &settings.language,
+                settings.lang(),
                 page,
                 mode,
             )?]
@@ -295,7 +294,7 @@ async fn take_tap(
         }
         "id" => match mode {
             Mode::Next => {
-                let mut messages = vec![LineMessage::text(t(&settings.language, Key::Completed))?];
+                let mut messages = vec![LineMessage::text(settings.lang().say(Msg::Completed))?];
                 messages.extend(after(chat, user, id).await?);
                 messages
             }
@@ -307,11 +306,11 @@ async fn take_tap(
             let paused = tap.arg == "1";
             super::apply(&chat.db, id, &Change::Paused(paused)).await?;
             let key = if paused {
-                Key::PausedNow
+                Msg::PausedNow
             } else {
-                Key::ResumedNow
+                Msg::ResumedNow
             };
-            vec![LineMessage::text(t(&settings.language, key))?]
+            vec![LineMessage::text(settings.lang().say(key))?]
         }
         _ => Vec::new(),
     };
@@ -333,7 +332,11 @@ async fn tap_language(
     Ok(if settings.consented || !settings.pending {
         after(chat, user, id).await?
     } else {
-        vec![statement(chat, user, &language)?]
+        vec![statement(
+            chat,
+            user,
+            Language::or_japanese(Some(&language)),
+        )?]
     })
 }
 
@@ -352,7 +355,7 @@ async fn tap_district(
             chat,
             config,
             user,
-            &settings.language,
+            settings.lang(),
             0,
             tap.mode,
         )?]);
@@ -364,7 +367,7 @@ async fn tap_district(
     )
     .await?;
     Ok(match tap.mode {
-        Mode::Next => vec![age_prompt(chat, user, &settings.language, tap.mode)?],
+        Mode::Next => vec![age_prompt(chat, user, settings.lang(), tap.mode)?],
         Mode::Settings => after(chat, user, id).await?,
     })
 }
@@ -433,11 +436,11 @@ fn change_prompt(
             chat,
             config,
             user,
-            &settings.language,
+            settings.lang(),
             0,
             Mode::Settings,
         )?],
-        "age" => vec![age_prompt(chat, user, &settings.language, Mode::Settings)?],
+        "age" => vec![age_prompt(chat, user, settings.lang(), Mode::Settings)?],
         "interests" => vec![interests_prompt(
             chat,
             config,
@@ -494,23 +497,23 @@ fn language_prompt(
     user: &LineUserId,
     mode: Mode,
 ) -> Result<LineMessage, LineEventError> {
-    let items = LANGUAGE_NAMES
+    let items = Language::ALL
         .iter()
-        .map(|(code, name)| postback(chat, user, name, mode, "l", code))
+        .map(|language| postback(chat, user, language.own_name(), mode, "l", language.code()))
         .collect::<Result<Vec<_>, _>>()?;
-    with_items(t("ja", Key::ChooseLanguage), items)
+    with_items(Language::Ja.say(Msg::ChooseLanguage), items)
 }
 
 fn statement(
     chat: &ChatService,
     user: &LineUserId,
-    lang: &str,
+    lang: Language,
 ) -> Result<LineMessage, LineEventError> {
     with_items(
-        t(lang, Key::Statement),
+        lang.say(Msg::Statement),
         vec![
-            postback(chat, user, t(lang, Key::Agree), Mode::Next, "ok", "")?,
-            postback(chat, user, t(lang, Key::Decline), Mode::Next, "no", "")?,
+            postback(chat, user, lang.say(Msg::Agree), Mode::Next, "ok", "")?,
+            postback(chat, user, lang.say(Msg::Decline), Mode::Next, "no", "")?,
         ],
     )
 }
@@ -533,47 +536,56 @@ fn district_prompt(
     chat: &ChatService,
     config: &Config,
     user: &LineUserId,
-    lang: &str,
+    lang: Language,
     page: usize,
     mode: Mode,
 ) -> Result<LineMessage, LineEventError> {
     let (shown, next) = page_of(&config.districts, page, 0);
     let mut items = shown
         .iter()
-        .map(|district| postback(chat, user, district, mode, "d", district))
+        .map(|district| {
+            postback(
+                chat,
+                user,
+                &labels::district(lang, district),
+                mode,
+                "d",
+                district,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(next) = next {
         items.push(postback(
             chat,
             user,
-            t(lang, Key::Next),
+            lang.say(Msg::NextPage),
             mode,
             "dp",
             &next.to_string(),
         )?);
     }
-    with_items(t(lang, Key::ChooseDistrict), items)
+    with_items(lang.say(Msg::ChooseDistrict), items)
 }
 
 fn age_prompt(
     chat: &ChatService,
     user: &LineUserId,
-    lang: &str,
+    lang: Language,
     mode: Mode,
 ) -> Result<LineMessage, LineEventError> {
     let mut items = AgeBand::ALL
         .iter()
-        .map(|band| postback(chat, user, &band.label(lang), mode, "a", band.code()))
+        .map(|band| postback(chat, user, band.label(lang), mode, "a", band.code()))
         .collect::<Result<Vec<_>, _>>()?;
     items.push(postback(
         chat,
         user,
-        t(lang, Key::NoAnswer),
+        lang.say(Msg::NoAnswer),
         mode,
         "a",
         "-",
     )?);
-    with_items(t(lang, Key::ChooseAge), items)
+    with_items(lang.say(Msg::ChooseAge), items)
 }
 
 fn interests_prompt(
@@ -584,16 +596,17 @@ fn interests_prompt(
     page: usize,
     mode: Mode,
 ) -> Result<LineMessage, LineEventError> {
-    let lang = settings.language.as_str();
+    let lang = settings.lang();
     let (shown, next) = page_of(&config.interests, page, 1);
     let mut items = shown
         .iter()
         .map(|interest| {
             let chosen = settings.interests.contains(interest);
+            let shown = labels::topic(lang, interest);
             let label = if chosen {
-                format!("✓{interest}")
+                format!("✓{shown}")
             } else {
-                interest.clone()
+                shown.into_owned()
             };
             postback(chat, user, &label, mode, "i", interest)
         })
@@ -602,56 +615,73 @@ fn interests_prompt(
         items.push(postback(
             chat,
             user,
-            t(lang, Key::Next),
+            lang.say(Msg::NextPage),
             mode,
             "ip",
             &next.to_string(),
         )?);
     }
-    items.push(postback(chat, user, t(lang, Key::Done), mode, "id", "")?);
+    items.push(postback(
+        chat,
+        user,
+        lang.say(Msg::DoneButton),
+        mode,
+        "id",
+        "",
+    )?);
     let chosen = if settings.interests.is_empty() {
-        t(lang, Key::NotSet).to_owned()
+        lang.say(Msg::NotSet).to_owned()
     } else {
-        settings.interests.join("、")
+        topics_list(lang, &settings.interests)
     };
     with_items(
         &format!(
             "{}\n{}: {chosen}",
-            t(lang, Key::ChooseInterests),
-            t(lang, Key::Interests)
+            lang.say(Msg::ChooseInterests),
+            lang.say(Msg::InterestsLabel)
         ),
         items,
     )
 }
 
+/// Topics in `lang`, one after the other.
+fn topics_list(lang: Language, topics: &[String]) -> String {
+    let separator = if lang.is_japanese() { "、" } else { ", " };
+    topics
+        .iter()
+        .map(|topic| labels::topic(lang, topic))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
 /// The settings as text.
 pub fn summary(settings: &Settings) -> String {
-    let lang = settings.language.as_str();
-    let not_set = t(lang, Key::NotSet);
-    let district = settings.district.as_deref().unwrap_or(not_set);
-    let age = settings
-        .band()
-        .map(|band| band.label(lang))
-        .unwrap_or_else(|| not_set.to_owned());
+    let lang = settings.lang();
+    let not_set = lang.say(Msg::NotSet);
+    let district = settings
+        .district
+        .as_deref()
+        .map_or(not_set.into(), |district| labels::district(lang, district));
+    let age = settings.band().map_or(not_set, |band| band.label(lang));
     let interests = if settings.interests.is_empty() {
         not_set.to_owned()
     } else {
-        settings.interests.join("、")
+        topics_list(lang, &settings.interests)
     };
     let notices = if settings.paused {
-        t(lang, Key::NoticesPaused)
+        lang.say(Msg::NoticesPaused)
     } else {
-        t(lang, Key::NoticesOn)
+        lang.say(Msg::NoticesOn)
     };
     format!(
         "{}\n{}: {district}\n{}: {age}\n{}: {interests}\n{}: {}\n{}: {notices}",
-        t(lang, Key::Current),
-        t(lang, Key::District),
-        t(lang, Key::Age),
-        t(lang, Key::Interests),
-        t(lang, Key::Language),
-        language_name(lang),
-        t(lang, Key::Notices),
+        lang.say(Msg::CurrentSettings),
+        lang.say(Msg::DistrictLabel),
+        lang.say(Msg::AgeLabel),
+        lang.say(Msg::InterestsLabel),
+        lang.say(Msg::LanguageLabel),
+        lang.own_name(),
+        lang.say(Msg::NoticesLabel),
     )
 }
 
@@ -661,28 +691,42 @@ async fn menu(
     user: &LineUserId,
     settings: &Settings,
 ) -> Result<Vec<LineMessage>, LineEventError> {
-    let lang = settings.language.as_str();
+    let lang = settings.lang();
     let m = Mode::Settings;
     let mut items = vec![
-        postback(chat, user, t(lang, Key::ChangeDistrict), m, "c", "district")?,
-        postback(chat, user, t(lang, Key::ChangeAge), m, "c", "age")?,
         postback(
             chat,
             user,
-            t(lang, Key::ChangeInterests),
+            lang.say(Msg::ChangeDistrict),
+            m,
+            "c",
+            "district",
+        )?,
+        postback(chat, user, lang.say(Msg::ChangeAge), m, "c", "age")?,
+        postback(
+            chat,
+            user,
+            lang.say(Msg::ChangeInterests),
             m,
             "c",
             "interests",
         )?,
-        postback(chat, user, t(lang, Key::ChangeLanguage), m, "c", "language")?,
+        postback(
+            chat,
+            user,
+            lang.say(Msg::ChangeLanguage),
+            m,
+            "c",
+            "language",
+        )?,
         if settings.paused {
-            postback(chat, user, t(lang, Key::Resume), m, "p", "0")?
+            postback(chat, user, lang.say(Msg::Resume), m, "p", "0")?
         } else {
-            postback(chat, user, t(lang, Key::Pause), m, "p", "1")?
+            postback(chat, user, lang.say(Msg::Pause), m, "p", "1")?
         },
     ];
     let url = chat.links.preferences_url(settings.id, Utc::now());
-    match QuickReplyItem::uri(t(lang, Key::MoreSettings), url) {
+    match QuickReplyItem::uri(lang.say(Msg::MoreSettings), url) {
         Ok(item) => items.push(item),
         // A public URL LINE cannot open (not http/https): the menu works without the link.
         Err(error) => tracing::warn!(%error, "preferences link not offered on LINE"),

@@ -12,7 +12,6 @@ pub mod line_dialog;
 mod pages;
 pub mod stats;
 mod store;
-pub mod texts;
 pub mod web;
 
 use chrono::{Datelike, NaiveDate};
@@ -20,6 +19,7 @@ use sqlx::Row;
 
 use crate::db::{Db, now_ms};
 pub use crate::links::LinkError;
+use crate::messages::{Language, Msg};
 /// Quiet hours are a rule of notice delivery; registration lets residents choose theirs.
 pub use crate::notices::QuietHours;
 
@@ -113,14 +113,18 @@ impl AgeBand {
             .unwrap_or(today)
     }
 
-    /// The label in `language` (Japanese for languages without their own).
-    pub fn label(self, language: &str) -> String {
-        let (lo, plus) = match self {
-            AgeBand::Under20 => return texts::t(language, texts::Key::AgeUnder20).to_owned(),
-            AgeBand::EightyPlus => (80, true),
-            other => (10 * (other as u32 + 1), false),
-        };
-        texts::age_label(language, lo, plus)
+    /// The label in `language`, from the catalogue.
+    pub fn label(self, language: Language) -> &'static str {
+        language.say(match self {
+            AgeBand::Under20 => Msg::AgeUnder20,
+            AgeBand::Twenties => Msg::AgeTwenties,
+            AgeBand::Thirties => Msg::AgeThirties,
+            AgeBand::Forties => Msg::AgeForties,
+            AgeBand::Fifties => Msg::AgeFifties,
+            AgeBand::Sixties => Msg::AgeSixties,
+            AgeBand::Seventies => Msg::AgeSeventies,
+            AgeBand::EightyPlus => Msg::AgeEightyPlus,
+        })
     }
 }
 
@@ -133,16 +137,14 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
     years.max(0) as u32
 }
 
-/// A birth year typed on the web form becomes 1 July of that year (the middle of the year).
-pub fn birth_date_of_year(year: i32, today: NaiveDate) -> Result<NaiveDate, String> {
+/// A birth year typed on the web form becomes 1 July of that year (the middle of the year); `None` outside
+/// 1900 to this year.
+pub fn birth_date_of_year(year: i32, today: NaiveDate) -> Option<NaiveDate> {
     if !(1900..=today.year()).contains(&year) {
-        return Err(format!(
-            "{year} is not a birth year between 1900 and {}",
-            today.year()
-        ));
+        return None;
     }
     let date = NaiveDate::from_ymd_opt(year, 7, 1).unwrap_or(today);
-    Ok(date.min(today))
+    Some(date.min(today))
 }
 
 /// What a resident chose, as the dialog and the preferences page show it.
@@ -163,6 +165,11 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The language the resident chose (Japanese when the stored code is unknown).
+    pub fn lang(&self) -> Language {
+        Language::or_japanese(Some(&self.language))
+    }
+
     /// The band: the one chosen, else the one of the birth date.
     pub fn band(&self) -> Option<AgeBand> {
         self.age_band.or_else(|| {

@@ -6,44 +6,99 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::AgeBand;
 use super::form::{FieldError, Values};
-use super::texts::{Key, LANGUAGE_NAMES, t};
 use crate::config::Config;
-use crate::html::{Page, escape, lang_attribute};
+use crate::html::{Page, escape};
+use crate::messages::{CITY_SITE_URL, Language, Msg, fill, labels};
 
 /// A registration page: the resident's language, the registration stylesheet and script, `body` in `<main>`.
-fn page(lang: &str, title: &str, body: &str) -> String {
-    Page::new(lang, title)
+fn page(lang: Language, title: &str, body: &str) -> String {
+    Page::new(lang.code(), title)
         .stylesheet("/register.css")
         .script("/register.js")
         .render(&format!("<main>{body}</main>"))
 }
 
-pub(super) fn message_page(status: StatusCode, lang: &str, text: &str) -> Response {
+/// Where a resident can go from a page that ends a step: the chat and the city's website.
+fn ways_on(lang: Language) -> String {
+    format!(
+        "<li><a href=\"/chat?lang={code}\">{chat}</a></li>\
+         <li><a href=\"{site}\">{city}</a></li>",
+        code = lang.code(),
+        chat = escape(lang.say(Msg::AskInChat)),
+        site = escape(CITY_SITE_URL),
+        city = escape(lang.say(Msg::ToCitySite)),
+    )
+}
+
+/// A page of one message (`text`), what happens next (`next`, when there is something to say) and the ways on.
+pub(super) fn message_page(
+    status: StatusCode,
+    lang: Language,
+    text: &str,
+    next: Option<&str>,
+) -> Response {
+    let next = next
+        .map(|next| format!("<p>{}</p>", escape(next)))
+        .unwrap_or_default();
     let body = format!(
-        "<h1>{}</h1><p class=\"message\">{}</p>",
-        escape(t(lang, Key::PageTitle)),
-        escape(text)
+        "<h1>{}</h1><p class=\"message\" role=\"status\">{}</p>{next}<ul class=\"ways-on\">{}</ul>",
+        escape(lang.say(Msg::PageTitle)),
+        escape(text),
+        ways_on(lang),
     );
     (
         status,
         [(header::CACHE_CONTROL, "no-store")],
-        Html(page(lang, t(lang, Key::PageTitle), &body)),
+        Html(page(lang, lang.say(Msg::PageTitle), &body)),
     )
         .into_response()
 }
 
-fn language_links(path: &str, current: &str) -> String {
-    let links: Vec<String> = LANGUAGE_NAMES
+/// The page after an e-mail sign-up: the address the mail went to, what happens next, and a way back to the form
+/// (with the address filled in) to correct it.
+pub(super) fn mail_sent_page(lang: Language, email: &str) -> Response {
+    let change = format!(
+        "/register?lang={}&email={}",
+        lang.code(),
+        form_urlencoded::byte_serialize(email.as_bytes()).collect::<String>()
+    );
+    let body = format!(
+        "<h1>{title}</h1><p class=\"message\" role=\"status\">{sent}</p><p>{next}</p>\
+         <ul class=\"ways-on\"><li><a href=\"{change}\">{change_label}</a></li>{ways}</ul>",
+        title = escape(lang.say(Msg::PageTitle)),
+        sent = fill(
+            &escape(lang.say(Msg::SentTo)),
+            &[(
+                "email",
+                &format!("<strong class=\"address\">{}</strong>", escape(email))
+            )]
+        ),
+        next = escape(lang.say(Msg::SentToNext)),
+        change = escape(&change),
+        change_label = escape(lang.say(Msg::ChangeAddress)),
+        ways = ways_on(lang),
+    );
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(page(lang, lang.say(Msg::PageTitle), &body)),
+    )
+        .into_response()
+}
+
+fn language_links(path: &str, current: Language) -> String {
+    let links: Vec<String> = Language::ALL
         .iter()
-        .map(|(code, name)| {
-            if *code == current {
-                format!("<strong>{}</strong>", escape(name))
+        .map(|language| {
+            if *language == current {
+                format!("<strong>{}</strong>", escape(language.own_name()))
             } else {
                 format!(
-                    "<a href=\"{}?lang={code}\" hreflang=\"{}\">{}</a>",
+                    "<a href=\"{}?lang={}\" hreflang=\"{}\">{}</a>",
                     escape(path),
-                    lang_attribute(code),
-                    escape(name)
+                    language.code(),
+                    language.html_lang(),
+                    escape(language.own_name())
                 )
             }
         })
@@ -51,38 +106,19 @@ fn language_links(path: &str, current: &str) -> String {
     format!("<nav class=\"languages\">{}</nav>", links.join(" "))
 }
 
-fn errors_html(lang: &str, errors: &[FieldError]) -> String {
+fn errors_html(lang: Language, errors: &[FieldError]) -> String {
     if errors.is_empty() {
         return String::new();
     }
+    // Each message names its field in the page's language: no label in front.
     let items: String = errors
         .iter()
-        .map(|e| {
-            format!(
-                "<li data-field=\"{}\">{}: {}</li>",
-                e.field,
-                escape(field_label(lang, e.field)),
-                escape(&e.message)
-            )
-        })
+        .map(|e| format!("<li data-field=\"{}\">{}</li>", e.field, escape(&e.message)))
         .collect();
     format!(
         "<div class=\"errors\" role=\"alert\"><p>{}</p><ul>{items}</ul></div>",
-        escape(t(lang, Key::FixErrors))
+        escape(lang.say(Msg::FixErrors))
     )
-}
-
-fn field_label(lang: &str, field: &str) -> &'static str {
-    match field {
-        "email" | "push" | "channel" => t(lang, Key::Email),
-        "district" => t(lang, Key::District),
-        "age_band" => t(lang, Key::Age),
-        "birth_year" => t(lang, Key::BirthYear),
-        "interests" | "topics" => t(lang, Key::Interests),
-        "language" => t(lang, Key::Language),
-        "quiet" => t(lang, Key::Quiet),
-        _ => t(lang, Key::Consent),
-    }
 }
 
 fn invalid(errors: &[FieldError], field: &str) -> &'static str {
@@ -93,7 +129,8 @@ fn invalid(errors: &[FieldError], field: &str) -> &'static str {
     }
 }
 
-fn checkbox_list(name: &str, choices: &[String], chosen: &[String]) -> String {
+/// Check boxes whose values are the stored (Japanese) topics and whose labels are in the page's language.
+fn checkbox_list(lang: Language, name: &str, choices: &[String], chosen: &[String]) -> String {
     choices
         .iter()
         .map(|choice| {
@@ -103,15 +140,21 @@ fn checkbox_list(name: &str, choices: &[String], chosen: &[String]) -> String {
                 ""
             };
             format!(
-                "<label class=\"choice\"><input type=\"checkbox\" name=\"{name}\" value=\"{0}\"{checked}> {0}</label>",
-                escape(choice)
+                "<label class=\"choice\"><input type=\"checkbox\" name=\"{name}\" value=\"{}\"{checked}> {}</label>",
+                escape(choice),
+                escape(&labels::topic(lang, choice))
             )
         })
         .collect()
 }
 
 /// District, age, interests and language: the same fields on both pages.
-fn profile_fields(config: &Config, lang: &str, values: &Values, errors: &[FieldError]) -> String {
+fn profile_fields(
+    config: &Config,
+    lang: Language,
+    values: &Values,
+    errors: &[FieldError],
+) -> String {
     let districts: String = config
         .districts
         .iter()
@@ -121,7 +164,11 @@ fn profile_fields(config: &Config, lang: &str, values: &Values, errors: &[FieldE
             } else {
                 ""
             };
-            format!("<option value=\"{0}\"{selected}>{0}</option>", escape(d))
+            format!(
+                "<option value=\"{}\"{selected}>{}</option>",
+                escape(d),
+                escape(&labels::district(lang, d))
+            )
         })
         .collect();
     let bands: String = AgeBand::ALL
@@ -135,26 +182,27 @@ fn profile_fields(config: &Config, lang: &str, values: &Values, errors: &[FieldE
             format!(
                 "<option value=\"{}\"{selected}>{}</option>",
                 band.code(),
-                escape(&band.label(lang))
+                escape(band.label(lang))
             )
         })
         .collect();
     let language_value = if values.language.is_empty() {
-        lang
+        lang.code()
     } else {
         values.language.as_str()
     };
-    let languages: String = LANGUAGE_NAMES
+    let languages: String = Language::ALL
         .iter()
-        .map(|(code, name)| {
-            let selected = if *code == language_value {
+        .map(|language| {
+            let selected = if language.code() == language_value {
                 " selected"
             } else {
                 ""
             };
             format!(
-                "<option value=\"{code}\"{selected}>{}</option>",
-                escape(name)
+                "<option value=\"{}\"{selected}>{}</option>",
+                language.code(),
+                escape(language.own_name())
             )
         })
         .collect();
@@ -164,26 +212,26 @@ fn profile_fields(config: &Config, lang: &str, values: &Values, errors: &[FieldE
          <label>{birth_year}<input type=\"number\" name=\"birth_year\" inputmode=\"numeric\" min=\"1900\" max=\"2100\" value=\"{by}\"{b_invalid}></label>\
          <fieldset{i_invalid}><legend>{interests}</legend>{interest_boxes}</fieldset>\
          <label>{language}<select name=\"language\"{l_invalid}>{languages}</select></label>",
-        district = escape(t(lang, Key::District)),
+        district = escape(lang.say(Msg::DistrictLabel)),
         d_invalid = invalid(errors, "district"),
-        choose = escape(t(lang, Key::ChooseOne)),
-        age = escape(t(lang, Key::Age)),
+        choose = escape(lang.say(Msg::ChooseOne)),
+        age = escape(lang.say(Msg::AgeLabel)),
         a_invalid = invalid(errors, "age_band"),
-        no_answer = escape(t(lang, Key::NoAnswer)),
-        birth_year = escape(t(lang, Key::BirthYear)),
+        no_answer = escape(lang.say(Msg::NoAnswer)),
+        birth_year = escape(lang.say(Msg::BirthYearLabel)),
         by = escape(&values.birth_year),
         b_invalid = invalid(errors, "birth_year"),
         i_invalid = invalid(errors, "interests"),
-        interests = escape(t(lang, Key::Interests)),
-        interest_boxes = checkbox_list("interests", &config.interests, &values.interests),
-        language = escape(t(lang, Key::Language)),
+        interests = escape(lang.say(Msg::InterestsLabel)),
+        interest_boxes = checkbox_list(lang, "interests", &config.interests, &values.interests),
+        language = escape(lang.say(Msg::LanguageLabel)),
         l_invalid = invalid(errors, "language"),
     )
 }
 
 pub(super) fn register_form(
     config: &Config,
-    lang: &str,
+    lang: Language,
     values: &Values,
     errors: &[FieldError],
 ) -> String {
@@ -196,38 +244,42 @@ pub(super) fn register_form(
     let body = format!(
         "{links}<h1>{title}</h1><p class=\"intro\">{intro}</p>{errors}\
          <form method=\"post\" action=\"/register\">\
-         <input type=\"hidden\" name=\"lang\" value=\"{lang}\">\
+         <input type=\"hidden\" name=\"lang\" value=\"{code}\">\
          <label>{email_label}<input type=\"email\" name=\"email\" autocomplete=\"email\" value=\"{email}\"{e_invalid}></label>\
          <fieldset class=\"push\"><legend>{push_label}</legend>\
-         <button type=\"button\" id=\"push-button\">{push_button}</button>\
-         <p id=\"push-status\"{push_ready}>{push_ready_text}</p>\
+         <button type=\"button\" id=\"push-button\" data-denied=\"{push_denied}\" data-unsupported=\"{push_unsupported}\" data-failed=\"{push_failed}\" data-ready=\"{push_ready_text}\">{push_button}</button>\
+         <p id=\"push-status\" role=\"status\"{push_ready}>{push_ready_text}</p>\
          <input type=\"hidden\" name=\"push\" id=\"push\" value=\"{push}\"></fieldset>\
          {fields}\
          <label class=\"choice consent\"><input type=\"checkbox\" name=\"consent\" value=\"yes\" required{consent}{c_invalid}> {consent_label}</label>\
          <button type=\"submit\">{submit}</button></form>",
+        code = lang.code(),
         links = language_links("/register", lang),
-        title = escape(t(lang, Key::PageTitle)),
-        intro = escape(t(lang, Key::WebIntro)),
+        title = escape(lang.say(Msg::PageTitle)),
+        intro = escape(lang.say(Msg::WebIntro)),
         errors = errors_html(lang, errors),
-        email_label = escape(t(lang, Key::Email)),
+        email_label = escape(lang.say(Msg::EmailLabel)),
         email = escape(&values.email),
         e_invalid = invalid(errors, "email"),
-        push_label = escape(t(lang, Key::PushLabel)),
-        push_button = escape(t(lang, Key::PushButton)),
-        push_ready_text = escape(t(lang, Key::PushReady)),
+        push_label = escape(lang.say(Msg::PushLabel)),
+        push_button = escape(lang.say(Msg::PushButton)),
+        push_denied = escape(lang.say(Msg::PushDenied)),
+        push_unsupported = escape(lang.say(Msg::PushUnsupported)),
+        push_failed = escape(lang.say(Msg::PushFailed)),
+        push_ready_text = escape(lang.say(Msg::PushReady)),
         push = escape(&values.push),
         fields = profile_fields(config, lang, values, errors),
         c_invalid = invalid(errors, "consent"),
-        consent_label = escape(t(lang, Key::Consent)),
-        submit = escape(t(lang, Key::Submit)),
+        consent_label = escape(lang.say(Msg::ConsentLabel)),
+        submit = escape(lang.say(Msg::SubmitButton)),
     );
-    page(lang, t(lang, Key::PageTitle), &body)
+    page(lang, lang.say(Msg::PageTitle), &body)
 }
 
 pub(super) fn preferences_form(
     config: &Config,
     token: &str,
-    lang: &str,
+    lang: Language,
     values: &Values,
     errors: &[FieldError],
     note: Option<&str>,
@@ -252,22 +304,22 @@ pub(super) fn preferences_form(
          <form method=\"post\" action=\"{action}/delete\" class=\"danger\">\
          <button type=\"submit\">{delete}</button></form>",
         links = language_links(&action, lang),
-        title = escape(t(lang, Key::PrefsTitle)),
+        title = escape(lang.say(Msg::PrefsTitle)),
         errors = errors_html(lang, errors),
         fields = profile_fields(config, lang, values, errors),
         t_invalid = invalid(errors, "topics"),
-        topics = escape(t(lang, Key::Topics)),
-        topic_boxes = checkbox_list("topics", &config.interests, &values.topics),
+        topics = escape(lang.say(Msg::Topics)),
+        topic_boxes = checkbox_list(lang, "topics", &config.interests, &values.topics),
         q_invalid = invalid(errors, "quiet"),
-        quiet = escape(t(lang, Key::Quiet)),
+        quiet = escape(lang.say(Msg::Quiet)),
         from = escape(&values.quiet_from),
         until = escape(&values.quiet_until),
-        none = escape(t(lang, Key::QuietNone)),
-        paused_label = escape(t(lang, Key::PausedLabel)),
-        save = escape(t(lang, Key::Save)),
-        delete = escape(t(lang, Key::DeleteAll)),
+        none = escape(lang.say(Msg::QuietNone)),
+        paused_label = escape(lang.say(Msg::PausedLabel)),
+        save = escape(lang.say(Msg::SaveButton)),
+        delete = escape(lang.say(Msg::DeleteAll)),
     );
-    page(lang, t(lang, Key::PrefsTitle), &body)
+    page(lang, lang.say(Msg::PrefsTitle), &body)
 }
 
 #[cfg(test)]
@@ -277,7 +329,7 @@ mod tests {
     #[test]
     fn pages_have_no_inline_script_or_style() {
         let config = Config::from_parts(None, &Default::default()).expect("defaults");
-        let html = register_form(&config, "ja", &Values::default(), &[]);
+        let html = register_form(&config, Language::Ja, &Values::default(), &[]);
         assert!(!html.contains("<style"));
         assert!(!html.contains("style="));
         assert!(!html.contains("<script>"));

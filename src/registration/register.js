@@ -8,9 +8,22 @@
   if (!button || !field) {
     return;
   }
-  if (!("serviceWorker" in navigator) || !("PushManager" in window)) {
+  // What went wrong, in the page's language (the page puts the catalogue's wording on the button), never the
+  // browser's own English error.
+  function explain(kind) {
+    if (status) {
+      status.textContent = button.getAttribute("data-" + kind) || "";
+      status.classList.add("problem");
+      status.hidden = false;
+    }
+  }
+  if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
     button.disabled = true;
+    explain("unsupported");
     return;
+  }
+  if (Notification.permission === "denied") {
+    explain("denied");
   }
   function keyBytes(base64url) {
     var padded = (base64url + "===".slice((base64url.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
@@ -38,15 +51,14 @@
       .then(function (subscription) {
         field.value = JSON.stringify(subscription.toJSON());
         if (status) {
+          status.textContent = button.getAttribute("data-ready") || status.textContent;
+          status.classList.remove("problem");
           status.hidden = false;
         }
       })
-      .catch(function (error) {
+      .catch(function () {
         button.disabled = false;
-        if (status) {
-          status.textContent = String(error && error.message ? error.message : error);
-          status.hidden = false;
-        }
+        explain(Notification.permission === "denied" ? "denied" : "failed");
       });
   });
 })();

@@ -6,12 +6,12 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::form::{Delivery, Profile};
-use super::texts::{Key, t};
 use super::{CONSENT_VERSION, LinkError};
 use crate::AppState;
 use crate::db::now_ms;
 use crate::html::escape;
 use crate::links::Links;
+use crate::messages::{Language, Msg};
 use crate::outbox::{self, NewDelivery, Source, SourceKind};
 use crate::render::Rendered;
 use crate::residents::{ChannelKind, PushSubscription};
@@ -259,9 +259,10 @@ async fn queue_confirmation(
     url: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let body = t(language, Key::ConfirmBody);
+    let lang = Language::or_japanese(Some(language));
+    let body = lang.say(Msg::ConfirmBody);
     let rendered = Rendered::Email {
-        subject: t(language, Key::ConfirmSubject).to_owned(),
+        subject: lang.say(Msg::ConfirmSubject).to_owned(),
         text: format!("{body}\n\n{url}\n"),
         html: format!(
             "<html><body><p>{}</p><p><a href=\"{}\">{}</a></p></body></html>",

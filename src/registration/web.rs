@@ -25,13 +25,13 @@ use super::form::{
     FieldError, Form, LangQuery, Signup, Values, check_delivery, check_profile, check_signup,
     ui_language,
 };
-use super::pages::{message_page, preferences_form, register_form};
+use super::pages::{mail_sent_page, message_page, preferences_form, register_form};
 use super::store::{confirm_signup, register_push, start_email_signup, store_preferences};
-use super::texts::{Key, t};
 use super::{AgeBand, LinkError, Settings};
 use crate::AppState;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::messages::{Language, Msg};
 
 const CSS: &str = include_str!("register.css");
 const JS: &str = include_str!("register.js");
@@ -80,14 +80,16 @@ pub(crate) async fn register_page(
     Query(query): Query<LangQuery>,
 ) -> Response {
     let lang = ui_language(query.lang.as_deref());
+    // 「メールアドレスを直す」 on the confirmation page comes back here with the address filled in.
     let values = Values {
-        language: lang.to_owned(),
+        language: lang.code().to_owned(),
+        email: query.email.unwrap_or_default(),
         ..Values::default()
     };
     Html(register_form(&state.config, lang, &values, &[])).into_response()
 }
 
-fn refused(config: &Config, lang: &str, values: &Values, errors: &[FieldError]) -> Response {
+fn refused(config: &Config, lang: Language, values: &Values, errors: &[FieldError]) -> Response {
     tracing::info!(fields = ?errors.iter().map(|e| e.field).collect::<Vec<_>>(), "registration refused");
     (
         StatusCode::BAD_REQUEST,
@@ -126,7 +128,7 @@ pub(crate) async fn register(State(state): State<AppState>, body: Bytes) -> Resp
 /// Registers a checked sign-up: the browser's subscription at once, the e-mail address after its link.
 async fn complete_registration(
     state: &AppState,
-    lang: &str,
+    lang: Language,
     Signup {
         email,
         push,
@@ -143,11 +145,16 @@ async fn complete_registration(
     }
     if let Some(email) = email {
         return match start_email_signup(state, &email, &profile, browser_resident).await {
-            Ok(()) => message_page(StatusCode::OK, lang, t(lang, Key::CheckEmail)),
+            Ok(()) => mail_sent_page(lang, &email),
             Err(error) => internal(error),
         };
     }
-    message_page(StatusCode::OK, lang, t(lang, Key::Registered))
+    message_page(
+        StatusCode::OK,
+        lang,
+        lang.say(Msg::Registered),
+        Some(lang.say(Msg::RegisteredNext)),
+    )
 }
 
 fn internal(error: impl std::fmt::Display) -> Response {
@@ -163,13 +170,27 @@ fn internal(error: impl std::fmt::Display) -> Response {
         (status = 410, content_type = "text/html", description = "older than 7 days: nothing changed")))]
 pub(crate) async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match confirm_signup(&state, &token).await {
-        Ok(Ok(lang)) => message_page(StatusCode::OK, &lang, t(&lang, Key::Confirmed)),
-        Ok(Err(LinkError::Expired)) => {
-            message_page(StatusCode::GONE, "ja", t("ja", Key::ExpiredLink))
+        Ok(Ok(lang)) => {
+            let lang = Language::or_japanese(Some(&lang));
+            message_page(
+                StatusCode::OK,
+                lang,
+                lang.say(Msg::Confirmed),
+                Some(lang.say(Msg::ConfirmedNext)),
+            )
         }
-        Ok(Err(LinkError::Invalid)) => {
-            message_page(StatusCode::NOT_FOUND, "ja", t("ja", Key::InvalidLink))
-        }
+        Ok(Err(LinkError::Expired)) => message_page(
+            StatusCode::GONE,
+            Language::Ja,
+            Language::Ja.say(Msg::ExpiredLink),
+            None,
+        ),
+        Ok(Err(LinkError::Invalid)) => message_page(
+            StatusCode::NOT_FOUND,
+            Language::Ja,
+            Language::Ja.say(Msg::InvalidLink),
+            None,
+        ),
         Err(error) => internal(error),
     }
 }
@@ -183,16 +204,18 @@ async fn linked_settings(state: &AppState, token: &str) -> Result<Settings, Resp
         Err(LinkError::Expired) => {
             return Err(message_page(
                 StatusCode::GONE,
-                "ja",
-                t("ja", Key::ExpiredLink),
+                Language::Ja,
+                Language::Ja.say(Msg::ExpiredLink),
+                None,
             ));
         }
         Err(LinkError::Invalid) => {
             tracing::warn!("preferences link with a bad signature");
             return Err(message_page(
                 StatusCode::NOT_FOUND,
-                "ja",
-                t("ja", Key::InvalidLink),
+                Language::Ja,
+                Language::Ja.say(Msg::InvalidLink),
+                None,
             ));
         }
     };
@@ -200,8 +223,9 @@ async fn linked_settings(state: &AppState, token: &str) -> Result<Settings, Resp
         Some(settings) => Ok(settings),
         None => Err(message_page(
             StatusCode::NOT_FOUND,
-            "ja",
-            t("ja", Key::InvalidLink),
+            Language::Ja,
+            Language::Ja.say(Msg::InvalidLink),
+            None,
         )),
     }
 }
@@ -268,11 +292,12 @@ pub(crate) async fn save_preferences(
     let mut errors = Vec::new();
     let profile = check_profile(
         &state.config,
+        lang,
         &values,
         crate::residents::today_in_japan(),
         &mut errors,
     );
-    let delivery = check_delivery(&state.config, &values, &mut errors);
+    let delivery = check_delivery(&state.config, lang, &values, &mut errors);
     let Some(mut profile) = profile.filter(|_| errors.is_empty()) else {
         return (
             StatusCode::BAD_REQUEST,
@@ -310,7 +335,7 @@ pub(crate) async fn save_preferences(
         lang,
         &saved,
         &[],
-        Some(t(lang, Key::Saved)),
+        Some(lang.say(Msg::Saved)),
     ))
     .into_response()
 }
@@ -335,8 +360,9 @@ pub(crate) async fn delete_everything(
             tracing::info!(resident = settings.id, "resident deleted their data");
             message_page(
                 StatusCode::OK,
-                &settings.language,
-                t(&settings.language, Key::Deleted),
+                settings.lang(),
+                settings.lang().say(Msg::Deleted),
+                None,
             )
         }
         Err(error) => internal(error),

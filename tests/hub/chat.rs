@@ -392,12 +392,15 @@ async fn misses_rank_unanswered_questions_for_staff() {
             let reply = exchange(&mut socket, json!({"text": text})).await;
             if text != QUESTION {
                 assert_eq!(reply["kind"], "fallback", "{backend:?} {reply}");
+                // What to do next comes with it: ask again, call the city (number and hours), write to it.
                 assert!(
-                    reply["answer"]
+                    reply["next_steps"]["call"]
                         .as_str()
                         .unwrap_or_default()
-                        .contains("0930-25-1111")
+                        .contains("0930-25-1111"),
+                    "{reply}"
                 );
+                assert_eq!(reply["next_steps"]["phone"], "0930251111", "{reply}");
             }
         }
         let (status, _) = app.get("/api/faq/misses", None).await;

@@ -45,11 +45,11 @@ async fn line_dialog_from_follow_to_a_registration_found_by_a_segment() {
             labels(&reply),
             [
                 "日本語",
+                "やさしい日本語",
                 "English",
                 "中文",
                 "한국어",
-                "Tiếng Việt",
-                "やさしい日本語"
+                "Tiếng Việt"
             ]
         );
         // Pending: not in a segment before consent.
@@ -62,7 +62,8 @@ async fn line_dialog_from_follow_to_a_registration_found_by_a_segment() {
         assert_eq!(labels(&reply).len(), 11, "every default district fits");
 
         // A forged tap (another district under the same MAC) is ignored: no reply, nothing changed.
-        let real = quick_reply(&reply, "泉")["action"]["data"]
+        // Districts and topics are shown in the resident's language; the postback carries the city's own name.
+        let real = quick_reply(&reply, "Izumi (泉)")["action"]["data"]
             .as_str()
             .expect("data")
             .to_owned();
@@ -74,27 +75,33 @@ async fn line_dialog_from_follow_to_a_registration_found_by_a_segment() {
                 .is_empty()
         );
 
-        let reply = user.tap(&reply, "今元").await;
+        let reply = user.tap(&reply, "Imamoto (今元)").await;
         assert!(text_of(&reply).contains("age group"), "{reply:?}");
         let reply = user.tap(&reply, "60s").await;
         assert!(text_of(&reply).contains("topics"), "{reply:?}");
-        let reply = user.tap(&reply, "防災").await;
-        assert!(labels(&reply).contains(&"✓防災".to_owned()), "{reply:?}");
-        let reply = user.tap(&reply, "介護").await;
-        let reply = user.tap(&reply, "子育て").await;
-        let reply = user.tap(&reply, "✓子育て").await;
+        let reply = user.tap(&reply, "Disaster prevention").await;
         assert!(
-            !labels(&reply).contains(&"✓子育て".to_owned()),
+            labels(&reply).contains(&"✓Disaster prevention".to_owned()),
+            "{reply:?}"
+        );
+        let reply = user.tap(&reply, "Nursing care").await;
+        let reply = user.tap(&reply, "Childcare").await;
+        let reply = user.tap(&reply, "✓Childcare").await;
+        assert!(
+            !labels(&reply).contains(&"✓Childcare".to_owned()),
             "toggled off"
         );
         let reply = user.tap(&reply, "Done").await;
         let summary = text_of(&reply);
         assert!(summary.contains("You are registered"), "{summary}");
         assert!(
-            summary.contains("District: 今元") && summary.contains("Age: 60s"),
+            summary.contains("District: Imamoto (今元)") && summary.contains("Age: 60s"),
             "{summary}"
         );
-        assert!(summary.contains("防災、介護"), "{summary}");
+        assert!(
+            summary.contains("Disaster prevention, Nursing care"),
+            "{summary}"
+        );
 
         // The resident is found by a segment: age from the band's stored birth date, language, interests.
         let rule = r#"age >= 65 and age < 70 and district in ["今元"] and interests has "防災" and language = "en" and channels has "line""#;
@@ -134,8 +141,11 @@ async fn line_dialog_from_follow_to_a_registration_found_by_a_segment() {
                 .contains("/preferences/")
         );
         let reply = user.tap(&reply, "District").await;
-        let reply = user.tap(&reply, "仲津").await;
-        assert!(text_of(&reply).contains("District: 仲津"), "{reply:?}");
+        let reply = user.tap(&reply, "Nakatsu (仲津)").await;
+        assert!(
+            text_of(&reply).contains("District: Nakatsu (仲津)"),
+            "{reply:?}"
+        );
         assert_eq!(preview(&app, r#"district = "仲津""#).await, 1);
 
         // 配信停止 / 配信再開.
