@@ -29,6 +29,7 @@ pub mod surface;
 pub mod surveys;
 pub mod telemetry;
 pub mod text;
+pub mod webhook_bench;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
