@@ -236,11 +236,13 @@ impl<'a> LineUser<'a> {
     pub async fn send(&self, kind: Value) -> Vec<Value> {
         let event_id = format!("01EV{}", uuid::Uuid::new_v4().simple()).to_uppercase();
         let token = format!("reply-{}", uuid::Uuid::new_v4().simple());
-        let event = event(
-            &self.id,
-            &event_id,
-            with(kind, json!({"replyToken": token})),
-        );
+        // LINE gives a reply token to events that can be answered, never to an unfollow.
+        let kind = if kind["type"] == "unfollow" {
+            kind
+        } else {
+            with(kind, json!({"replyToken": token}))
+        };
+        let event = event(&self.id, &event_id, kind);
         assert_eq!(post_signed(self.app, vec![event]).await, 200, "{event_id}");
         self.mock
             .accepted()
