@@ -31,6 +31,7 @@ pub mod surveys;
 pub mod telemetry;
 pub mod text;
 pub mod webchat_events;
+pub mod webhook_bench;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

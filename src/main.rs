@@ -131,6 +131,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// The LINE webhook acknowledging calls of many events (LINE waits only seconds for the answer): the
+    /// acknowledgement's percentiles and the time until every event was answered, against the LINE stand-in.
+    Webhook {
+        /// Events in one call.
+        #[arg(long, default_value_t = 200)]
+        events: usize,
+        /// Calls counted (after one warm-up call).
+        #[arg(long, default_value_t = 20)]
+        calls: usize,
+        /// Database to run on (default: a temporary SQLite file); a PostgreSQL database must be empty.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// `POST /api/segments/preview` through the hub on a real database with N residents: the live snapshot's
     /// build, preview percentiles, the ratio to the in-memory engine in the same run, memory.
     Preview {
@@ -416,6 +429,18 @@ async fn bench(command: BenchCommand) -> anyhow::Result<()> {
                 tokio::task::spawn_blocking(move || segments::bench::bench(residents, seed))
                     .await?;
             serde_json::to_value(report)?
+        }
+        BenchCommand::Webhook {
+            events,
+            calls,
+            database_url,
+        } => {
+            let options = hub::webhook_bench::WebhookBenchOptions {
+                events,
+                calls,
+                database_url,
+            };
+            serde_json::to_value(hub::webhook_bench::run(&options).await?)?
         }
         BenchCommand::Preview {
             residents,

@@ -107,17 +107,24 @@ pub fn email(
     }
 }
 
-/// A push notification for one recipient: an invitation's personal link replaces the content's target.
+/// A push notification for one recipient: an invitation's personal link replaces the content's target; an
+/// emergency's goes with urgency high (a notice's normal).
 pub fn push(
     title: &str,
     body: &str,
     url: Option<&str>,
+    source: SourceKind,
     resident_id: i64,
     invitation: Option<&Invitation>,
     links: &Links,
 ) -> PushMessage {
     let personal = invitation.map(|invitation| links.personal_url(invitation.link, resident_id));
-    PushMessage::notification(title, body, personal.as_deref().or(url))
+    let url = personal.as_deref().or(url);
+    if source == SourceKind::Emergency {
+        PushMessage::emergency(title, body, url)
+    } else {
+        PushMessage::notification(title, body, url)
+    }
 }
 
 /// The LINE messages of a content; an invitation's quick reply goes on the last one (a quick reply LINE would
@@ -250,8 +257,17 @@ mod tests {
     #[test]
     fn a_push_invitation_opens_the_recipients_own_link() {
         let links = links();
-        let plain = push("t", "b", Some("http://h/n/1"), 42, None, &links);
-        let invited = push("t", "b", Some("http://h/n/1"), 42, Some(&survey()), &links);
+        let notice = SourceKind::Notice;
+        let plain = push("t", "b", Some("http://h/n/1"), notice, 42, None, &links);
+        let invited = push(
+            "t",
+            "b",
+            Some("http://h/n/1"),
+            notice,
+            42,
+            Some(&survey()),
+            &links,
+        );
         assert_eq!(
             plain,
             PushMessage::notification("t", "b", Some("http://h/n/1"))
@@ -260,6 +276,8 @@ mod tests {
             invited,
             PushMessage::notification("t", "b", Some(&links.survey_answer_url(3, 42)))
         );
+        let emergency = push("t", "b", None, SourceKind::Emergency, 42, None, &links);
+        assert_eq!(emergency, PushMessage::emergency("t", "b", None));
     }
 
     #[test]

@@ -437,6 +437,7 @@ impl Dispatcher {
                     title,
                     body,
                     url.as_deref(),
+                    source,
                     row.resident_id,
                     invitation.as_deref(),
                     links,

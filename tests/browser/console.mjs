@@ -3,8 +3,8 @@
 // STEPS is a comma-separated list of: notices (segment count, preview, schedule a notice, see it in the calendar),
 // import (a CSV with an error, then a good one), emergency-confirm (the emergency page up to its confirmation with
 // the reach), emergency (the same, then a test emergency sent and followed live). Default: notices.
-// Every page is served here with a strict Content-Security-Policy (default-src 'self'), so an inline script or
-// style would show up as a problem.
+// Every page runs under the Content-Security-Policy the hub sends (no inline script or style), and a CSP
+// violation the browser reports is a problem; the policies seen are printed as `csp`.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -31,16 +31,20 @@ const problems = [];
 const result = { steps: [...steps] };
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "ja-JP", timezoneId: "Asia/Tokyo" });
-  // The CSP another part of the hub sends: pages must work under it.
-  await context.route("**/*", async (route) => {
-    if (route.request().resourceType() !== "document") return route.continue();
-    const response = await route.fetch({ maxRedirects: 0 });
-    await route.fulfill({
-      response,
-      headers: { ...response.headers(), "content-security-policy": "default-src 'self'" },
-    });
-  });
+  // Pages run under the Content-Security-Policy the hub itself sends (recorded for every document, so the
+  // caller can check it is the hub's); a violation is reported by the browser and counted as a problem.
+  result.csp = [];
   const page = await context.newPage();
+  await page.exposeFunction("reportCspViolation", (text) => problems.push(`CSP violation: ${text}`));
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) =>
+      window.reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`));
+  });
+  page.on("response", async (response) => {
+    if (response.request().resourceType() !== "document") return;
+    const csp = (await response.allHeaders())["content-security-policy"] || "(none)";
+    if (!result.csp.includes(csp)) result.csp.push(csp);
+  });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("console", (message) => {
     // An API answering 4xx is handled by the page (and shown); a failed page asset is caught below.

@@ -54,7 +54,7 @@ enum Target {
 /// The layer of each top module. A module missing here fails the test: a new module must be placed.
 fn module_layer(name: &str) -> Option<Layer> {
     Some(match name {
-        "main" | "api" | "lib" | "loadtest" | "preview_bench" => Layer::Wiring,
+        "main" | "api" | "lib" | "loadtest" | "preview_bench" | "webhook_bench" => Layer::Wiring,
         "console" => Layer::Console,
         "chat" => Layer::Feature(0),
         "notices" => Layer::Feature(1),

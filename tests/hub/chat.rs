@@ -129,61 +129,63 @@ async fn signed_line_question_is_answered_through_the_reply_api_once() {
 
 #[tokio::test]
 async fn forged_or_missing_signature_gets_401_and_nothing_happens() {
-    let mock = LineMock::start().await.expect("LINE mock");
-    let app = line_app(Backend::Sqlite, &mock, &[]).await;
-    let body = body(vec![text_event(
-        "01HEVENT0000000000000000B1",
-        "token-b1",
-        QUESTION,
-        false,
-    )]);
-    let forged = sign("not-the-secret", &body);
-    assert_eq!(post_webhook(&app, &body, Some(&forged)).await, 401);
-    assert_eq!(post_webhook(&app, &body, None).await, 401);
-    assert_eq!(post_webhook(&app, &body, Some("garbage!")).await, 401);
-    // The signature of another body.
-    let other = sign(SECRET, b"{}");
-    assert_eq!(post_webhook(&app, &body, Some(&other)).await, 401);
-    // Refused before anything is stored or queued: nothing can be answered later.
-    assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM line_webhook_events").await,
-        0,
-        "a forged webhook stored an event"
-    );
-    assert_eq!(
-        mock.stats().requests,
-        0,
-        "the mock was called after a forged webhook"
-    );
+    for backend in BACKENDS {
+        let mock = LineMock::start().await.expect("LINE mock");
+        let app = line_app(backend, &mock, &[]).await;
+        let body = body(vec![text_event(
+            "01HEVENT0000000000000000B1",
+            "token-b1",
+            QUESTION,
+            false,
+        )]);
+        let forged = sign("not-the-secret", &body);
+        assert_eq!(post_webhook(&app, &body, Some(&forged)).await, 401);
+        assert_eq!(post_webhook(&app, &body, None).await, 401);
+        assert_eq!(post_webhook(&app, &body, Some("garbage!")).await, 401);
+        // The signature of another body.
+        let other = sign(SECRET, b"{}");
+        assert_eq!(post_webhook(&app, &body, Some(&other)).await, 401);
+        // Refused before anything is stored or queued: nothing can be answered later.
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM line_webhook_events").await,
+            0,
+            "a forged webhook stored an event"
+        );
+        assert_eq!(
+            mock.stats().requests,
+            0,
+            "the mock was called after a forged webhook"
+        );
 
-    // The empty verification call is answered 200; a signed body that is not a webhook gets 400.
-    let empty = br#"{"destination":"U00000000000000000000000000000000","events":[]}"#;
-    assert_eq!(
-        post_webhook(&app, empty, Some(&sign(SECRET, empty))).await,
-        200
-    );
-    let garbage = br#"{"destination": 5}"#;
-    assert_eq!(
-        post_webhook(&app, garbage, Some(&sign(SECRET, garbage))).await,
-        400
-    );
+        // The empty verification call is answered 200; a signed body that is not a webhook gets 400.
+        let empty = br#"{"destination":"U00000000000000000000000000000000","events":[]}"#;
+        assert_eq!(
+            post_webhook(&app, empty, Some(&sign(SECRET, empty))).await,
+            200
+        );
+        let garbage = br#"{"destination": 5}"#;
+        assert_eq!(
+            post_webhook(&app, garbage, Some(&sign(SECRET, garbage))).await,
+            400
+        );
 
-    // The event id of the forged call was never taken: the genuine delivery is answered.
-    assert_eq!(
-        post_webhook(&app, &body, Some(&sign(SECRET, &body))).await,
-        200
-    );
-    assert_eq!(replies(&mock, 1).await.len(), 1);
-    mock.assert_no_violations();
-    app.hub.stop().await;
+        // The event id of the forged call was never taken: the genuine delivery is answered.
+        assert_eq!(
+            post_webhook(&app, &body, Some(&sign(SECRET, &body))).await,
+            200
+        );
+        assert_eq!(replies(&mock, 1).await.len(), 1);
+        mock.assert_no_violations();
+        app.hub.stop().await;
 
-    // Without a channel secret nothing can be verified.
-    let unconfigured = spawn_app_with(Backend::Sqlite, &[]).await;
-    assert_eq!(
-        post_webhook(&unconfigured, &body, Some(&sign(SECRET, &body))).await,
-        503
-    );
-    unconfigured.hub.stop().await;
+        // Without a channel secret nothing can be verified.
+        let unconfigured = spawn_app_with(backend, &[]).await;
+        assert_eq!(
+            post_webhook(&unconfigured, &body, Some(&sign(SECRET, &body))).await,
+            503
+        );
+        unconfigured.hub.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -834,39 +836,41 @@ async fn candidates_are_offered_and_a_choice_is_answered_on_line_and_the_web() {
 
 #[tokio::test]
 async fn a_webchat_notice_appears_on_every_open_chat_page() {
-    let app = spawn_app_with(Backend::Sqlite, &[]).await;
-    let mut first = webchat::open(app.hub.addr).await;
-    let mut second = webchat::open(app.hub.addr).await;
-    let pr = app.token("pr").await;
-    let (status, created) = app
-        .post_json(
-            "/api/notices",
-            Some(&pr),
-            &json!({
-                "title": "断水のお知らせ",
-                "body": {"ja": "明日9時から12時まで今元地区で断水します。", "en": "Water outage tomorrow."},
-                "segment": "",
-                "channels": ["webchat"],
-                "send_at": null,
-                "cron": null,
-                "ignore_quiet_hours": true
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    for socket in [&mut first, &mut second] {
-        let message = next_json(socket).await;
-        assert_eq!(message["type"], "notice", "{message}");
-        assert_eq!(message["title"], "断水のお知らせ");
-        assert!(
-            message["body"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("断水します"),
-            "{message}"
-        );
+    for backend in BACKENDS {
+        let app = spawn_app_with(backend, &[]).await;
+        let mut first = webchat::open(app.hub.addr).await;
+        let mut second = webchat::open(app.hub.addr).await;
+        let pr = app.token("pr").await;
+        let (status, created) = app
+            .post_json(
+                "/api/notices",
+                Some(&pr),
+                &json!({
+                    "title": "断水のお知らせ",
+                    "body": {"ja": "明日9時から12時まで今元地区で断水します。", "en": "Water outage tomorrow."},
+                    "segment": "",
+                    "channels": ["webchat"],
+                    "send_at": null,
+                    "cron": null,
+                    "ignore_quiet_hours": true
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        for socket in [&mut first, &mut second] {
+            let message = next_json(socket).await;
+            assert_eq!(message["type"], "notice", "{message}");
+            assert_eq!(message["title"], "断水のお知らせ");
+            assert!(
+                message["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("断水します"),
+                "{message}"
+            );
+        }
+        app.hub.stop().await;
     }
-    app.hub.stop().await;
 }
 
 #[tokio::test]

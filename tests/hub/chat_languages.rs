@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{ADMIN_TOKEN, TestApp, eventually, spawn_app_with};
+use crate::support::{
+    ADMIN_TOKEN, BACKENDS, Backend, TestApp, eventually, fresh_database, spawn_app_with,
+};
 
 /// Waits (polling `GET /api/faq/status`) until the encoder takes part in the index in use; returns the status.
 pub(crate) async fn encoder_ready(app: &TestApp) -> Value {
@@ -46,9 +48,9 @@ keywords = ["犬"]
 answer = "犬の登録は環境課で受け付けます。環境課（代表 0930-25-1111）"
 "#;
 
-async fn start(faq_dir: &str, database_url: &str) -> TestApp {
+async fn start(backend: Backend, faq_dir: &str, database_url: &str) -> TestApp {
     spawn_app_with(
-        crate::support::Backend::Sqlite,
+        backend,
         &[("HUB_FAQ_DIR", faq_dir), ("HUB_DATABASE_URL", database_url)],
     )
     .await
@@ -56,41 +58,43 @@ async fn start(faq_dir: &str, database_url: &str) -> TestApp {
 
 #[tokio::test]
 async fn faq_vectors_are_encoded_once_and_reused_after_a_restart_and_an_edit() {
-    let faq = tempfile::tempdir().expect("temp dir");
-    let data = tempfile::tempdir().expect("temp dir");
-    std::fs::write(faq.path().join("a.toml"), TWO_ENTRIES).expect("write FAQ");
-    let faq_dir = faq.path().display().to_string();
-    let database_url = format!("sqlite://{}", data.path().join("hub.db").display());
+    for backend in BACKENDS {
+        let faq = tempfile::tempdir().expect("temp dir");
+        let data = tempfile::tempdir().expect("temp dir");
+        std::fs::write(faq.path().join("a.toml"), TWO_ENTRIES).expect("write FAQ");
+        let faq_dir = faq.path().display().to_string();
+        let database_url = fresh_database(backend, data.path()).await;
 
-    let app = start(&faq_dir, &database_url).await;
-    let first = encoder_ready(&app).await;
-    assert_eq!(first["vectors_encoded"], 4, "two texts per entry: {first}");
-    assert_eq!(first["vectors_reused"], 0, "{first}");
-    app.hub.stop().await;
+        let app = start(backend, &faq_dir, &database_url).await;
+        let first = encoder_ready(&app).await;
+        assert_eq!(first["vectors_encoded"], 4, "two texts per entry: {first}");
+        assert_eq!(first["vectors_reused"], 0, "{first}");
+        app.hub.stop().await;
 
-    // A restart on the same database encodes nothing.
-    let app = start(&faq_dir, &database_url).await;
-    let second = encoder_ready(&app).await;
-    assert_eq!(second["vectors_encoded"], 0, "{second}");
-    assert_eq!(second["vectors_reused"], 4, "{second}");
+        // A restart on the same database encodes nothing.
+        let app = start(backend, &faq_dir, &database_url).await;
+        let second = encoder_ready(&app).await;
+        assert_eq!(second["vectors_encoded"], 0, "{second}");
+        assert_eq!(second["vectors_reused"], 4, "{second}");
 
-    // An edit of one answer: only that entry's question-with-answer text is new.
-    std::fs::write(
-        faq.path().join("a.toml"),
-        TWO_ENTRIES.replace("9時から19時", "10時から18時"),
-    )
-    .expect("edit FAQ");
-    let edited = eventually(
-        "the edit to be picked up",
-        Duration::from_secs(30),
-        async || app.get("/api/faq/status", Some(ADMIN_TOKEN)).await.1,
-        |status| status["loaded_at_ms"] != second["loaded_at_ms"],
-    )
-    .await;
-    assert_eq!(edited["semantic"], "ready", "{edited}");
-    assert_eq!(edited["vectors_encoded"], 1, "{edited}");
-    assert_eq!(edited["vectors_reused"], 3, "{edited}");
-    app.hub.stop().await;
+        // An edit of one answer: only that entry's question-with-answer text is new.
+        std::fs::write(
+            faq.path().join("a.toml"),
+            TWO_ENTRIES.replace("9時から19時", "10時から18時"),
+        )
+        .expect("edit FAQ");
+        let edited = eventually(
+            "the edit to be picked up",
+            Duration::from_secs(30),
+            async || app.get("/api/faq/status", Some(ADMIN_TOKEN)).await.1,
+            |status| status["loaded_at_ms"] != second["loaded_at_ms"],
+        )
+        .await;
+        assert_eq!(edited["semantic"], "ready", "{edited}");
+        assert_eq!(edited["vectors_encoded"], 1, "{edited}");
+        assert_eq!(edited["vectors_reused"], 3, "{edited}");
+        app.hub.stop().await;
+    }
 }
 
 /// English, Chinese and Korean questions about 住民票, ごみ and 児童手当, with the entry each must reach.
@@ -142,7 +146,7 @@ fn replied_entry(outcome: &str, entry: Option<&str>, candidates: &[String]) -> O
 
 #[tokio::test]
 async fn web_chat_answers_english_chinese_and_korean_questions_with_the_japanese_entry() {
-    let app = spawn_app_with(crate::support::Backend::Sqlite, &[]).await;
+    let app = spawn_app_with(Backend::Sqlite, &[]).await;
     let status = encoder_ready(&app).await;
     assert_eq!(
         status["vectors_encoded"], 0,
@@ -189,7 +193,7 @@ async fn line_answers_english_chinese_and_korean_questions_with_the_japanese_ent
     let mock = channels::testing::LineMock::start()
         .await
         .expect("LINE mock");
-    let app = crate::support::line::line_app(crate::support::Backend::Sqlite, &mock, &[]).await;
+    let app = crate::support::line::line_app(Backend::Sqlite, &mock, &[]).await;
     encoder_ready(&app).await;
     for (n, (lang, question, _)) in FOREIGN_QUESTIONS.iter().enumerate() {
         let event = crate::support::line::text_event(
@@ -235,45 +239,49 @@ async fn line_answers_english_chinese_and_korean_questions_with_the_japanese_ent
 
 #[tokio::test]
 async fn misses_that_mean_the_same_need_are_one_group_for_staff() {
-    let app = spawn_app_with(crate::support::Backend::Sqlite, &[]).await;
-    encoder_ready(&app).await;
-    let mut socket = crate::support::webchat::open(app.hub.addr).await;
-    // Answered, but the residents say the answer did not help: both count as misses.
-    for question in [
-        "保育園に入りたい",
-        "子どもを預けたい",
-        "保育園に入りたい",
-        "粗大ごみを出したい",
-    ] {
-        let reply =
-            crate::support::webchat::exchange(&mut socket, serde_json::json!({ "text": question }))
-                .await;
-        let id = reply["id"].as_i64().expect("a log id");
-        let thanks = crate::support::webchat::exchange(
-            &mut socket,
-            serde_json::json!({ "helpful": false, "id": id }),
-        )
-        .await;
-        assert_eq!(thanks["recorded"], true, "{thanks}");
-    }
-    let viewer = app.token("viewer").await;
-    let (status, misses) = app.get("/api/faq/misses", Some(&viewer)).await;
-    assert_eq!(status, 200, "{misses}");
-    let misses = misses.as_array().expect("a list");
-    assert_eq!(
-        misses.len(),
-        2,
-        "one need for the nursery, one for the sofa: {misses:?}"
-    );
-    assert_eq!(misses[0]["question"], "保育園に入りたい", "{misses:?}");
-    assert_eq!(misses[0]["count"], 3, "{misses:?}");
-    assert_eq!(
-        misses[0]["similar"],
-        serde_json::json!(["子どもを預けたい"]),
-        "{misses:?}"
-    );
-    assert_eq!(misses[1]["question"], "粗大ごみを出したい", "{misses:?}");
-    assert_eq!(misses[1]["count"], 1, "{misses:?}");
+    for backend in BACKENDS {
+        let app = spawn_app_with(backend, &[]).await;
+        encoder_ready(&app).await;
+        let mut socket = crate::support::webchat::open(app.hub.addr).await;
+        // Answered, but the residents say the answer did not help: both count as misses.
+        for question in [
+            "保育園に入りたい",
+            "子どもを預けたい",
+            "保育園に入りたい",
+            "粗大ごみを出したい",
+        ] {
+            let reply = crate::support::webchat::exchange(
+                &mut socket,
+                serde_json::json!({ "text": question }),
+            )
+            .await;
+            let id = reply["id"].as_i64().expect("a log id");
+            let thanks = crate::support::webchat::exchange(
+                &mut socket,
+                serde_json::json!({ "helpful": false, "id": id }),
+            )
+            .await;
+            assert_eq!(thanks["recorded"], true, "{thanks}");
+        }
+        let viewer = app.token("viewer").await;
+        let (status, misses) = app.get("/api/faq/misses", Some(&viewer)).await;
+        assert_eq!(status, 200, "{misses}");
+        let misses = misses.as_array().expect("a list");
+        assert_eq!(
+            misses.len(),
+            2,
+            "one need for the nursery, one for the sofa: {misses:?}"
+        );
+        assert_eq!(misses[0]["question"], "保育園に入りたい", "{misses:?}");
+        assert_eq!(misses[0]["count"], 3, "{misses:?}");
+        assert_eq!(
+            misses[0]["similar"],
+            serde_json::json!(["子どもを預けたい"]),
+            "{misses:?}"
+        );
+        assert_eq!(misses[1]["question"], "粗大ごみを出したい", "{misses:?}");
+        assert_eq!(misses[1]["count"], 1, "{misses:?}");
 
-    app.hub.stop().await;
+        app.hub.stop().await;
+    }
 }

@@ -160,104 +160,108 @@ async fn https_public_url_makes_the_cookie_secure() {
 
 #[tokio::test]
 async fn state_changes_without_the_csrf_token_are_refused() {
-    let app = spawn_app(Backend::Sqlite).await;
-    add_staff(&app, "yamada", "pr").await;
-    let browser = login(&app, "yamada").await;
-    let notice = json!({
-        "title": "CSRF試験", "body": {"ja": "本文"}, "segment": "all", "channels": ["line"],
-        "send_at": "2030-01-01T09:00:00+09:00"
-    });
-    let (status, body) = browser.api(&app, "/api/notices", &notice, false).await;
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(body["field"], "x-csrf-token");
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices")
-        .fetch_one(&app.hub.state.db.pool)
-        .await
-        .expect("count");
-    assert_eq!(count, 0, "nothing was created");
-    // Another session's token does not do either.
-    add_staff(&app, "other", "pr").await;
-    let other = login(&app, "other").await;
-    let forged = Browser {
-        cookie: browser.cookie.clone(),
-        csrf: other.csrf.clone(),
-        set_cookie_line: String::new(),
-    };
-    let (status, _) = forged.api(&app, "/api/notices", &notice, true).await;
-    assert_eq!(status, 403);
-    let (status, body) = browser.api(&app, "/api/notices", &notice, true).await;
-    assert_eq!(status, 201, "{body}");
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        add_staff(&app, "yamada", "pr").await;
+        let browser = login(&app, "yamada").await;
+        let notice = json!({
+            "title": "CSRF試験", "body": {"ja": "本文"}, "segment": "all", "channels": ["line"],
+            "send_at": "2030-01-01T09:00:00+09:00"
+        });
+        let (status, body) = browser.api(&app, "/api/notices", &notice, false).await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["field"], "x-csrf-token");
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices")
+            .fetch_one(&app.hub.state.db.pool)
+            .await
+            .expect("count");
+        assert_eq!(count, 0, "nothing was created");
+        // Another session's token does not do either.
+        add_staff(&app, "other", "pr").await;
+        let other = login(&app, "other").await;
+        let forged = Browser {
+            cookie: browser.cookie.clone(),
+            csrf: other.csrf.clone(),
+            set_cookie_line: String::new(),
+        };
+        let (status, _) = forged.api(&app, "/api/notices", &notice, true).await;
+        assert_eq!(status, 403);
+        let (status, body) = browser.api(&app, "/api/notices", &notice, true).await;
+        assert_eq!(status, 201, "{body}");
 
-    // The login form is protected too: a post without the login cookie's token is refused.
-    let response = no_redirects()
-        .post(app.url("/admin/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form_encode(&[
-            ("username", "yamada"),
-            ("password", PASSWORD),
-            ("csrf", "guess"),
-        ]))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(response.status().as_u16(), 403);
-    assert!(set_cookie(&response, "hub_session").is_none());
-    // And the FAQ form.
-    let (status, _, _) = browser
-        .post_form(&app, "/admin/faq/edit", &[("id", "x"), ("question", "q")])
-        .await;
-    assert_eq!(status, 403);
-    app.hub.stop().await;
+        // The login form is protected too: a post without the login cookie's token is refused.
+        let response = no_redirects()
+            .post(app.url("/admin/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_encode(&[
+                ("username", "yamada"),
+                ("password", PASSWORD),
+                ("csrf", "guess"),
+            ]))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status().as_u16(), 403);
+        assert!(set_cookie(&response, "hub_session").is_none());
+        // And the FAQ form.
+        let (status, _, _) = browser
+            .post_form(&app, "/admin/faq/edit", &[("id", "x"), ("question", "q")])
+            .await;
+        assert_eq!(status, 403);
+        app.hub.stop().await;
+    }
 }
 
 #[tokio::test]
 async fn a_pr_account_neither_sees_nor_opens_the_emergency_page() {
-    let app = spawn_app(Backend::Sqlite).await;
-    add_staff(&app, "kouhou", "pr").await;
-    add_staff(&app, "bousai", "disaster").await;
-    let pr = login(&app, "kouhou").await;
-    let disaster = login(&app, "bousai").await;
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        add_staff(&app, "kouhou", "pr").await;
+        add_staff(&app, "bousai", "disaster").await;
+        let pr = login(&app, "kouhou").await;
+        let disaster = login(&app, "bousai").await;
 
-    let (status, html) = pr.get(&app, "/admin").await;
-    assert_eq!(status, 200);
-    assert!(!html.contains("/admin/emergency"), "no menu item for PR");
-    assert!(
-        !html.contains("/admin/audit"),
-        "the audit log is for admins"
-    );
-    let (status, html) = pr.get(&app, "/admin/emergency").await;
-    assert_eq!(status, 403);
-    assert!(!html.contains("emergency-form"));
-    let (status, _) = pr
-        .api(
-            &app,
-            "/api/emergencies",
-            &json!({"title": "x", "body": {"ja": "x"}, "districts": null}),
-            true,
-        )
-        .await;
-    assert_eq!(status, 403);
-    let (status, _) = pr.get(&app, "/admin/audit").await;
-    assert_eq!(status, 403);
+        let (status, html) = pr.get(&app, "/admin").await;
+        assert_eq!(status, 200);
+        assert!(!html.contains("/admin/emergency"), "no menu item for PR");
+        assert!(
+            !html.contains("/admin/audit"),
+            "the audit log is for admins"
+        );
+        let (status, html) = pr.get(&app, "/admin/emergency").await;
+        assert_eq!(status, 403);
+        assert!(!html.contains("emergency-form"));
+        let (status, _) = pr
+            .api(
+                &app,
+                "/api/emergencies",
+                &json!({"title": "x", "body": {"ja": "x"}, "districts": null}),
+                true,
+            )
+            .await;
+        assert_eq!(status, 403);
+        let (status, _) = pr.get(&app, "/admin/audit").await;
+        assert_eq!(status, 403);
 
-    let (status, html) = disaster.get(&app, "/admin").await;
-    assert_eq!(status, 200);
-    assert!(html.contains("href=\"/admin/emergency\""));
-    assert!(
-        !html.contains("href=\"/admin/faq\""),
-        "the FAQ is for PR staff"
-    );
-    let (status, _) = disaster.get(&app, "/admin/faq").await;
-    assert_eq!(status, 403);
-    let (status, html) = disaster.get(&app, "/admin/emergency").await;
-    assert_eq!(status, 200);
-    for template in ["避難指示", "土砂災害警戒", "断水"] {
-        assert!(html.contains(template), "{template}");
+        let (status, html) = disaster.get(&app, "/admin").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("href=\"/admin/emergency\""));
+        assert!(
+            !html.contains("href=\"/admin/faq\""),
+            "the FAQ is for PR staff"
+        );
+        let (status, _) = disaster.get(&app, "/admin/faq").await;
+        assert_eq!(status, 403);
+        let (status, html) = disaster.get(&app, "/admin/emergency").await;
+        assert_eq!(status, 200);
+        for template in ["避難指示", "土砂災害警戒", "断水"] {
+            assert!(html.contains(template), "{template}");
+        }
+        for district in ["今元", "蓑島"] {
+            assert!(html.contains(district));
+        }
+        app.hub.stop().await;
     }
-    for district in ["今元", "蓑島"] {
-        assert!(html.contains(district));
-    }
-    app.hub.stop().await;
 }
 
 #[tokio::test]
@@ -302,43 +306,45 @@ async fn staff_accounts_are_made_by_admins_with_checked_input() {
 
 #[tokio::test]
 async fn hub_staff_add_creates_an_account_from_the_command_line() {
-    let app = spawn_app(Backend::Sqlite).await;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
-        .args(["staff", "add", "--username", "cli-admin", "--role", "admin"])
-        .env("HUB_DATABASE_URL", &app.database_url)
-        .env_remove("HUB_STAFF_PASSWORD")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("hub starts");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        writeln!(stdin, "{PASSWORD}").expect("password written");
-    }
-    let output = child.wait_with_output().expect("hub finishes");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let browser = login(&app, "cli-admin").await;
-    let (status, html) = browser.get(&app, "/admin/audit").await;
-    assert_eq!(status, 200);
-    assert!(html.contains("staff.create") && html.contains("cli-admin"));
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
+            .args(["staff", "add", "--username", "cli-admin", "--role", "admin"])
+            .env("HUB_DATABASE_URL", &app.database_url)
+            .env_remove("HUB_STAFF_PASSWORD")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("hub starts");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            writeln!(stdin, "{PASSWORD}").expect("password written");
+        }
+        let output = child.wait_with_output().expect("hub finishes");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let browser = login(&app, "cli-admin").await;
+        let (status, html) = browser.get(&app, "/admin/audit").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("staff.create") && html.contains("cli-admin"));
 
-    // A short password from the environment is refused and nothing is created.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
-        .args(["staff", "add", "--username", "weak", "--role", "pr"])
-        .env("HUB_DATABASE_URL", &app.database_url)
-        .env("HUB_STAFF_PASSWORD", "short")
-        .output()
-        .expect("hub runs");
-    assert!(!output.status.success());
-    let (status, _, _) = try_login(&app, "weak", "short").await;
-    assert_eq!(status, 401);
-    app.hub.stop().await;
+        // A short password from the environment is refused and nothing is created.
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
+            .args(["staff", "add", "--username", "weak", "--role", "pr"])
+            .env("HUB_DATABASE_URL", &app.database_url)
+            .env("HUB_STAFF_PASSWORD", "short")
+            .output()
+            .expect("hub runs");
+        assert!(!output.status.success());
+        let (status, _, _) = try_login(&app, "weak", "short").await;
+        assert_eq!(status, 401);
+        app.hub.stop().await;
+    }
 }
 
 /// A copy of the bundled FAQ in a temporary folder, so edits do not touch the repository.
@@ -356,128 +362,131 @@ fn faq_copy() -> tempfile::TempDir {
 
 #[tokio::test]
 async fn faq_edits_are_written_to_the_toml_files_and_answer_at_once() {
-    let faq_dir = faq_copy();
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[("HUB_FAQ_DIR", faq_dir.path().to_str().expect("utf-8 path"))],
-    )
-    .await;
-    add_staff(&app, "kouhou", "pr").await;
-    let browser = login(&app, "kouhou").await;
-
-    // Edit an existing entry: its file changes, the other entries and the header comment stay.
-    let (status, html) = browser.get(&app, "/admin/faq/edit?id=gomi-bunbetsu").await;
-    assert_eq!(status, 200);
-    let csrf = hidden_value(&html, "csrf");
-    let answer = "分別は「ごみカレンダー」を見てください。\n品目が分からないときは環境課へ。";
-    let (status, body, location) = browser
-        .post_form(
-            &app,
-            "/admin/faq/edit",
-            &[
-                ("csrf", &csrf),
-                ("original_id", "gomi-bunbetsu"),
-                ("id", "gomi-bunbetsu"),
-                ("question", "ごみの分け方が分からない"),
-                ("alternatives", "ゴミの分別方法\nこれは何ごみですか"),
-                ("answer", answer),
-                ("category", "ごみ・リサイクル"),
-                ("department", "環境課"),
-                ("keywords", "分別、分け方"),
-            ],
+    for backend in BACKENDS {
+        let faq_dir = faq_copy();
+        let app = spawn_app_with(
+            backend,
+            &[("HUB_FAQ_DIR", faq_dir.path().to_str().expect("utf-8 path"))],
         )
         .await;
-    assert_eq!(status, 303, "{body}");
-    assert_eq!(location.as_deref(), Some("/admin/faq?saved=gomi-bunbetsu"));
-    let text = std::fs::read_to_string(faq_dir.path().join("04-gomi.toml")).expect("file");
-    assert!(
-        text.starts_with("# ごみの分け方"),
-        "the header comment stays"
-    );
-    assert!(
-        text.contains("id = \"gomi-shushubi\""),
-        "the next entry stays"
-    );
-    let index = app.hub.state.chat.faq.index();
-    assert_eq!(
-        index.entry("gomi-bunbetsu").map(|e| e.answer.as_str()),
-        Some(answer)
-    );
-    let before = index.len();
+        add_staff(&app, "kouhou", "pr").await;
+        let browser = login(&app, "kouhou").await;
 
-    // A missed question becomes a new entry: two clicks from the ranking (the link, then save).
-    let (status, html) = browser.get(&app, "/admin/faq").await;
-    assert_eq!(status, 200);
-    assert!(html.contains("回答できなかった質問"));
-    let (status, html) = browser
-        .get(
-            &app,
-            "/admin/faq/edit?question=%E7%8A%AC%E3%81%AE%E7%99%BB%E9%8C%B2",
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert!(
-        html.contains("value=\"犬の登録\""),
-        "the question is filled in"
-    );
-    let new_id = hidden_value(
-        &html.replace("name=\"id\" value", "name=\"newid\" value"),
-        "newid",
-    );
-    let (status, body, _) = browser
-        .post_form(
-            &app,
-            "/admin/faq/edit",
-            &[
-                ("csrf", &csrf),
-                ("original_id", ""),
-                ("id", &new_id),
-                ("question", "犬の登録"),
-                (
-                    "answer",
-                    "犬を飼い始めたら30日以内に環境課で登録してください。",
-                ),
-                ("category", "くらし"),
-                ("department", "環境課"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 303, "{body}");
-    let created =
-        std::fs::read_to_string(faq_dir.path().join("console.toml")).expect("console.toml");
-    assert!(created.contains(&format!("id = \"{new_id}\"")));
-    assert_eq!(app.hub.state.chat.faq.index().len(), before + 1);
+        // Edit an existing entry: its file changes, the other entries and the header comment stay.
+        let (status, html) = browser.get(&app, "/admin/faq/edit?id=gomi-bunbetsu").await;
+        assert_eq!(status, 200);
+        let csrf = hidden_value(&html, "csrf");
+        let answer = "分別は「ごみカレンダー」を見てください。\n品目が分からないときは環境課へ。";
+        let (status, body, location) = browser
+            .post_form(
+                &app,
+                "/admin/faq/edit",
+                &[
+                    ("csrf", &csrf),
+                    ("original_id", "gomi-bunbetsu"),
+                    ("id", "gomi-bunbetsu"),
+                    ("question", "ごみの分け方が分からない"),
+                    ("alternatives", "ゴミの分別方法\nこれは何ごみですか"),
+                    ("answer", answer),
+                    ("category", "ごみ・リサイクル"),
+                    ("department", "環境課"),
+                    ("keywords", "分別、分け方"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303, "{body}");
+        assert_eq!(location.as_deref(), Some("/admin/faq?saved=gomi-bunbetsu"));
+        let text = std::fs::read_to_string(faq_dir.path().join("04-gomi.toml")).expect("file");
+        assert!(
+            text.starts_with("# ごみの分け方"),
+            "the header comment stays"
+        );
+        assert!(
+            text.contains("id = \"gomi-shushubi\""),
+            "the next entry stays"
+        );
+        let index = app.hub.state.chat.faq.index();
+        assert_eq!(
+            index.entry("gomi-bunbetsu").map(|e| e.answer.as_str()),
+            Some(answer)
+        );
+        let before = index.len();
 
-    // A bad form names the field and writes nothing.
-    let (status, body, _) = browser
-        .post_form(
-            &app,
-            "/admin/faq/edit",
-            &[
-                ("csrf", &csrf),
-                ("original_id", ""),
-                ("id", "Bad Id"),
-                ("question", "q"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 400);
-    assert!(body.contains("data-field=\"id\""), "{body}");
-    let after = std::fs::read_to_string(faq_dir.path().join("console.toml")).expect("console.toml");
-    assert_eq!(after, created);
+        // A missed question becomes a new entry: two clicks from the ranking (the link, then save).
+        let (status, html) = browser.get(&app, "/admin/faq").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("回答できなかった質問"));
+        let (status, html) = browser
+            .get(
+                &app,
+                "/admin/faq/edit?question=%E7%8A%AC%E3%81%AE%E7%99%BB%E9%8C%B2",
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains("value=\"犬の登録\""),
+            "the question is filled in"
+        );
+        let new_id = hidden_value(
+            &html.replace("name=\"id\" value", "name=\"newid\" value"),
+            "newid",
+        );
+        let (status, body, _) = browser
+            .post_form(
+                &app,
+                "/admin/faq/edit",
+                &[
+                    ("csrf", &csrf),
+                    ("original_id", ""),
+                    ("id", &new_id),
+                    ("question", "犬の登録"),
+                    (
+                        "answer",
+                        "犬を飼い始めたら30日以内に環境課で登録してください。",
+                    ),
+                    ("category", "くらし"),
+                    ("department", "環境課"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303, "{body}");
+        let created =
+            std::fs::read_to_string(faq_dir.path().join("console.toml")).expect("console.toml");
+        assert!(created.contains(&format!("id = \"{new_id}\"")));
+        assert_eq!(app.hub.state.chat.faq.index().len(), before + 1);
 
-    let actions = audit_actions(&app).await;
-    assert!(
-        actions
-            .iter()
-            .any(|(actor, a)| actor == "kouhou" && a == "faq.edit")
-    );
-    assert!(
-        actions
-            .iter()
-            .any(|(actor, a)| actor == "kouhou" && a == "faq.create")
-    );
-    app.hub.stop().await;
+        // A bad form names the field and writes nothing.
+        let (status, body, _) = browser
+            .post_form(
+                &app,
+                "/admin/faq/edit",
+                &[
+                    ("csrf", &csrf),
+                    ("original_id", ""),
+                    ("id", "Bad Id"),
+                    ("question", "q"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert!(body.contains("data-field=\"id\""), "{body}");
+        let after =
+            std::fs::read_to_string(faq_dir.path().join("console.toml")).expect("console.toml");
+        assert_eq!(after, created);
+
+        let actions = audit_actions(&app).await;
+        assert!(
+            actions
+                .iter()
+                .any(|(actor, a)| actor == "kouhou" && a == "faq.edit")
+        );
+        assert!(
+            actions
+                .iter()
+                .any(|(actor, a)| actor == "kouhou" && a == "faq.create")
+        );
+        app.hub.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -510,7 +519,8 @@ async fn residents_search_and_notice_report_pages_show_the_data() {
                 &app,
                 "/api/notices",
                 &json!({"title": "報告試験", "body": {"ja": "本文"}, "segment": "district = \"今元\"",
-                        "channels": ["line", "email"], "send_at": null}),
+                        "channels": ["line", "email"], "send_at": null,
+                        "ignore_quiet_hours": true}),
                 true,
             )
             .await;
@@ -599,7 +609,24 @@ async fn run_console_browser(app: &TestApp, username: &str, steps: &str) -> Valu
         output.status.success(),
         "the browser test failed:\n{stdout}\n{stderr}"
     );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    let shown: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    // The browser ran under the hub's own Content-Security-Policy, the one it sends on every console page.
+    let login = app
+        .client
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .expect("login page");
+    let csp = login
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Content-Security-Policy")
+        .to_owned();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert_eq!(shown["csp"], json!([csp]), "{shown}");
+    shown
 }
 
 #[tokio::test]

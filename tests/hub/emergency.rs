@@ -13,6 +13,7 @@ use futures_util::SinkExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::support::db::{count, count_with, execute};
 use crate::support::line::{
     SECRET, line_text, postback, quick_reply_data, replies_now, settled, text_message,
 };
@@ -203,10 +204,7 @@ fn line_event(user: &str, event_id: &str, kind: Value) -> Value {
 }
 
 async fn post_line_events(app: &TestApp, events: Vec<Value>) {
-    let body = serde_json::to_vec(
-        &json!({"destination": "U00000000000000000000000000000000", "events": events}),
-    )
-    .expect("json");
+    let body = crate::support::line::body(events);
     let status = app
         .client
         .post(app.url("/line/webhook"))
@@ -1048,5 +1046,424 @@ async fn survives_sigkill(backend: Backend) {
         line.assert_no_violations();
         drop(second);
         drop(smtp);
+    }
+}
+
+// ---------- crashes at the right moment ----------
+
+/// Behind the hub's back: a trigger that refuses the emergency delivery rows of residents with an id above
+/// `above`, so a fan-out writes its first chunk and then fails on the next one, again and again, with
+/// `fanned_out` still false, until [`release_fan_out`].
+async fn hold_fan_out(database_url: &str, backend: Backend, above: i64) {
+    let statements = match backend {
+        Backend::Sqlite => vec![format!(
+            "CREATE TRIGGER test_hold_fan_out BEFORE INSERT ON deliveries \
+             WHEN NEW.source_kind = 'emergency' AND NEW.resident_id > {above} \
+             BEGIN SELECT RAISE(ABORT, 'held by the test'); END"
+        )],
+        Backend::Postgres => vec![
+            "CREATE FUNCTION test_hold_fan_out() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'held by the test'; END $$"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER test_hold_fan_out BEFORE INSERT ON deliveries FOR EACH ROW \
+                 WHEN (NEW.source_kind = 'emergency' AND NEW.resident_id > {above}) \
+                 EXECUTE FUNCTION test_hold_fan_out()"
+            ),
+        ],
+    };
+    for statement in statements {
+        execute(database_url, &statement, &[]).await;
+    }
+}
+
+async fn release_fan_out(database_url: &str, backend: Backend) {
+    let statement = match backend {
+        Backend::Sqlite => "DROP TRIGGER test_hold_fan_out",
+        Backend::Postgres => "DROP TRIGGER test_hold_fan_out ON deliveries",
+    };
+    execute(database_url, statement, &[]).await;
+}
+
+/// `hub serve` with LINE and SMTP on `database_url` (a 3 s dispatch lease, so a killed process's claims run out
+/// soon).
+fn crash_env(database_url: &str, line: &LineMock, smtp: &SmtpServer) -> Vec<(String, String)> {
+    crate::support::process::settings(
+        database_url,
+        &[
+            ("HUB_LINE_CHANNEL_TOKEN", line.token()),
+            ("HUB_LINE_API_BASE", line.base_url()),
+            ("HUB_SMTP_URL", smtp.url()),
+            ("HUB_MAIL_FROM", MAIL_FROM.to_owned()),
+            ("HUB_MAIL_RATE", "2000".to_owned()),
+            ("HUB_DISPATCH_LEASE_SECS", "3".to_owned()),
+        ],
+    )
+}
+
+/// The fan-out itself is interrupted: `hub serve` is killed (SIGKILL) after the first chunk of rows was written
+/// and is being sent, while the rest cannot be written yet (a trigger holds them) — `fanned_out` is false at the
+/// kill, as read from the database afterwards. The process started again finishes the fan-out (the emergency
+/// worker's recovery) and every resident of the area is reached exactly once on each channel: the rows sent
+/// before the kill are not sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fan_out_killed_half_way_is_finished_by_the_next_start_sqlite() {
+    killed_during_fan_out(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fan_out_killed_half_way_is_finished_by_the_next_start_postgres() {
+    killed_during_fan_out(Backend::Postgres).await;
+}
+
+async fn killed_during_fan_out(backend: Backend) {
+    install_crypto();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(backend, dir.path()).await;
+    let line = LineMock::start().await.expect("LINE mock");
+    let smtp = SmtpServer::start();
+    let env = crash_env(&database_url, &line, &smtp);
+    let log = dir.path().join("hub.log");
+    let first = HubProcess::start(&env, &log).await;
+    let people = people(3000, 29);
+    import(&first, &people).await;
+    let districts = ["行橋", "大橋", "今川"];
+    // The fan-out's first chunk is the area's first 200 residents (by id): rows after them are held.
+    let first_chunk_end = count(
+        &*database_url,
+        "SELECT id FROM residents WHERE district IN ('行橋', '大橋', '今川') ORDER BY id LIMIT 1 OFFSET 199",
+    )
+    .await;
+    hold_fan_out(&database_url, backend, first_chunk_end).await;
+
+    let (status, created) = first
+        .post_json(
+            "/api/emergencies",
+            Some(ADMIN_TOKEN),
+            &json!({"title": "避難指示K1", "body": {"ja": "三地区に避難指示。"}, "districts": districts}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().expect("id");
+    let path = format!("/api/emergencies/{id}");
+    let at_kill = eventually(
+        "the first chunk being sent while the fan-out is unfinished",
+        Duration::from_secs(60),
+        async || first.get(&path, Some(ADMIN_TOKEN)).await.1,
+        |p| p["totals"]["sent"].as_i64().unwrap_or(0) > 0,
+    )
+    .await;
+    first.kill();
+    assert_eq!(at_kill["fanned_out"], false, "{at_kill}");
+    let rows_at_kill = count_with(
+        &*database_url,
+        "SELECT COUNT(*) FROM deliveries WHERE source_kind = 'emergency' AND source_id = $1",
+        &[id.into()],
+    )
+    .await;
+    let unfinished = count_with(
+        &*database_url,
+        "SELECT COUNT(*) FROM emergencies WHERE id = $1 AND fanned_out_at_ms IS NULL",
+        &[id.into()],
+    )
+    .await;
+    assert_eq!(
+        unfinished, 1,
+        "{backend:?}: killed with the fan-out unfinished"
+    );
+    let expected = expected_in(&people, &districts);
+    let all_rows: usize = expected.values().map(Vec::len).sum();
+    assert!(
+        rows_at_kill > 0 && (rows_at_kill as usize) < all_rows,
+        "{backend:?}: {rows_at_kill} of {all_rows} rows written at the kill"
+    );
+
+    release_fan_out(&database_url, backend).await;
+    let second = HubProcess::start(&env, &log).await;
+    let done = second.emergency_done(id, Duration::from_secs(120)).await;
+    assert_eq!(done["fanned_out"], true, "{done}");
+    assert_eq!(done["totals"]["failed"], 0, "{done}");
+    let got = arrivals(&line, &smtp, &people, "避難指示K1");
+    assert_exactly_once(&expected, &got, "an emergency whose fan-out was killed");
+    for (user, n) in line.deliveries_per_user() {
+        assert_eq!(n, 1, "{backend:?}: {user} got the LINE message {n} times");
+    }
+    let copies = smtp
+        .mails()
+        .iter()
+        .filter(|m| m.subject.contains("避難指示K1"))
+        .count();
+    let addresses = expected.values().filter(|c| c.contains(&"email")).count();
+    eprintln!(
+        "{backend:?}: {rows_at_kill} of {all_rows} rows at the kill; LINE {:?}; {copies} emails for {addresses}",
+        line.stats()
+    );
+    line.assert_no_violations();
+    second.kill();
+}
+
+/// A whole-city emergency goes to LINE as one broadcast. `hub serve` is killed (SIGKILL) while LINE holds the
+/// broadcast it accepted; the process started again sends the broadcast once more with the same
+/// `X-Line-Retry-Key`, LINE answers 409 (already accepted), and the broadcast's rows count as sent: the city's
+/// LINE friends got it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_whole_city_line_broadcast_cut_off_by_a_crash_is_resent_once_with_its_retry_key() {
+    for backend in BACKENDS {
+        install_crypto();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(backend, dir.path()).await;
+        let line = LineMock::start().await.expect("LINE mock");
+        let smtp = SmtpServer::start();
+        let env = crash_env(&database_url, &line, &smtp);
+        let log = dir.path().join("hub.log");
+        let first = HubProcess::start(&env, &log).await;
+        let people = people(300, 31);
+        import(&first, &people).await;
+        line.set_faults(Faults {
+            p_timeout: 1.0,
+            timeout_sleep: Duration::from_secs(60),
+            ..Faults::default()
+        });
+        let (status, created) = first
+            .post_json(
+                "/api/emergencies",
+                Some(ADMIN_TOKEN),
+                &json!({"title": "大雨特別警報B1", "body": {"ja": "市内全域に大雨特別警報。"}, "districts": null}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_i64().expect("id");
+        let broadcasts = || {
+            line.accepted()
+                .into_iter()
+                .filter(|r| r.path == "/v2/bot/message/broadcast")
+                .collect::<Vec<_>>()
+        };
+        let held = eventually(
+            "the broadcast accepted by LINE (and held)",
+            Duration::from_secs(30),
+            async || broadcasts(),
+            |accepted| !accepted.is_empty(),
+        )
+        .await;
+        first.kill();
+        assert_eq!(line.stats().conflicts, 0, "nothing resent before the crash");
+        let key = held[0].retry_key.clone().expect("a retry key");
+        let unanswered = count_with(
+            &*database_url,
+            "SELECT COUNT(*) FROM delivery_batches WHERE retry_key = $1 AND status <> 'done'",
+            &[key.as_str().into()],
+        )
+        .await;
+        assert_eq!(
+            unanswered, 1,
+            "{backend:?}: the broadcast's answer was never recorded"
+        );
+
+        line.set_faults(Faults::none());
+        let second = HubProcess::start(&env, &log).await;
+        let done = second.emergency_done(id, Duration::from_secs(60)).await;
+        let on_line = people.iter().filter(|p| p.line.is_some()).count() as i64;
+        assert_eq!(
+            done["counts"]["line"]["sent"].as_i64(),
+            Some(on_line),
+            "{done}"
+        );
+        assert_eq!(done["totals"]["failed"], 0, "{done}");
+        let stats = line.stats();
+        assert_eq!(
+            broadcasts().len(),
+            1,
+            "{backend:?}: one broadcast accepted: {stats:?}"
+        );
+        assert_eq!(
+            stats.conflicts, 1,
+            "{backend:?}: the resend carried the same retry key and was answered 409: {stats:?}"
+        );
+        assert_eq!(
+            stats.user_deliveries, 0,
+            "no per-user LINE message besides the broadcast"
+        );
+        line.assert_no_violations();
+        second.kill();
+    }
+}
+
+// ---------- promises kept through the API ----------
+
+/// An emergency over Web Push, against the push stand-in (which checks VAPID and the RFC 8030 headers and
+/// decrypts every message): each subscribed resident of the area gets one push, with `Urgency: high`, nobody
+/// outside it; a notice to the same people goes with a lower urgency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_emergency_reaches_web_push_subscribers_once_with_high_urgency() {
+    for backend in BACKENDS {
+        let world = World::builder(backend).push_residents(22).start().await;
+        let app = &world.app;
+        let districts = ["行橋", "行事", "大橋"];
+        let (status, created) = app
+            .post_json(
+                "/api/emergencies",
+                Some(ADMIN_TOKEN),
+                &json!({"title": "土砂災害警戒P1", "body": {"ja": "土砂災害に警戒してください。", "en": "Beware of landslides."},
+                        "districts": districts}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_i64().expect("id");
+        let done = app.emergency_done(id, Duration::from_secs(60)).await;
+        let mut want: Vec<String> = world
+            .people
+            .iter()
+            .filter(|p| districts.contains(&p.district))
+            .filter_map(|p| p.push.as_ref()?["endpoint"].as_str().map(str::to_owned))
+            .collect();
+        want.sort();
+        assert!(want.len() >= 6, "{want:?}");
+        assert_eq!(
+            done["counts"]["push"]["sent"].as_i64(),
+            Some(want.len() as i64),
+            "{done}"
+        );
+        let pushes: Vec<_> = world
+            .push()
+            .received()
+            .into_iter()
+            .filter(|p| p.payload_str().contains("土砂災害警戒P1"))
+            .collect();
+        let mut reached: Vec<String> = pushes.iter().map(|p| p.endpoint.clone()).collect();
+        reached.sort();
+        assert_eq!(
+            reached, want,
+            "{backend:?}: each subscriber in the area once"
+        );
+        for push in &pushes {
+            assert_eq!(push.urgency.as_deref(), Some("high"), "{push:?}");
+            let payload: Value = serde_json::from_str(push.payload_str()).expect("a JSON payload");
+            assert!(
+                payload["title"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("土砂災害警戒P1"),
+                "{payload}"
+            );
+        }
+
+        // A notice to them is not urgent.
+        let notice = app
+            .create_notice(
+                &json!({"title": "通常P1", "body": {"ja": "お知らせです。"}, "segment": "",
+                                   "channels": ["push"], "ignore_quiet_hours": true}),
+            )
+            .await;
+        app.notice_done(notice, Duration::from_secs(60)).await;
+        let notices: Vec<_> = world
+            .push()
+            .received()
+            .into_iter()
+            .filter(|p| p.payload_str().contains("通常P1"))
+            .collect();
+        assert!(!notices.is_empty());
+        assert!(
+            notices.iter().all(|p| p.urgency.as_deref() != Some("high")),
+            "{notices:?}"
+        );
+        world.push().assert_no_violations();
+        world.app.hub.stop().await;
+    }
+}
+
+/// Arrivals of a message whose marker differs by language (the standard texts of a cancellation).
+fn arrivals_of_any(
+    line: &LineMock,
+    smtp: &SmtpServer,
+    people: &[Person],
+    markers: &[&str],
+) -> BTreeMap<String, Vec<&'static str>> {
+    let mut all: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
+    for marker in markers {
+        for (resident, channels) in arrivals(line, smtp, people, marker) {
+            all.entry(resident).or_default().extend(channels);
+        }
+    }
+    all
+}
+
+/// Through the API: a CAP alert for 今元; an update in JSON that adds 泉 reaches the alert's people and those of
+/// 泉, each once on each channel; then a CAP Cancel with no `<info>` (CAP allows it: the hub sends its standard
+/// text) reaches the alert's people once and marks the incident cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_json_update_adds_an_area_and_a_cap_cancel_without_info_reaches_the_alerts_people() {
+    for backend in BACKENDS {
+        let (app, line, smtp) = emergency_world(backend, &[]).await;
+        let people = people(400, 37);
+        import(&app, &people).await;
+        let alert = cap_document("yukuhashi-area-1", "Alert", None, &["今元"], "避難指示A1");
+        let (status, created) = post_cap(&app.client, &app.base, ADMIN_TOKEN, &alert).await;
+        assert_eq!(status, 201, "{created}");
+        let alert_id = created["id"].as_i64().expect("id");
+        app.emergency_done(alert_id, Duration::from_secs(60)).await;
+        let in_imamoto = expected_in(&people, &["今元"]);
+        assert!(!in_imamoto.is_empty());
+        assert_exactly_once(
+            &in_imamoto,
+            &arrivals(&line, &smtp, &people, "避難指示A1"),
+            "the alert",
+        );
+
+        let (status, update) = app
+            .post_json(
+                "/api/emergencies",
+                Some(ADMIN_TOKEN),
+                &json!({"updates": alert_id, "title": "範囲拡大U1", "body": {"ja": "泉地区にも避難指示を出しました。"},
+                        "districts": ["泉"]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{update}");
+        let update_id = update["id"].as_i64().expect("id");
+        let done = app.emergency_done(update_id, Duration::from_secs(60)).await;
+        assert_eq!(done["references"], json!([alert_id]), "{done}");
+        assert_exactly_once(
+            &expected_in(&people, &["今元", "泉"]),
+            &arrivals(&line, &smtp, &people, "範囲拡大U1"),
+            "the update with an added area",
+        );
+
+        let cancel = r#"<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>yukuhashi-area-1-cancel</identifier>
+  <sender>bousai@city.yukuhashi.lg.jp</sender>
+  <sent>2026-11-26T05:00:00+09:00</sent>
+  <status>Actual</status><msgType>Cancel</msgType><scope>Public</scope>
+  <references>bousai@city.yukuhashi.lg.jp,yukuhashi-area-1,2026-11-26T03:12:00+09:00</references>
+</alert>"#;
+        let (status, cancelled) = post_cap(&app.client, &app.base, ADMIN_TOKEN, cancel).await;
+        assert_eq!(status, 201, "{cancelled}");
+        let cancel_id = cancelled["id"].as_i64().expect("id");
+        let done = app.emergency_done(cancel_id, Duration::from_secs(60)).await;
+        assert_eq!(done["kind"], "cancel", "{done}");
+        assert_eq!(done["references"], json!([alert_id]), "{done}");
+        assert!(
+            done["title"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("【取消】"),
+            "{done}"
+        );
+        let (_, alert_now) = app
+            .get(&format!("/api/emergencies/{alert_id}"), Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(alert_now["cancelled"], true, "{alert_now}");
+        assert_exactly_once(
+            &in_imamoto,
+            &arrivals_of_any(
+                &line,
+                &smtp,
+                &people,
+                &["緊急情報の取り消し", "Emergency alert cancelled"],
+            ),
+            "the CAP Cancel without info",
+        );
+        line.assert_no_violations();
+        app.hub.stop().await;
     }
 }

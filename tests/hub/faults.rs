@@ -8,7 +8,9 @@ use channels::testing::{Faults, LineMock};
 use serde_json::{Value, json};
 
 use crate::support::people::simple_csv;
-use crate::support::{ADMIN_TOKEN, Backend, TestApp, eventually, install_crypto, spawn_app_with};
+use crate::support::{
+    ADMIN_TOKEN, BACKENDS, Backend, TestApp, eventually, install_crypto, spawn_app_with,
+};
 
 async fn notice_now(app: &TestApp, title: &str, channels: &[&str]) -> i64 {
     let (status, created) = app
@@ -25,100 +27,104 @@ async fn notice_now(app: &TestApp, title: &str, channels: &[&str]) -> i64 {
 
 #[tokio::test]
 async fn a_hanging_line_provider_is_cut_off_by_the_timeout_and_retried_without_a_double_send() {
-    let mock = LineMock::start().await.expect("LINE mock");
-    // LINE takes the request, then hangs far past the hub's 2 s timeout.
-    mock.set_faults(Faults {
-        p_timeout: 1.0,
-        timeout_sleep: Duration::from_secs(60),
-        ..Faults::default()
-    });
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[
-            ("HUB_LINE_API_BASE", &mock.base_url()),
-            ("HUB_LINE_CHANNEL_TOKEN", &mock.token()),
-            ("HUB_PROVIDER_TIMEOUT_SECS", "2"),
-        ],
-    )
-    .await;
-    app.import_csv(simple_csv("hang", 5, true, false)).await;
-    let started = Instant::now();
-    let id = notice_now(&app, "hang", &["line"]).await;
-    eventually(
-        "LINE called (and hanging)",
-        Duration::from_secs(20),
-        async || mock.stats().injected_timeouts,
-        |hung| *hung > 0,
-    )
-    .await;
-    // LINE recovers; the retry carries the same retry key, so the hung (but accepted) request is not sent twice.
-    mock.set_faults(Faults::none());
-    let notice = app.notice_done(id, Duration::from_secs(60)).await;
-    assert_eq!(notice["counts"]["line"]["sent"], 5, "{notice}");
-    assert!(
-        started.elapsed() < Duration::from_secs(40),
-        "the hang was not cut off: {:?}",
-        started.elapsed()
-    );
-    let per_user = mock.deliveries_per_user();
-    assert_eq!(per_user.len(), 5, "{per_user:?}");
-    assert!(per_user.values().all(|n| *n == 1), "{per_user:?}");
-    // The retry reached LINE with the hung request's key and was answered 409 (already accepted). (The old
-    // check also accepted `injected_timeouts >= 1`, which the wait above always made true.)
-    assert!(
-        mock.stats().conflicts >= 1,
-        "the retry did not reuse the retry key: {:?}",
-        mock.stats()
-    );
-    mock.assert_no_violations();
-    app.hub.abort();
+    for backend in BACKENDS {
+        let mock = LineMock::start().await.expect("LINE mock");
+        // LINE takes the request, then hangs far past the hub's 2 s timeout.
+        mock.set_faults(Faults {
+            p_timeout: 1.0,
+            timeout_sleep: Duration::from_secs(60),
+            ..Faults::default()
+        });
+        let app = spawn_app_with(
+            backend,
+            &[
+                ("HUB_LINE_API_BASE", &mock.base_url()),
+                ("HUB_LINE_CHANNEL_TOKEN", &mock.token()),
+                ("HUB_PROVIDER_TIMEOUT_SECS", "2"),
+            ],
+        )
+        .await;
+        app.import_csv(simple_csv("hang", 5, true, false)).await;
+        let started = Instant::now();
+        let id = notice_now(&app, "hang", &["line"]).await;
+        eventually(
+            "LINE called (and hanging)",
+            Duration::from_secs(20),
+            async || mock.stats().injected_timeouts,
+            |hung| *hung > 0,
+        )
+        .await;
+        // LINE recovers; the retry carries the same retry key, so the hung (but accepted) request is not sent twice.
+        mock.set_faults(Faults::none());
+        let notice = app.notice_done(id, Duration::from_secs(60)).await;
+        assert_eq!(notice["counts"]["line"]["sent"], 5, "{notice}");
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "the hang was not cut off: {:?}",
+            started.elapsed()
+        );
+        let per_user = mock.deliveries_per_user();
+        assert_eq!(per_user.len(), 5, "{per_user:?}");
+        assert!(per_user.values().all(|n| *n == 1), "{per_user:?}");
+        // The retry reached LINE with the hung request's key and was answered 409 (already accepted). (The old
+        // check also accepted `injected_timeouts >= 1`, which the wait above always made true.)
+        assert!(
+            mock.stats().conflicts >= 1,
+            "the retry did not reuse the retry key: {:?}",
+            mock.stats()
+        );
+        mock.assert_no_violations();
+        app.hub.abort();
+    }
 }
 
 #[tokio::test]
 async fn a_slow_smtp_server_does_not_stall_line_deliveries() {
-    // An SMTP server that accepts connections and never says a word.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let smtp_url = format!("smtp://{}", silent.local_addr().unwrap());
-    let held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((stream, _)) = silent.accept().await {
-            open.push(stream);
-        }
-    });
-    let mock = LineMock::start().await.expect("LINE mock");
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[
-            ("HUB_LINE_API_BASE", &mock.base_url()),
-            ("HUB_LINE_CHANNEL_TOKEN", &mock.token()),
-            ("HUB_SMTP_URL", &smtp_url),
-            ("HUB_MAIL_FROM", "行橋市 <info@city.yukuhashi.example>"),
-        ],
-    )
-    .await;
-    app.import_csv(simple_csv("line", 30, true, false)).await;
-    app.import_csv(simple_csv("mail", 30, false, true)).await;
-    let id = notice_now(&app, "both", &["line", "email"]).await;
-    // LINE finishes while every email still waits for the silent server (its timeout is 30 s).
-    let started = Instant::now();
-    let notice = app
-        .notice_when(
-            id,
-            "all 30 LINE deliveries sent",
-            Duration::from_secs(20),
-            |notice| notice["counts"]["line"]["sent"].as_i64() == Some(30),
+    for backend in BACKENDS {
+        // An SMTP server that accepts connections and never says a word.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let smtp_url = format!("smtp://{}", silent.local_addr().unwrap());
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((stream, _)) = silent.accept().await {
+                open.push(stream);
+            }
+        });
+        let mock = LineMock::start().await.expect("LINE mock");
+        let app = spawn_app_with(
+            backend,
+            &[
+                ("HUB_LINE_API_BASE", &mock.base_url()),
+                ("HUB_LINE_CHANNEL_TOKEN", &mock.token()),
+                ("HUB_SMTP_URL", &smtp_url),
+                ("HUB_MAIL_FROM", "行橋市 <info@city.yukuhashi.example>"),
+            ],
         )
         .await;
-    assert!(started.elapsed() < Duration::from_secs(20));
-    assert_eq!(
-        notice["counts"]["email"]["sent"].as_i64().unwrap_or(0),
-        0,
-        "{notice}"
-    );
-    assert_eq!(notice["counts"]["email"]["pending"], 30, "{notice}");
-    mock.assert_no_violations();
-    app.hub.abort();
-    held.abort();
+        app.import_csv(simple_csv("line", 30, true, false)).await;
+        app.import_csv(simple_csv("mail", 30, false, true)).await;
+        let id = notice_now(&app, "both", &["line", "email"]).await;
+        // LINE finishes while every email still waits for the silent server (its timeout is 30 s).
+        let started = Instant::now();
+        let notice = app
+            .notice_when(
+                id,
+                "all 30 LINE deliveries sent",
+                Duration::from_secs(20),
+                |notice| notice["counts"]["line"]["sent"].as_i64() == Some(30),
+            )
+            .await;
+        assert!(started.elapsed() < Duration::from_secs(20));
+        assert_eq!(
+            notice["counts"]["email"]["sent"].as_i64().unwrap_or(0),
+            0,
+            "{notice}"
+        );
+        assert_eq!(notice["counts"]["email"]["pending"], 30, "{notice}");
+        mock.assert_no_violations();
+        app.hub.abort();
+        held.abort();
+    }
 }
 
 #[tokio::test]

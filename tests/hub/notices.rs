@@ -9,10 +9,14 @@ use channels::testing::{Faults, LineMock};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::support::db::count_with;
+use crate::support::db::{count, count_with};
 use crate::support::people::{Person, assert_same_residents, import, people, today_in_tokyo};
+use crate::support::process::{self, HubProcess};
 use crate::support::world::World;
-use crate::support::{ADMIN_TOKEN, Api, BACKENDS, Backend, eventually, spawn_app_with, spawn_hub};
+use crate::support::{
+    ADMIN_TOKEN, BACKENDS, Backend, PUBLIC_URL, eventually, fresh_database, install_crypto,
+    public_path, spawn_app_with,
+};
 
 /// The world of these tests: `residents` people (seed 7) and 40 with Web Push.
 async fn world(backend: Backend, residents: usize) -> World {
@@ -492,7 +496,13 @@ async fn two_hubs_on_one_postgres_deliver_a_notice_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
     for backend in BACKENDS {
-        let world = world(backend, 300).await;
+        // Links in messages are checked against the public URL (not the address the hub listens on).
+        let world = World::builder(backend)
+            .residents(300, 7)
+            .push_residents(40)
+            .setting("HUB_PUBLIC_URL", PUBLIC_URL)
+            .start()
+            .await;
         let app = &world.app;
         let pr = app.token("pr").await;
         // A template that does not render is refused when the notice is saved.
@@ -611,10 +621,8 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
             .expect("List-Unsubscribe")
             .trim_matches(['<', '>'])
             .to_owned();
-        let path = link
-            .split_once("/unsubscribe/")
-            .map(|(_, t)| format!("/unsubscribe/{t}"))
-            .expect("a link");
+        let path = public_path(&link);
+        assert!(path.starts_with("/unsubscribe/"), "{link}");
         let page = app.client.get(app.url(&path)).send().await.expect("page");
         assert_eq!(page.status().as_u16(), 200);
         let forged = app
@@ -655,6 +663,68 @@ async fn templates_previews_edits_cancels_quiet_hours_and_unsubscribe() {
             resident["inactive_channels"],
             json!(["email"]),
             "{resident}"
+        );
+        // The next notice to email readers leaves the address out; an emergency still reaches it (opt-outs do
+        // not apply to emergencies), without an unsubscribe link.
+        let address = emailer.email.as_deref().expect("an address");
+        let (status, created) = app
+            .post_json(
+                "/api/notices",
+                Some(&pr),
+                &notice_body("AfterUnsub", "", &["email"], None),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let after = created["id"].as_i64().expect("id");
+        let done = app.notice_done(after, Duration::from_secs(60)).await;
+        assert!(done["counts"]["email"]["sent"].as_i64() > Some(0), "{done}");
+        assert_eq!(
+            count_with(
+                app,
+                "SELECT COUNT(*) FROM deliveries WHERE source_kind = 'notice' AND source_id = $1 AND address = $2",
+                &[after.into(), address.into()],
+            )
+            .await,
+            0,
+            "the unsubscribed address is not targeted by the next notice"
+        );
+        let (status, emergency) = app
+            .post_json(
+                "/api/emergencies",
+                Some(ADMIN_TOKEN),
+                &json!({"title": "退会後の緊急", "body": {"ja": "避難してください。", "en": "Evacuate now."},
+                        "districts": [emailer.district]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{emergency}");
+        app.emergency_done(
+            emergency["id"].as_i64().expect("id"),
+            Duration::from_secs(60),
+        )
+        .await;
+        let to_address: Vec<_> = world
+            .smtp
+            .mails()
+            .into_iter()
+            .filter(|m| m.to.contains(address))
+            .collect();
+        assert!(
+            !to_address.iter().any(|m| m.subject.contains("AfterUnsub")),
+            "{to_address:?}"
+        );
+        let emergencies: Vec<_> = to_address
+            .iter()
+            .filter(|m| m.subject.contains("退会後の緊急"))
+            .collect();
+        assert_eq!(
+            emergencies.len(),
+            1,
+            "the emergency reaches it once: {to_address:?}"
+        );
+        assert!(
+            emergencies[0].list_unsubscribe.is_none(),
+            "{:?}",
+            emergencies[0]
         );
 
         // A push subscription the service calls gone is marked inactive.
@@ -753,30 +823,36 @@ async fn without_credentials_deliveries_are_recorded() {
     }
 }
 
-/// A crash while LINE holds a request it accepted: the batch and its key are stored, so after the lease runs
-/// out a new hub sends the same batch with the same `X-Line-Retry-Key`, LINE answers 409, and the rows are
-/// counted sent — nobody gets the message twice.
+/// A crash while LINE holds a request it accepted: `hub serve` is killed (SIGKILL) with LINE batches accepted and
+/// unanswered. The batch and its key are stored, so after the lease runs out the restarted process sends the
+/// same batch with the same `X-Line-Retry-Key`, LINE answers 409, and the rows are counted sent — nobody gets
+/// the message twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn after_a_crash_an_unanswered_line_batch_is_resent_with_its_key_and_nobody_gets_it_twice() {
     for backend in BACKENDS {
+        install_crypto();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(backend, dir.path()).await;
         let line = LineMock::start().await.expect("LINE mock");
-        let line_base = line.base_url();
-        let line_token = line.token();
-        let settings = [
-            ("HUB_LINE_CHANNEL_TOKEN", line_token.as_str()),
-            ("HUB_LINE_API_BASE", line_base.as_str()),
-            ("HUB_DISPATCH_LEASE_SECS", "3"),
-        ];
-        let app = spawn_app_with(backend, &settings).await;
+        let env = process::settings(
+            &database_url,
+            &[
+                ("HUB_LINE_CHANNEL_TOKEN", line.token()),
+                ("HUB_LINE_API_BASE", line.base_url()),
+                ("HUB_DISPATCH_LEASE_SECS", "3".to_owned()),
+            ],
+        );
+        let log = dir.path().join("hub.log");
+        let first = HubProcess::start(&env, &log).await;
         let people = people(1200, 21);
-        import(&app, &people).await;
+        import(&first, &people).await;
         // LINE accepts every request and then holds the answer.
         line.set_faults(Faults {
             p_timeout: 1.0,
             timeout_sleep: Duration::from_secs(30),
             ..Faults::default()
         });
-        let (status, created) = app
+        let (status, created) = first
             .post_json(
                 "/api/notices",
                 Some(ADMIN_TOKEN),
@@ -792,18 +868,24 @@ async fn after_a_crash_an_unanswered_line_batch_is_resent_with_its_key_and_nobod
             |accepted| *accepted > 0,
         )
         .await;
-        // A moment for more batches to go out and hang, so that several are in flight at the crash.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        // The crash: everything stops at once, nothing in flight is recorded.
-        let database_url = app.database_url.clone();
-        app.hub.abort();
-        let accepted_before = line.stats().accepted;
-        assert!(accepted_before > 0);
+        // The crash: the process ends at once, nothing in flight is recorded.
+        first.kill();
+        let at_kill = line.stats();
+        assert_eq!(
+            at_kill.conflicts, 0,
+            "no resend before the crash: {at_kill:?}"
+        );
+        let unrecorded = count(
+            &*database_url,
+            "SELECT COUNT(*) FROM deliveries WHERE source_kind = 'notice' AND status = 'pending'",
+        )
+        .await;
+        assert!(unrecorded > 0, "deliveries left pending by the kill");
 
-        // A new hub on the same database, LINE answering normally again.
+        // The same binary started again on the same database, LINE answering normally again.
         line.set_faults(Faults::none());
-        let second = spawn_hub(&database_url, &settings).await;
-        let done = Api::of(&second)
+        let second = HubProcess::start(&env, &log).await;
+        let done = second
             .notice_when(
                 id,
                 "fired once, nothing pending after the restart",
@@ -832,6 +914,108 @@ async fn after_a_crash_an_unanswered_line_batch_is_resent_with_its_key_and_nobod
             line.stats()
         );
         line.assert_no_violations();
-        second.stop().await;
+        second.kill();
+    }
+}
+
+/// The LINE recipients of every message whose text contains `marker`, each as often as it was sent to them.
+fn line_recipients(line: &LineMock, marker: &str) -> BTreeMap<String, usize> {
+    let mut recipients = BTreeMap::new();
+    for request in line.accepted() {
+        if crate::support::line::line_text(&request.messages).contains(marker) {
+            for user in request.to {
+                *recipients.entry(user).or_default() += 1;
+            }
+        }
+    }
+    recipients
+}
+
+/// A recurring notice (cron every three seconds) fires twice and more, each firing reaching each resident once;
+/// edited between firings, the later firings carry the new text; stopped, it fires no more — checked after a
+/// notice scheduled past its next occurrence has fired (the scheduler fires due notices in time order), not
+/// after a fixed sleep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_recurring_notice_fires_repeatedly_takes_an_edit_and_stops() {
+    for backend in BACKENDS {
+        let world = World::builder(backend).start().await;
+        let app = &world.app;
+        app.import_csv(crate::support::people::simple_csv("cron", 12, true, false))
+            .await;
+        let pr = app.token("pr").await;
+        let mut notice = json!({"title": "定期便", "body": {"ja": "定期便その一"}, "segment": "",
+                                "channels": ["line"], "cron": "*/3 * * * * * *", "ignore_quiet_hours": true});
+        let (status, created) = app.post_json("/api/notices", Some(&pr), &notice).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_i64().expect("id");
+        app.notice_when(id, "fired twice", Duration::from_secs(30), |n| {
+            n["fire_count"].as_i64() >= Some(2) && n["status"] == "scheduled"
+        })
+        .await;
+
+        notice["body"]["ja"] = json!("定期便その二");
+        let (status, edited) = app
+            .put_json(&format!("/api/notices/{id}"), &pr, &notice)
+            .await;
+        assert_eq!(status, 200, "{edited}");
+        let edited_at = edited["fire_count"].as_i64().expect("fire_count");
+        app.notice_when(
+            id,
+            "fired twice after the edit",
+            Duration::from_secs(30),
+            |n| n["fire_count"].as_i64() >= Some(edited_at + 2),
+        )
+        .await;
+
+        let (status, stopped) = app
+            .post_json(&format!("/api/notices/{id}/cancel"), Some(&pr), &json!({}))
+            .await;
+        assert_eq!(status, 200, "{stopped}");
+        assert_eq!(stopped["status"], "cancelled", "{stopped}");
+        let fired = stopped["fire_count"].as_i64().expect("fire_count");
+        // A notice due after the stopped one's next occurrence: once it has fired, that occurrence has passed.
+        let after = (Utc::now() + chrono::Duration::seconds(4)).to_rfc3339();
+        let sentinel = app
+            .create_notice(&json!({"title": "見張り", "body": {"ja": "見張りの便"}, "segment": "",
+                                   "channels": ["line"], "send_at": after, "ignore_quiet_hours": true}))
+            .await;
+        app.notice_done(sentinel, Duration::from_secs(30)).await;
+        let (_, last) = app.get(&format!("/api/notices/{id}"), Some(&pr)).await;
+        assert_eq!(
+            last["fire_count"].as_i64(),
+            Some(fired),
+            "{backend:?}: no firing after the stop: {last}"
+        );
+        assert_eq!(last["status"], "cancelled", "{last}");
+        eventually(
+            "nothing of the recurring notice pending",
+            Duration::from_secs(30),
+            async || app.get(&format!("/api/notices/{id}"), Some(&pr)).await.1,
+            |n| n["totals"]["pending"] == 0,
+        )
+        .await;
+
+        let before = line_recipients(&world.line, "定期便その一");
+        let after = line_recipients(&world.line, "定期便その二");
+        assert_eq!(before.len(), 12, "{backend:?}: {before:?}");
+        assert_eq!(after.len(), 12, "{backend:?}: {after:?}");
+        let firings_before = before.values().next().copied().unwrap_or(0);
+        let firings_after = after.values().next().copied().unwrap_or(0);
+        assert!(
+            before.values().all(|n| *n == firings_before)
+                && after.values().all(|n| *n == firings_after),
+            "each firing reaches each resident once: {before:?} {after:?}"
+        );
+        assert!(
+            firings_before >= 2 && firings_after >= 2,
+            "{firings_before} {firings_after}"
+        );
+        assert_eq!(
+            (firings_before + firings_after) as i64,
+            fired,
+            "{backend:?}: every firing, and only those, sent"
+        );
+        world.line.assert_no_violations();
+        world.app.hub.stop().await;
     }
 }

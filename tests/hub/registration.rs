@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use crate::support::db::{count, execute};
 use crate::support::line::{LineUser, labels, line_app, quick_reply, text_of};
 use crate::support::smtp::SmtpServer;
-use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, form, spawn_app_with};
+use crate::support::{
+    ADMIN_TOKEN, BACKENDS, Backend, PUBLIC_URL, TestApp, form, public_path, spawn_app_with,
+};
 
 async fn preview(app: &TestApp, rule: &str) -> u64 {
     let (status, body) = app
@@ -22,12 +24,6 @@ async fn preview(app: &TestApp, rule: &str) -> u64 {
         .await;
     assert_eq!(status, 200, "{body}");
     body["count"].as_u64().expect("a count")
-}
-
-fn path_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.find('/')
-        .map_or("/".into(), |at| rest[at..].to_owned())
 }
 
 #[tokio::test]
@@ -196,7 +192,7 @@ async fn line_dialog_from_follow_to_a_registration_found_by_a_segment() {
 
 // ---------- the web ----------
 
-/// The first link in `text` that contains `marker`, as a path.
+/// The first link in `text` that contains `marker`, as a path (the link must be on `HUB_PUBLIC_URL`).
 fn link(text: &str, marker: &str) -> String {
     let at = text
         .find(marker)
@@ -205,7 +201,7 @@ fn link(text: &str, marker: &str) -> String {
     let end = text[start..]
         .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
         .map_or(text.len(), |e| start + e);
-    path_of(&text[start..end])
+    public_path(&text[start..end])
 }
 
 /// The notice once it has fired and `done` holds for it.
@@ -237,6 +233,7 @@ async fn web_sign_up_counts_only_after_the_confirmation_link_and_preferences_wor
             &[
                 ("HUB_SMTP_URL", &smtp_url),
                 ("HUB_MAIL_FROM", "Yukuhashi City <info@city.example>"),
+                ("HUB_PUBLIC_URL", PUBLIC_URL),
                 // A stand-in push service name (reserved `.example`, never resolved here: nothing is pushed).
                 ("HUB_PUSH_ALLOWED_HOSTS", "push.example.net"),
             ],
@@ -542,11 +539,23 @@ fn quiet_around_now() -> (String, String) {
     )
 }
 
+/// A resident on LINE sets their preferences as residents do: 「設定」, then the form behind the link it gives.
+async fn set_preferences(app: &TestApp, mock: &LineMock, line: &str, fields: &[(&str, &str)]) {
+    let user = LineUser::new(app, mock, line);
+    let reply = user.say("設定").await;
+    let url = quick_reply(&reply, "詳しい設定")["action"]["uri"]
+        .as_str()
+        .expect("a link")
+        .to_owned();
+    let (status, page) = app.post_form(&public_path(&url), form(fields)).await;
+    assert_eq!(status, 200, "{line}: {page}");
+}
+
 #[tokio::test]
 async fn notices_honour_topics_quiet_hours_and_pauses_per_resident() {
     for backend in BACKENDS {
         let mock = LineMock::start().await.expect("LINE mock");
-        let app = line_app(backend, &mock, &[]).await;
+        let app = line_app(backend, &mock, &[("HUB_PUBLIC_URL", PUBLIC_URL)]).await;
         let users = [
             ("U00000000000000000000000000000a01", "held"),
             ("U00000000000000000000000000000a02", "muted"),
@@ -563,13 +572,6 @@ async fn notices_honour_topics_quiet_hours_and_pauses_per_resident() {
                 )
                 .await;
             assert_eq!(status, 200, "{body}");
-            // Each resident sets their own preferences through the link 「設定」 gives them on LINE.
-            let user = LineUser::new(&app, &mock, line);
-            let reply = user.say("設定").await;
-            let url = quick_reply(&reply, "詳しい設定")["action"]["uri"]
-                .as_str()
-                .expect("a link")
-                .to_owned();
             let topics: &[&str] = if role == "muted" {
                 &["ごみ"]
             } else {
@@ -588,8 +590,7 @@ async fn notices_honour_topics_quiet_hours_and_pauses_per_resident() {
                 }
                 _ => fields.push(("quiet_none", "yes")),
             }
-            let (status, page) = app.post_form(&path_of(&url), form(&fields)).await;
-            assert_eq!(status, 200, "{role}: {page}");
+            set_preferences(&app, &mock, line, &fields).await;
         }
 
         let (status, refused) = app
@@ -650,33 +651,132 @@ async fn notices_honour_topics_quiet_hours_and_pauses_per_resident() {
 
 #[tokio::test]
 async fn a_long_district_list_is_paged_on_line() {
-    let mock = LineMock::start().await.expect("LINE mock");
-    let districts: Vec<String> = (1..=20).map(|i| format!("地区{i:02}")).collect();
-    let app = line_app(
-        Backend::Sqlite,
-        &mock,
-        &[("HUB_DISTRICTS", &districts.join(","))],
-    )
-    .await;
-    let user = LineUser::new(&app, &mock, "U0000000000000000000000000000b001");
-    let reply = user.follow().await;
-    let reply = user.tap(&reply, "日本語").await;
-    let reply = user.tap(&reply, "同意して登録").await;
-    let first = labels(&reply);
-    assert_eq!(first.len(), 13, "LINE's maximum: {first:?}");
-    assert_eq!(first[..12], districts[..12]);
-    assert_eq!(first[12], "次へ");
-    let reply = user.tap(&reply, "次へ").await;
-    let second = labels(&reply);
-    assert_eq!(second[..8], districts[12..]);
-    assert_eq!(
-        second.last().map(String::as_str),
-        Some("次へ"),
-        "back to the first page"
-    );
-    let reply = user.tap(&reply, "地区15").await;
-    assert!(text_of(&reply).contains("年代"), "{reply:?}");
-    assert_eq!(preview(&app, r#"district = "地区15""#).await, 1);
-    mock.assert_no_violations();
-    app.hub.stop().await;
+    for backend in BACKENDS {
+        let mock = LineMock::start().await.expect("LINE mock");
+        let districts: Vec<String> = (1..=20).map(|i| format!("地区{i:02}")).collect();
+        let app = line_app(backend, &mock, &[("HUB_DISTRICTS", &districts.join(","))]).await;
+        let user = LineUser::new(&app, &mock, "U0000000000000000000000000000b001");
+        let reply = user.follow().await;
+        let reply = user.tap(&reply, "日本語").await;
+        let reply = user.tap(&reply, "同意して登録").await;
+        let first = labels(&reply);
+        assert_eq!(first.len(), 13, "LINE's maximum: {first:?}");
+        assert_eq!(first[..12], districts[..12]);
+        assert_eq!(first[12], "次へ");
+        let reply = user.tap(&reply, "次へ").await;
+        let second = labels(&reply);
+        assert_eq!(second[..8], districts[12..]);
+        assert_eq!(
+            second.last().map(String::as_str),
+            Some("次へ"),
+            "back to the first page"
+        );
+        let reply = user.tap(&reply, "地区15").await;
+        assert!(text_of(&reply).contains("年代"), "{reply:?}");
+        assert_eq!(preview(&app, r#"district = "地区15""#).await, 1);
+        mock.assert_no_violations();
+        app.hub.stop().await;
+    }
+}
+
+/// A delivery held by a resident's quiet hours goes out when they end: quiet hours from an hour ago until the
+/// next minute but one (whatever the hour the test runs at, midnight included), a notice sent now — the
+/// resident's LINE message arrives once, at the end of the quiet hours and not before. (One test per backend:
+/// each waits up to two minutes for the hours to end.)
+#[tokio::test]
+async fn a_delivery_held_by_quiet_hours_is_sent_when_they_end_sqlite() {
+    held_until_quiet_hours_end(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_delivery_held_by_quiet_hours_is_sent_when_they_end_postgres() {
+    held_until_quiet_hours_end(Backend::Postgres).await;
+}
+
+async fn held_until_quiet_hours_end(backend: Backend) {
+    use chrono::Timelike;
+    {
+        let mock = LineMock::start().await.expect("LINE mock");
+        let app = line_app(backend, &mock, &[("HUB_PUBLIC_URL", PUBLIC_URL)]).await;
+        let line = "U00000000000000000000000000000b01";
+        let (status, body) = app
+            .post_json(
+                "/api/residents",
+                Some(ADMIN_TOKEN),
+                &json!({"external_id": "R-quiet-end", "district": "今元", "channels": {"line": line}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
+        let from = (now - chrono::Duration::hours(1)).time();
+        // The end: the start of the minute after next (61 to 120 s from now).
+        let end = (now + chrono::Duration::minutes(2))
+            .with_second(0)
+            .and_then(|t| t.with_nanosecond(0))
+            .expect("a whole minute");
+        let quiet_from = format!("{:02}:{:02}", from.hour(), from.minute());
+        let quiet_until = format!("{:02}:{:02}", end.hour(), end.minute());
+        set_preferences(
+            &app,
+            &mock,
+            line,
+            &[
+                ("district", "今元"),
+                ("language", "ja"),
+                ("topics", "防災"),
+                ("quiet_from", &quiet_from),
+                ("quiet_until", &quiet_until),
+            ],
+        )
+        .await;
+
+        let id = app
+            .create_notice(
+                &json!({"title": "静かな時間Q1", "body": {"ja": "静かな時間のあとに届きます"},
+                                   "segment": "", "channels": ["line"]}),
+            )
+            .await;
+        let held = app
+            .notice_when(
+                id,
+                "fired, its delivery held",
+                Duration::from_secs(15),
+                |n| n["fire_count"] == 1 && n["totals"]["pending"] == 1,
+            )
+            .await;
+        assert_eq!(held["totals"]["targeted"], 1, "{held}");
+        let due = count(
+            &app,
+            "SELECT MAX(due_at_ms) FROM deliveries WHERE source_kind = 'notice'",
+        )
+        .await;
+        assert_eq!(
+            due,
+            end.timestamp_millis(),
+            "{backend:?}: held until {quiet_until} JST"
+        );
+        let sent = app
+            .notice_when(
+                id,
+                "the held delivery sent after the quiet hours",
+                Duration::from_secs(180),
+                |n| n["totals"]["sent"] == 1,
+            )
+            .await;
+        assert_eq!(sent["totals"]["pending"], 0, "{sent}");
+        let messages: Vec<_> = mock
+            .accepted()
+            .into_iter()
+            .filter(|r| r.path != "/v2/bot/message/reply")
+            .collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert_eq!(messages[0].to, vec![line.to_owned()]);
+        assert!(
+            messages[0].at.timestamp_millis() >= end.timestamp_millis(),
+            "{backend:?}: sent at {} before the end of the quiet hours {end}",
+            messages[0].at
+        );
+        mock.assert_no_violations();
+        app.hub.stop().await;
+    }
 }

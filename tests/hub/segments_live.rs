@@ -348,7 +348,21 @@ async fn an_open_import_is_seen_whole_or_not_at_all() {
             .expect("second writer");
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Not a fixed pause: PostgreSQL shows the second writer waiting for the first one's lock.
+    crate::support::eventually(
+        "the second writer waiting on a lock",
+        Duration::from_secs(10),
+        async || {
+            crate::support::db::count(
+                &app,
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock'",
+            )
+            .await
+        },
+        |waiting| *waiting >= 1,
+    )
+    .await;
     assert!(
         !other.is_finished(),
         "the second writer waits for the first"

@@ -12,7 +12,9 @@ use crate::support::line::{
     LineUser, SECRET, body, event, post_webhook, quick_reply_data, settled, text_of,
 };
 use crate::support::smtp::SmtpServer;
-use crate::support::{ADMIN_TOKEN, BACKENDS, TestApp, eventually, spawn_app_with};
+use crate::support::{
+    ADMIN_TOKEN, BACKENDS, PUBLIC_URL, TestApp, eventually, public_path, spawn_app_with,
+};
 
 const INSIDE_LINE: &str = "U1111111111111111111111111111aaaa";
 const OUTSIDE_LINE: &str = "U2222222222222222222222222222bbbb";
@@ -46,15 +48,16 @@ async fn text(app: &TestApp, mock: &LineMock, user: &str, text: &str) -> Vec<Val
 async fn survey_link(app: &TestApp, smtp: &SmtpServer, to: &str) -> String {
     let mails = smtp.delivered_to(app, to, 1).await;
     let text = &mails[0].text;
-    // The hub's public URL in tests has port 0 (it is not known before binding): keep the path.
+    // The link is on HUB_PUBLIC_URL (its host and port checked), followed here on the hub's own address.
     let at = text
         .find("/s/")
         .unwrap_or_else(|| panic!("no survey link to {to} in {mails:?}"));
-    let path: String = text[at..]
+    let start = text[..at].rfind("http").expect("a full URL");
+    let url: String = text[start..]
         .chars()
         .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
         .collect();
-    format!("{}{path}", app.base)
+    format!("{}{}", app.base, public_path(&url))
 }
 
 async fn db_count(app: &TestApp, sql: &str, survey: i64) -> i64 {
@@ -116,6 +119,7 @@ async fn a_survey_is_answered_on_line_and_the_web_and_counted() {
                 ("HUB_LINE_CHANNEL_TOKEN", &mock.token()),
                 ("HUB_SMTP_URL", &smtp_url),
                 ("HUB_MAIL_FROM", "行橋市 <info@city.yukuhashi.example>"),
+                ("HUB_PUBLIC_URL", PUBLIC_URL),
             ],
         )
         .await;
@@ -489,6 +493,150 @@ async fn broken_surveys_are_refused_with_the_field_named() {
         assert_eq!(status, 401);
         let (status, surveys) = app.get("/api/surveys", Some(&viewer)).await;
         assert_eq!((status, surveys), (200, json!([])), "nothing was stored");
+        app.hub.stop().await;
+    }
+}
+
+/// Anonymity beyond the answer's resident id. In an anonymous survey answered on LINE: the CSV export carries no
+/// column or cell that names a resident (no external id, no LINE id); forgetting a resident who answered deletes
+/// their answer and leaves nothing of them in the survey's tables; a LINE answer left half-way (a session
+/// holding the resident and what they answered so far) is gone once the survey closes, with every answer
+/// unlinked.
+#[tokio::test]
+async fn an_anonymous_survey_keeps_no_trace_of_who_answered() {
+    const ANSWERS_FULLY: &str = "U3333333333333333333333333333cccc";
+    const STOPS_HALF_WAY: &str = "U4444444444444444444444444444dddd";
+    const IS_FORGOTTEN: &str = "U5555555555555555555555555555eeee";
+    for backend in BACKENDS {
+        let mock = LineMock::start().await.expect("LINE mock");
+        let app = crate::support::line::line_app(backend, &mock, &[]).await;
+        let residents = [
+            ("AN-1", "今元", ANSWERS_FULLY),
+            ("AN-2", "仲津", STOPS_HALF_WAY),
+            ("AN-3", "今元", IS_FORGOTTEN),
+        ];
+        for (external_id, district, line) in residents {
+            add_resident(
+                &app,
+                json!({"external_id": external_id, "birth_date": "1960-02-02", "district": district,
+                       "channels": {"line": line}}),
+            )
+            .await;
+        }
+        let pr = app.token("pr").await;
+        let mut anonymous = questionnaire();
+        anonymous["title"] = json!("匿名の満足度調査");
+        anonymous["anonymous"] = json!(true);
+        anonymous["channels"] = json!(["line"]);
+        anonymous["questions"] = json!([
+            {"kind": "single", "text": {"ja": "市民プールを利用しましたか"},
+             "options": [{"ja": "はい"}, {"ja": "いいえ"}]},
+            {"kind": "scale", "text": {"ja": "住みやすさを教えてください"}}
+        ]);
+        let (status, created) = app.post_json("/api/surveys", Some(&pr), &anonymous).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_i64().expect("an id");
+        invitations_sent(&app, created["notice_id"].as_i64().expect("notice")).await;
+
+        for line in [ANSWERS_FULLY, STOPS_HALF_WAY, IS_FORGOTTEN] {
+            let q1 = text(&app, &mock, line, "アンケート").await;
+            assert!(text_of(&q1).contains("利用しましたか"), "{q1:?}");
+            let q2 = tap(&app, &mock, line, &quick_reply_data(&q1, "はい")).await;
+            assert!(text_of(&q2).contains("住みやすさ"), "{q2:?}");
+            if line != STOPS_HALF_WAY {
+                let thanks = tap(&app, &mock, line, &quick_reply_data(&q2, "4")).await;
+                assert!(text_of(&thanks).contains("ありがとう"), "{thanks:?}");
+            }
+        }
+        let sessions = "SELECT COUNT(*) AS n FROM survey_line_sessions WHERE survey_id = $1";
+        let answers = "SELECT COUNT(*) AS n FROM survey_answers WHERE survey_id = $1";
+        let linked = "SELECT COUNT(*) AS n FROM survey_answers WHERE survey_id = $1 AND resident_id IS NOT NULL";
+        assert_eq!(
+            db_count(&app, sessions, id).await,
+            1,
+            "{backend:?}: the half-way answer"
+        );
+        assert_eq!(db_count(&app, answers, id).await, 2);
+
+        // Forgetting a resident who answered deletes their answer (docs/surveys.md): nothing of them is left.
+        let forgotten =
+            crate::support::db::count(&app, "SELECT id FROM residents WHERE external_id = 'AN-3'")
+                .await;
+        assert_eq!(
+            app.delete("/api/residents/AN-3", Some(ADMIN_TOKEN)).await,
+            204
+        );
+        assert_eq!(db_count(&app, answers, id).await, 1);
+        assert_eq!(
+            db_count(&app, linked, id).await,
+            1,
+            "AN-1's answer stays linked until the close"
+        );
+        for table in ["survey_answers", "survey_line_sessions"] {
+            assert_eq!(
+                count_with(
+                    &app,
+                    &format!("SELECT COUNT(*) FROM {table} WHERE resident_id = $1"),
+                    &[forgotten.into()],
+                )
+                .await,
+                0,
+                "{backend:?}: {table} still refers to the forgotten resident"
+            );
+        }
+
+        // The export names nobody, before and after the close.
+        let csv = |app: &TestApp| {
+            let request = app
+                .client
+                .get(app.url(&format!("/api/surveys/{id}/results.csv")))
+                .bearer_auth(&pr);
+            async move {
+                let response = request.send().await.expect("csv");
+                assert_eq!(response.status().as_u16(), 200);
+                response.text().await.expect("csv text")
+            }
+        };
+        let check_csv = |text: &str| {
+            let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+            assert_eq!(
+                lines[0],
+                "回答日時,地区,年代,経路,Q1 市民プールを利用しましたか,Q2 住みやすさを教えてください",
+                "{text}"
+            );
+            assert_eq!(lines.len(), 2, "one answer sheet: {text}");
+            for (external_id, _, line) in residents {
+                assert!(
+                    !text.contains(external_id) && !text.contains(line),
+                    "{backend:?}: the export names {external_id}: {text}"
+                );
+            }
+        };
+        check_csv(&csv(&app).await);
+
+        let (status, _) = app
+            .post_json(&format!("/api/surveys/{id}/close"), Some(&pr), &json!({}))
+            .await;
+        assert_eq!(status, 200);
+        eventually(
+            "answers unlinked and the half-way LINE session dropped after closing",
+            Duration::from_secs(10),
+            async || {
+                (
+                    db_count(&app, linked, id).await,
+                    db_count(&app, sessions, id).await,
+                )
+            },
+            |(linked, sessions)| *linked == 0 && *sessions == 0,
+        )
+        .await;
+        assert_eq!(
+            db_count(&app, answers, id).await,
+            1,
+            "the answer itself stays"
+        );
+        check_csv(&csv(&app).await);
+        mock.assert_no_violations();
         app.hub.stop().await;
     }
 }

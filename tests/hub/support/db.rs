@@ -4,6 +4,31 @@
 use sqlx::{Connection, Row};
 
 use super::TestApp;
+use super::process::HubProcess;
+
+/// Something with a database a test reads behind the hub's back: a hub in this process or a `hub serve`.
+pub trait Database {
+    fn database_url(&self) -> &str;
+}
+
+impl Database for TestApp {
+    fn database_url(&self) -> &str {
+        &self.database_url
+    }
+}
+
+impl Database for HubProcess {
+    fn database_url(&self) -> &str {
+        &self.database_url
+    }
+}
+
+/// A database by its URL (a hub that is not running: killed, or not started yet).
+impl Database for str {
+    fn database_url(&self) -> &str {
+        self
+    }
+}
 
 /// A value bound to a `$n` placeholder.
 #[derive(Debug, Clone, Copy)]
@@ -24,9 +49,9 @@ impl<'a> From<&'a str> for Param<'a> {
     }
 }
 
-async fn connect(app: &TestApp) -> sqlx::AnyConnection {
+async fn connect(app: &(impl Database + ?Sized)) -> sqlx::AnyConnection {
     sqlx::any::install_default_drivers();
-    sqlx::AnyConnection::connect(&app.database_url)
+    sqlx::AnyConnection::connect(app.database_url())
         .await
         .expect("connect to the hub's database")
 }
@@ -46,12 +71,12 @@ fn query<'q>(
 }
 
 /// The first column of the first row of `sql`, a number (`COUNT(*)`, `MAX(…)`).
-pub async fn count(app: &TestApp, sql: &str) -> i64 {
+pub async fn count(app: &(impl Database + ?Sized), sql: &str) -> i64 {
     count_with(app, sql, &[]).await
 }
 
 /// [`count`] with `$1`, `$2`, … bound to `params`.
-pub async fn count_with(app: &TestApp, sql: &str, params: &[Param<'_>]) -> i64 {
+pub async fn count_with(app: &(impl Database + ?Sized), sql: &str, params: &[Param<'_>]) -> i64 {
     let mut connection = connect(app).await;
     query(sql, params)
         .fetch_one(&mut connection)
@@ -62,7 +87,7 @@ pub async fn count_with(app: &TestApp, sql: &str, params: &[Param<'_>]) -> i64 {
 }
 
 /// A statement with `$1`, `$2`, … bound to `params`.
-pub async fn execute(app: &TestApp, sql: &str, params: &[Param<'_>]) {
+pub async fn execute(app: &(impl Database + ?Sized), sql: &str, params: &[Param<'_>]) {
     let mut connection = connect(app).await;
     query(sql, params)
         .execute(&mut connection)

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use channels::line::webhook::sign;
-use channels::testing::{AcceptedRequest, LineMock};
+use channels::testing::{AcceptedRequest, LineMock, OpenApi};
 use serde_json::{Value, json};
 
-use super::db::count;
+use super::db::{Database, count};
 use super::wait::eventually;
-use super::{Backend, TestApp, spawn_app_with};
+use super::{Api, Backend, TestApp, spawn_app_with};
 
 /// The channel secret test hubs verify webhook signatures with.
 pub const SECRET: &str = "test-line-channel-secret";
@@ -87,16 +87,27 @@ pub fn postback(data: &str) -> Value {
     json!({"type": "postback", "postback": {"data": data}})
 }
 
-/// A webhook body carrying `events`.
+/// A webhook body carrying `events`, as LINE sends it: the body is checked against LINE's webhook spec
+/// (`channels/spec/line-openapi/webhook.yml`, `CallbackRequest`) first, so a test cannot feed the hub an event
+/// LINE would never send. (Bodies that are broken on purpose are written out as bytes by the tests that send
+/// them.)
 pub fn body(events: Vec<Value>) -> Vec<u8> {
-    serde_json::to_vec(
-        &json!({"destination": "U00000000000000000000000000000000", "events": events}),
-    )
-    .expect("json")
+    let body = json!({"destination": "U00000000000000000000000000000000", "events": events});
+    let spec = OpenApi::line_webhook();
+    let schema = spec
+        .schema("CallbackRequest")
+        .expect("CallbackRequest in the webhook spec");
+    let violations = spec.validate(&body, schema);
+    assert!(
+        violations.is_empty(),
+        "a test webhook body LINE would not send:\n{}\n{body}",
+        violations.join("\n")
+    );
+    serde_json::to_vec(&body).expect("json")
 }
 
 /// Posts `body` to the webhook with `signature` (none: no header); the status.
-pub async fn post_webhook(app: &TestApp, body: &[u8], signature: Option<&str>) -> u16 {
+pub async fn post_webhook(app: &Api, body: &[u8], signature: Option<&str>) -> u16 {
     let mut request = app
         .client
         .post(app.url("/line/webhook"))
@@ -124,7 +135,7 @@ pub async fn post_signed(app: &TestApp, events: Vec<Value>) -> u16 {
 /// Waits until no stored LINE event is left to handle, failing loudly after 20 s. The webhook stores events
 /// before it answers and a worker sends an event's reply before marking it handled, so afterwards every reply
 /// the events caused is at the stand-in, and one that is not there never comes.
-pub async fn settled(app: &TestApp) {
+pub async fn settled(app: &(impl Database + ?Sized)) {
     eventually(
         "every stored LINE event handled",
         Duration::from_secs(20),
@@ -225,11 +236,13 @@ impl<'a> LineUser<'a> {
     pub async fn send(&self, kind: Value) -> Vec<Value> {
         let event_id = format!("01EV{}", uuid::Uuid::new_v4().simple()).to_uppercase();
         let token = format!("reply-{}", uuid::Uuid::new_v4().simple());
-        let event = event(
-            &self.id,
-            &event_id,
-            with(kind, json!({"replyToken": token})),
-        );
+        // LINE gives a reply token to events that can be answered, never to an unfollow.
+        let kind = if kind["type"] == "unfollow" {
+            kind
+        } else {
+            with(kind, json!({"replyToken": token}))
+        };
+        let event = event(&self.id, &event_id, kind);
         assert_eq!(post_signed(self.app, vec![event]).await, 200, "{event_id}");
         self.mock
             .accepted()

@@ -34,6 +34,24 @@ pub use wait::eventually;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
+/// The `HUB_PUBLIC_URL` of tests that follow links the hub writes into messages: a loopback address and port
+/// nothing listens on (the hub itself listens on 127.0.0.1), so a link built from the listen address instead of
+/// the public one is caught by [`public_path`].
+pub const PUBLIC_URL: &str = "http://127.0.0.2:8765";
+
+/// The path of `url`, a link a hub configured with [`PUBLIC_URL`] wrote: its scheme, host and port must be
+/// exactly the public URL's.
+pub fn public_path(url: &str) -> String {
+    let path = url
+        .strip_prefix(PUBLIC_URL)
+        .unwrap_or_else(|| panic!("{url}: a link that is not on HUB_PUBLIC_URL {PUBLIC_URL}"));
+    assert!(
+        path.starts_with('/'),
+        "{url}: a link on another port or host than {PUBLIC_URL}"
+    );
+    path.to_owned()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -1,5 +1,5 @@
 //! `hub serve` as a separate process (the binary this package builds), so that a test can kill it (SIGKILL) in
-//! the middle of its work and start it again on the same database.
+//! the middle of its work, or stop it as an operator does (SIGTERM), and start it again on the same database.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use super::wait::eventually;
 pub struct HubProcess {
     child: std::process::Child,
     pub api: Api,
+    pub database_url: String,
 }
 
 impl std::ops::Deref for HubProcess {
@@ -54,9 +55,15 @@ impl HubProcess {
             command.env(key, value);
         }
         let child = command.spawn().expect("hub serve starts");
+        let database_url = env
+            .iter()
+            .find(|(key, _)| key == "HUB_DATABASE_URL")
+            .map(|(_, url)| url.clone())
+            .expect("HUB_DATABASE_URL among the settings");
         let process = HubProcess {
             child,
             api: Api::at(format!("http://127.0.0.1:{port}")),
+            database_url,
         };
         let health = process.url("/healthz");
         let _ = eventually(
@@ -76,4 +83,41 @@ impl HubProcess {
         .await;
         process
     }
+
+    /// SIGKILL: the process ends at once, nothing in flight is finished or recorded.
+    pub fn kill(self) {
+        drop(self);
+    }
+
+    /// SIGTERM, as an operator or a service manager stops the hub; the exit status once it has ended (failing
+    /// when it takes longer than `within`).
+    pub async fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM runs");
+        assert!(sent.success(), "kill -TERM {pid}: {sent}");
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the hub's status") {
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "hub serve (pid {pid}) still running {within:?} after SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The settings of a `hub serve` on `database_url` with the test admin token, plus `extra`.
+pub fn settings(database_url: &str, extra: &[(&str, String)]) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("HUB_DATABASE_URL".to_owned(), database_url.to_owned()),
+        ("HUB_ADMIN_TOKEN".to_owned(), super::ADMIN_TOKEN.to_owned()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    env
 }
