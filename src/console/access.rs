@@ -112,7 +112,6 @@ fn done_message(done: &str, name: &str) -> Option<String> {
     let name = escape(name);
     Some(match done {
         "created" => format!("職員アカウント「{name}」を作成しました。"),
-        "unlocked" => format!("「{name}」のログイン制限を解除しました。"),
         "disabled" => format!("「{name}」を無効にしました。ログイン中の画面も使えなくなりました。"),
         "enabled" => format!("「{name}」を有効に戻しました。"),
         "password" => format!(

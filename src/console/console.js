@@ -222,12 +222,36 @@
     });
   }
 
+  /** Ticks the builder's boxes for a rule the builder could have written; leaves them all clear otherwise. */
+  function tickFromRule(text) {
+    if (!text || text === "all") return;
+    const list = (inner) => (inner.match(/"((?:[^"\\]|\\.)*)"/g) || []).map((q) => JSON.parse(q));
+    const boxes = $$("#segment-builder input[type=checkbox]");
+    const tick = (name, value) => {
+      const box = boxes.find((b) => b.name === name && b.value === value);
+      if (box) box.checked = true;
+    };
+    let m;
+    if ((m = /age >= (\d+)/.exec(text))) $("#age-min").value = m[1];
+    if ((m = /age <= (\d+)/.exec(text))) $("#age-max").value = m[1];
+    if ((m = /district in \[([^\]]*)\]/.exec(text))) list(m[1]).forEach((v) => tick("district", v));
+    if ((m = /language in \[([^\]]*)\]/.exec(text))) list(m[1]).forEach((v) => tick("language", v));
+    (text.match(/interests has "(?:[^"\\]|\\.)*"/g) || []).forEach((part) => tick("interest", JSON.parse(part.slice(14))));
+    if (buildRule() !== text) {
+      boxes.forEach((b) => { b.checked = false; });
+      $("#age-min").value = "";
+      $("#age-max").value = "";
+    }
+  }
+
   /** Wires the segment builder (shared by the notice and survey forms); returns the debounced recount. */
   function segmentBuilder() {
     const recount = debounce(updateCount, 250);
     const rule = $("#n-rule");
-    // A rule typed by hand (or a stored one that the boxes do not describe) is never replaced without asking.
-    let handEdited = rule.value.trim() !== "" && rule.value.trim() !== "all";
+    // A stored rule the boxes can say is shown on the boxes; one they cannot (or one typed by hand) is never
+    // replaced without asking.
+    tickFromRule(rule.value.trim());
+    let handEdited = rule.value.trim() !== "" && rule.value.trim() !== "all" && buildRule() !== rule.value.trim();
     const conflict = $("#rule-conflict");
     const fromBoxes = () => {
       const built = buildRule();

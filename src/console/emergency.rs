@@ -181,10 +181,11 @@ async fn compose_page(State(state): State<AppState>, user: ConsoleUser) -> Respo
          <button type=\"button\" class=\"secondary\" data-template=\"evacuation\">避難指示</button>\
          <button type=\"button\" class=\"secondary\" data-template=\"landslide\">土砂災害警戒</button>\
          <button type=\"button\" class=\"secondary\" data-template=\"water\">断水</button></div>\
-         {fields}{severity}\
+         <p class=\"hint\">テンプレートと地区を選ぶと、件名と本文（各言語）が入ります。送る前に内容を確かめてください。</p>\
          <fieldset><legend>対象地区</legend>\
          <label class=\"check\"><input type=\"checkbox\" id=\"e-all\"> 市内全域</label>\
          <div class=\"checks\">{districts}</div></fieldset>\
+         {fields}{severity}\
          <label class=\"check\"><input type=\"checkbox\" id=\"e-dry-run\" checked> 訓練（テスト受信者だけに送る）</label>\
          {drill_note}\
          <p id=\"e-error\" class=\"error\" role=\"alert\" hidden></p>\

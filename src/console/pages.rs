@@ -105,14 +105,21 @@ async fn dashboard_body(state: &AppState, user: &ConsoleUser) -> Result<String, 
          <dt>回答できた質問</dt><dd id=\"faq-answered\">{answered}</dd>\
          <dt>候補を示した質問</dt><dd>{candidates}</dd>\
          <dt>回答できなかった質問</dt><dd id=\"faq-missed\">{missed}</dd></dl>\
-         <p>未対応の質問（FAQページと同じ集計）: <strong id=\"faq-open-misses\">{open_misses}</strong>件</p>\
+         {open_misses}\
          {faq_link}</section></div>",
         chart = chart_svg(start, &series),
-        open_misses = open_misses(state)
-            .await?
-            .iter()
-            .map(|m| m.count)
-            .sum::<i64>(),
+        open_misses = if user.0.staff.role == Role::Disaster {
+            String::new()
+        } else {
+            format!(
+                "<p>未対応の質問（FAQページと同じ集計）: <strong id=\"faq-open-misses\">{}</strong>件</p>",
+                open_misses(state)
+                    .await?
+                    .iter()
+                    .map(|m| m.count)
+                    .sum::<i64>()
+            )
+        },
         faq_link = if user.0.staff.role == Role::Disaster {
             ""
         } else {

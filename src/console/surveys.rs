@@ -110,6 +110,9 @@ fn rates_table(heading: &str, rates: &std::collections::BTreeMap<String, Respons
             rate.rate * 100.0
         );
     }
+    if rows.is_empty() {
+        rows = "<tr><td colspan=\"4\" class=\"muted\">まだ依頼を送っていないため、データはありません。</td></tr>".into();
+    }
     format!(
         "<section class=\"card\"><h2>{}</h2><table class=\"counts\"><thead><tr><th></th><th>依頼</th>\
          <th>回答</th><th>回答率</th></tr></thead><tbody>{rows}</tbody></table></section>",
@@ -132,6 +135,14 @@ fn results_body(results: &SurveyResults) -> String {
         },
         id = results.id,
     );
+    if results.total.invited == 0 {
+        body.push_str(match results.state {
+            SurveyState::Scheduled => {
+                "<p class=\"hint card\">開始前です。開始日時になると、対象の住民に依頼を送ります。</p>"
+            }
+            _ => "<p class=\"hint card\">依頼を送った住民はいません（開始前に締め切ったか、対象に連絡先のある住民がいませんでした）。</p>",
+        });
+    }
     for (index, question) in results.questions.iter().enumerate() {
         let caption = format!("Q{} {}", index + 1, question.text);
         let chart = match question.kind {

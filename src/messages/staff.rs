@@ -33,8 +33,6 @@ pub enum StaffMsg {
     // ── Emergencies (console and API, issue 15) ──────────────────────────────────────────────────────────────
     /// A drill asked for while no test recipients are configured.
     DrillWithoutTestRecipients,
-    /// Every delivery was only recorded (record-only mode): nothing reached a resident.
-    RecordedOnly,
 
     // ── Staff accounts (console and API, issue 15) ────────────────────────────────────────────────────────────
     /// A username that is not 1 to 64 letters, digits, `.`, `_`, `-`, `@`.
@@ -77,7 +75,6 @@ impl StaffMsg {
                 "訓練の送り先（テスト受信者）が設定されていないため、訓練は送れません。\
                  管理者に、職員の住民IDをテスト受信者（HUB_EMERGENCY_TEST_RECIPIENTS）として設定するよう依頼してください。"
             }
-            RecordedOnly => "記録のみ（送信されていません）",
             BadUsername => {
                 "ユーザー名は1〜64文字の半角英数字と「.」「_」「-」「@」で入力してください。"
             }

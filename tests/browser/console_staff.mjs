@@ -170,6 +170,7 @@ try {
   await page.locator("#calendar li.notice", { hasText: "防災訓練のお知らせ" }).getByRole("link", { name: "編集" }).click();
   await page.waitForURL(/\/admin\/notices\/\d+\/edit$/);
   result.edit_rule_text = await page.locator("#segment-text").textContent();
+  result.edit_ticked = await page.locator("#segment-builder").getByLabel("今元").isChecked();
   await page.getByLabel("件名").fill("防災訓練のお知らせ（会場変更）");
   await page.getByRole("button", { name: "変更を保存する" }).click();
   await page.waitForURL(/\/admin\/notices\/\d+$/);

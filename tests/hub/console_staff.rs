@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::support::console::{Browser, PASSWORD, add_staff, audit_actions, login, try_login};
 use crate::support::wording::assert_no_developer_english;
-use crate::support::{ADMIN_TOKEN, Backend, TestApp, spawn_app, spawn_app_with};
+use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, spawn_app, spawn_app_with};
 
 async fn seed(app: &TestApp) {
     for (id, district, channels) in [
@@ -107,7 +107,15 @@ async fn every_console_page_is_japanese_no_store_and_unknown_paths_answer_a_japa
 
 #[tokio::test]
 async fn admins_create_disable_reset_and_unlock_staff_accounts_on_the_staff_page() {
-    let app = spawn_app(Backend::Sqlite).await;
+    for backend in BACKENDS {
+        admins_create_disable_reset_and_unlock_staff_accounts_on_the_staff_page_on(backend).await;
+    }
+}
+
+async fn admins_create_disable_reset_and_unlock_staff_accounts_on_the_staff_page_on(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
     add_staff(&app, "kanri", "admin").await;
     let admin = login(&app, "kanri").await;
 
@@ -513,6 +521,10 @@ async fn disaster_admin_and_pr_flows_work_in_a_real_browser_at_laptop_and_phone_
         "{shown}"
     );
     assert_eq!(shown["edit_rule_text"], "今元地区", "{shown}");
+    assert_eq!(
+        shown["edit_ticked"], true,
+        "the stored rule is shown on the boxes: {shown}"
+    );
     let (_, notices) = app.get("/api/notices", Some(ADMIN_TOKEN)).await;
     let titled: Vec<&Value> = notices
         .as_array()
@@ -547,7 +559,18 @@ async fn disaster_admin_and_pr_flows_work_in_a_real_browser_at_laptop_and_phone_
 
 #[tokio::test]
 async fn junk_misses_are_dismissed_long_ones_are_cut_and_the_dashboard_counts_the_same_list() {
-    let app = spawn_app(Backend::Sqlite).await;
+    for backend in BACKENDS {
+        junk_misses_are_dismissed_long_ones_are_cut_and_the_dashboard_counts_the_same_list_on(
+            backend,
+        )
+        .await;
+    }
+}
+
+async fn junk_misses_are_dismissed_long_ones_are_cut_and_the_dashboard_counts_the_same_list_on(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
     add_staff(&app, "kouhou", "pr").await;
     let pr = login(&app, "kouhou").await;
     let long = "粗大ごみ".repeat(300);
