@@ -172,7 +172,8 @@ pub async fn read_feed(
         .into_iter()
         .filter(|entry| entry.document_type().is_some())
         .collect();
-    let new = store::record_entries(&watch.db, &wanted).await?;
+    let stale_before = crate::db::now_ms() - i64::from(watch.config.jma.max_age_minutes) * 60_000;
+    let new = store::record_entries(&watch.db, &wanted, stale_before).await?;
     store::feed_ok(&watch.db, url, Some(&validators)).await?;
     if new > 0 {
         tracing::info!(url, new, "JMA: new documents in the feed");

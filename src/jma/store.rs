@@ -18,20 +18,30 @@ pub struct PendingEntry {
     pub attempts: i64,
 }
 
-/// Records the entries not seen before; returns how many were new.
-pub async fn record_entries(db: &Db, entries: &[FeedEntry]) -> Result<u64, sqlx::Error> {
+/// Records the entries not seen before; returns how many were new. An entry updated before `stale_before_ms`
+/// (the long feed's old documents at a first start) is recorded as `stale` without being fetched.
+pub async fn record_entries(
+    db: &Db,
+    entries: &[FeedEntry],
+    stale_before_ms: i64,
+) -> Result<u64, sqlx::Error> {
     let now = now_ms();
     let mut new = 0;
     for entry in entries {
+        let updated = entry.updated.timestamp_millis();
+        let stale = updated < stale_before_ms;
         new += sqlx::query(
-            "INSERT INTO jma_entries (entry_id, url, title, updated_at_ms, seen_at_ms) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (entry_id) DO NOTHING",
+            "INSERT INTO jma_entries (entry_id, url, title, updated_at_ms, seen_at_ms, done_at_ms, outcome, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (entry_id) DO NOTHING",
         )
         .bind(&entry.id)
         .bind(&entry.url)
         .bind(&entry.title)
-        .bind(entry.updated.timestamp_millis())
+        .bind(updated)
         .bind(now)
+        .bind(stale.then_some(now))
+        .bind(stale.then_some("stale"))
+        .bind(stale.then_some("フィードの更新時刻が古いため取得せず記録のみ（HUB_JMA_MAX_AGE_MINUTES）"))
         .execute(&db.pool)
         .await?
         .rows_affected();

@@ -12,7 +12,9 @@ use serde_json::Value;
 use crate::support::browser;
 use crate::support::console::{PASSWORD, add_staff};
 use crate::support::db::{count, count_with};
-use crate::support::jma::{BUZEN, JmaStandIn, KANDA, Published, WARNINGS, YUKUHASHI, warnings};
+use crate::support::jma::{
+    BUZEN, JmaStandIn, KANDA, LANDSLIDE, Published, WARNINGS, YUKUHASHI, landslide, warnings,
+};
 use crate::support::line::{self, line_text};
 use crate::support::world::World;
 use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, eventually, spawn_hub};
@@ -516,5 +518,43 @@ async fn a_disaster_account_sends_a_jma_draft_from_the_console_in_a_real_browser
         },
     )
     .await;
+    world.app.hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_landslide_alert_for_the_city_is_sent_at_once_and_one_for_neighbours_is_not() {
+    let jma = JmaStandIn::start().await;
+    let world = world_with(&jma, Backend::Sqlite).await;
+    let neighbours = jma.publish(
+        LANDSLIDE,
+        landslide(&[
+            (BUZEN.0, BUZEN.1, "警戒", "発表"),
+            (YUKUHASHI.0, YUKUHASHI.1, "なし", "なし"),
+        ]),
+    );
+    assert_eq!(outcome_of(&world.app, &neighbours).await, "nothing");
+    let ours = jma.publish(
+        LANDSLIDE,
+        landslide(&[
+            (YUKUHASHI.0, YUKUHASHI.1, "警戒", "発表"),
+            (KANDA.0, KANDA.1, "警戒", "発表"),
+        ]),
+    );
+    assert_eq!(outcome_of(&world.app, &ours).await, "sent");
+    let list = emergencies(&world.app).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["title"], "土砂災害警戒情報（行橋市）");
+    let alert = progress(&world.app, list[0]["id"].as_i64().unwrap()).await;
+    assert!(
+        alert["text"]["ja"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("土砂災害の危険度"),
+        "{alert}"
+    );
+    assert_eq!(
+        alert["text"]["en"]["title"],
+        "Landslide alert for Yukuhashi City"
+    );
     world.app.hub.stop().await;
 }

@@ -261,3 +261,37 @@ pub const YUKUHASHI: (&str, &str) = ("行橋市", "4021300");
 pub const BUZEN: (&str, &str) = ("豊前市", "4021400");
 /// 苅田町 (4062100), a neighbour.
 pub const KANDA: (&str, &str) = ("苅田町", "4062100");
+
+pub const LANDSLIDE: &str = "土砂災害警戒情報";
+
+/// A 土砂災害警戒情報 (VXWW50) written as JMA writes it, with default namespaces switching on `Head` and `Body`:
+/// `municipalities` as (name, code, kind name 警戒/なし, status 発表/継続/解除/なし).
+pub fn landslide(municipalities: &[(&str, &str, &str, &str)]) -> String {
+    let now = now_jst();
+    let mut items = String::new();
+    for (name, code, kind, status) in municipalities {
+        items.push_str(&format!(
+            "<Item><Kind><Name>{kind}</Name><Code>3</Code><Status>{status}</Status></Kind>\
+             <Area><Name>{name}</Name><Code>{code}</Code></Area></Item>\n"
+        ));
+    }
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Report xmlns="http://xml.kishou.go.jp/jmaxml1/" xmlns:jmx="http://xml.kishou.go.jp/jmaxml1/" xmlns:jmx_add="http://xml.kishou.go.jp/jmaxml1/addition1/">
+<Control><Title>土砂災害警戒情報</Title><DateTime>{now}</DateTime><Status>通常</Status>
+<EditorialOffice>福岡管区気象台</EditorialOffice><PublishingOffice>福岡県 福岡管区気象台</PublishingOffice></Control>
+<Head xmlns="http://xml.kishou.go.jp/jmaxml1/informationBasis1/">
+<Title>福岡県土砂災害警戒情報</Title><ReportDateTime>{now}</ReportDateTime><TargetDateTime>{now}</TargetDateTime>
+<EventID/><InfoType>発表</InfoType><Serial>1</Serial><InfoKind>土砂災害警戒情報</InfoKind><InfoKindVersion>1.2_0</InfoKindVersion>
+<Headline><Text>＜概況＞降り続く大雨のため、警戒対象地域では土砂災害の危険度が非常に高まっています。</Text></Headline>
+</Head>
+<Body xmlns="http://xml.kishou.go.jp/jmaxml1/body/meteorology1/">
+<TargetArea><Name>福岡県</Name><Code>40</Code></TargetArea>
+<Notice/>
+<Warning type="土砂災害警戒情報">
+{items}</Warning>
+</Body>
+</Report>
+"#
+    )
+}
