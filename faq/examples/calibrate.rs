@@ -70,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .flat_map(|m| [0.5f32, 0.55, 0.6, 0.65, 0.7, 1.1].map(|s| (m, s)))
             {
                 index.set_params(Params {
-                    confident_coverage,
+                    direct_coverage: confident_coverage,
                     confident_margin,
                     min_coverage,
                     semantic_coverage,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::support::browser;
 use crate::support::smtp::SmtpServer;
 use crate::support::wording::assert_no_developer_english;
 use crate::support::{ADMIN_TOKEN, BACKENDS, Backend, TestApp, form, spawn_app, spawn_app_with};
@@ -286,4 +287,129 @@ async fn the_chat_page_speaks_the_page_language() {
     assert!(
         japanese.contains("<html lang=\"ja\">") && japanese.contains("data-none=\"どれでもない\"")
     );
+}
+#[tokio::test]
+async fn residents_register_and_chat_in_a_real_browser_on_a_phone_and_a_laptop() {
+    let (browser_dir, chromium) = browser::require();
+    let app = spawn_app(Backend::Sqlite).await;
+    let artifacts = browser::artifacts_dir();
+    let script = browser_dir.join("residents.mjs");
+    let base = app.url("");
+    let base = base.trim_end_matches('/').to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(&script)
+            .arg(&base)
+            .arg(&artifacts)
+            .env("CHROMIUM", &chromium)
+            .output()
+    })
+    .await
+    .expect("the browser run finished")
+    .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser run failed:\n{stdout}\n{stderr}"
+    );
+    let shown: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(shown["problems"], json!([]), "{shown}");
+    for size in ["phone", "laptop"] {
+        let register = &shown[size]["register"];
+        let errors: Vec<&str> = register["errors"]
+            .as_array()
+            .map(|list| list.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(errors.len(), 2, "{size}: {register}");
+        assert!(
+            errors.iter().any(|e| e.contains("生まれた年は1900年から")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("メールアドレスを入力するか")),
+            "{errors:?}"
+        );
+        assert_eq!(register["errorsVisible"], true);
+        let confirmation = register["confirmation"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            confirmation.contains(&format!("hanako-{size}@example.jp")),
+            "{size}: {confirmation}"
+        );
+        assert!(confirmation.contains("7日以内"), "{confirmation}");
+        let links = register["confirmation"]["links"].to_string();
+        assert!(
+            links.contains("/chat?lang=ja") && links.contains("email=hanako"),
+            "{links}"
+        );
+        assert_eq!(
+            register["refilled"],
+            format!("hanako-{size}@example.jp"),
+            "{register}"
+        );
+        let english = &register["english"];
+        assert_eq!(english["title"], "Get notices from Yukuhashi City");
+        assert!(
+            english["districts"]
+                .to_string()
+                .contains("Minoshima (蓑島)"),
+            "{english}"
+        );
+        assert!(
+            english["interests"]
+                .to_string()
+                .contains(r#"{"label":"Childcare","value":"子育て"}"#),
+            "{english}"
+        );
+        assert!(!english["ages"].to_string().contains('代'), "{english}");
+
+        let chat = &shown[size]["chat"];
+        assert_eq!(
+            chat["kind"], "answer",
+            "「住民票の写しを取りたい」 is answered at once: {chat}"
+        );
+        assert_eq!(
+            chat["answerVisible"], true,
+            "{size}: the answer's buttons are hidden: {chat}"
+        );
+        assert_eq!(
+            chat["link"], 0,
+            "no 「詳しい情報」 to the city's top page: {chat}"
+        );
+        let next = &chat["next"];
+        assert!(
+            next["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("0930-25-1111"),
+            "{chat}"
+        );
+        assert_eq!(next["tel"], "tel:0930251111");
+        assert_eq!(
+            next["visible"], true,
+            "{size}: the next steps are hidden: {chat}"
+        );
+        let english = &chat["english"];
+        assert!(
+            english["header"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Yukuhashi City FAQ chat"),
+            "{english}"
+        );
+        assert_eq!(english["placeholder"], "e.g. residence certificate");
+        assert_eq!(english["send"], "Send");
+        assert_eq!(english["visible"], true, "{size}: {english}");
+        assert!(
+            english["buttons"].to_string().contains("Helpful")
+                || english["buttons"].to_string().contains("None of these"),
+            "{english}"
+        );
+    }
+    app.hub.stop().await;
 }
