@@ -630,6 +630,15 @@ impl Index {
             entry: self.entries[s.ordinal].clone(),
             score: s.score,
         };
+        // Asked exactly as one of the ranked entries states it (its question, an alternative or its English
+        // question, compared normalised): that entry is the answer, however close its neighbours score.
+        let asked = normalize(query);
+        if let Some(exact) = ranked
+            .iter()
+            .find(|s| self.states_exactly(s.ordinal, &asked))
+        {
+            return Answer::Confident(Box::new(suggestion(exact)));
+        }
         if best.coverage < self.params.min_coverage {
             return Answer::NoMatch;
         }
@@ -649,6 +658,16 @@ impl Index {
             return Answer::Confident(Box::new(suggestion(best)));
         }
         Answer::Candidates(choices)
+    }
+
+    /// Whether entry `ordinal` states the normalised question `asked` word for word.
+    fn states_exactly(&self, ordinal: usize, asked: &str) -> bool {
+        let entry = &self.entries[ordinal];
+        !asked.is_empty()
+            && std::iter::once(&entry.question)
+                .chain(&entry.alternatives)
+                .chain(&entry.question_en)
+                .any(|stated| normalize(stated) == asked)
     }
 
     /// Signal values (each max-normalised over the candidates) of the candidates of a query, for tuning.

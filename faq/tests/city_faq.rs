@@ -60,3 +60,21 @@ fn off_topic_question_gets_no_match() {
         Answer::NoMatch
     );
 }
+
+#[test]
+fn a_question_asked_exactly_as_an_entry_states_it_is_answered_directly() {
+    let index = city_index();
+    let mut not_direct = Vec::new();
+    for entry in index.entries() {
+        for asked in std::iter::once(&entry.question).chain(&entry.question_en) {
+            match index.answer(asked) {
+                Answer::Confident(best) if best.entry.id == entry.id => {}
+                other => not_direct.push(format!("{asked} → {other:?}")),
+            }
+        }
+    }
+    assert!(
+        not_direct.is_empty(),
+        "not answered directly: {not_direct:#?}"
+    );
+}

@@ -114,7 +114,7 @@ async fn push_sign_ups_to_internal_or_unknown_endpoints_are_refused_with_the_fie
             assert_eq!(status, 400, "{endpoint}");
             assert!(page.contains("data-field=\"push\""), "{endpoint}: {page}");
             assert!(
-                page.contains("プッシュ通知"),
+                page.contains("この端末の通知を登録できませんでした"),
                 "{endpoint}: Japanese message: {page}"
             );
         }

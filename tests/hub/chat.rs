@@ -319,7 +319,7 @@ async fn web_chat_answers_like_line_and_takes_choices_and_feedback() {
         assert_eq!(refused["type"], "error", "{refused}");
 
         // A vague question offers candidates; picking one answers it.
-        let vague = exchange(&mut socket, json!({"text": "手続き"})).await;
+        let vague = exchange(&mut socket, json!({"text": "印鑑登録"})).await;
         assert_eq!(vague["type"], "answer", "{vague}");
         // Checked every time (it was checked only when search happened to offer candidates).
         assert_eq!(vague["kind"], "candidates", "{vague}");
