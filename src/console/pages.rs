@@ -482,7 +482,7 @@ fn status_label(status: &str) -> &'static str {
 pub(super) const MAX_NOTICE_BODY_CHARS: usize = 4000;
 
 /// The languages a notice body may be written in besides Japanese, in the order the form shows them.
-const BODY_LANGUAGES: [&str; 5] = ["ja-easy", "en", "zh", "ko", "vi"];
+pub(super) const BODY_LANGUAGES: [&str; 5] = ["ja-easy", "en", "zh", "ko", "vi"];
 
 /// Language checkboxes of the segment builder: the label in Japanese, the value as the rule language spells it.
 fn language_checkboxes() -> String {
