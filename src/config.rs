@@ -59,7 +59,14 @@ pub struct Config {
     pub mail_from: Option<String>,
     pub vapid_private_key: Option<String>,
     pub vapid_subject: Option<String>,
+    /// Where the FAQ is read from and the console writes its edits: `HUB_FAQ_DIR`, else `faq` in the data folder.
     pub faq_dir: PathBuf,
+    /// The hub's own files besides the database (`HUB_DATA_DIR`; default `data` beside the SQLite file, or
+    /// `./data` with PostgreSQL).
+    pub data_dir: PathBuf,
+    /// The bundled city FAQ copied into `faq_dir` when that folder does not exist yet; `None` when `HUB_FAQ_DIR`
+    /// names the folder (the city's own, used as it is).
+    pub faq_seed: Option<PathBuf>,
     /// The URL residents reach the hub at (links in emails, unsubscribe links).
     pub public_url: String,
     pub districts: Vec<String>,
@@ -142,6 +149,7 @@ struct FileConfig {
     vapid_private_key: Option<String>,
     vapid_subject: Option<String>,
     faq_dir: Option<String>,
+    data_dir: Option<String>,
     public_url: Option<String>,
     districts: Option<Vec<String>>,
     interests: Option<Vec<String>>,
@@ -291,10 +299,14 @@ impl Config {
         let push_allow_loopback_for_tests = push_allow_loopback_for_tests(env, &file)?;
         let webchat = WebchatLimits::read(env, &file)?;
         let jma = JmaSettings::read(&source, &file, jma_on_by_default)?;
-        let faq_dir = source
-            .string("faq_dir", &file.faq_dir)
+        let data_dir = source
+            .string("data_dir", &file.data_dir)
             .map(PathBuf::from)
-            .unwrap_or_else(default_faq_dir);
+            .unwrap_or_else(|| default_data_dir(&database_url));
+        let (faq_dir, faq_seed) = match source.string("faq_dir", &file.faq_dir) {
+            Some(dir) => (PathBuf::from(dir), None),
+            None => (data_dir.join("faq"), Some(bundled_faq_dir())),
+        };
 
         Ok(Config {
             listen,
@@ -308,6 +320,8 @@ impl Config {
             vapid_private_key: source.string("vapid_private_key", &file.vapid_private_key),
             vapid_subject: source.string("vapid_subject", &file.vapid_subject),
             faq_dir,
+            data_dir,
+            faq_seed,
             public_url: public_url.trim_end_matches('/').to_owned(),
             districts,
             interests,
@@ -717,8 +731,25 @@ fn check_url(
     })
 }
 
-/// The bundled FAQ: next to the binary's source tree when run from the repository, else `./faq/data`.
-fn default_faq_dir() -> PathBuf {
+/// `data` beside the SQLite database file (`sqlite:///var/lib/hub/hub.db` → `/var/lib/hub/data`); `./data` for
+/// PostgreSQL or an in-memory database.
+fn default_data_dir(database_url: &str) -> PathBuf {
+    let Some(rest) = database_url.strip_prefix("sqlite:") else {
+        return PathBuf::from("data");
+    };
+    let rest = rest.trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return PathBuf::from("data");
+    }
+    match Path::new(path).parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.join("data"),
+        _ => PathBuf::from("data"),
+    }
+}
+
+/// The bundled city FAQ: next to the binary's source tree when run from the repository, else `./faq/data`.
+pub fn bundled_faq_dir() -> PathBuf {
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("faq/data");
     if bundled.is_dir() {
         bundled
@@ -1007,6 +1038,33 @@ impl JmaSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_data_folder_is_beside_the_sqlite_file_and_holds_the_faq_unless_hub_faq_dir_names_one() {
+        assert_eq!(
+            default_data_dir("sqlite:///var/lib/hub/hub.db?mode=rwc"),
+            PathBuf::from("/var/lib/hub/data")
+        );
+        assert_eq!(default_data_dir("sqlite://hub.db"), PathBuf::from("data"));
+        assert_eq!(default_data_dir("sqlite::memory:"), PathBuf::from("data"));
+        assert_eq!(default_data_dir("postgres://u@h/db"), PathBuf::from("data"));
+        let config = Config::from_parts(
+            None,
+            &env(&[("HUB_DATABASE_URL", "sqlite:///srv/hub/hub.db")]),
+        )
+        .expect("config");
+        assert_eq!(config.faq_dir, PathBuf::from("/srv/hub/data/faq"));
+        assert_eq!(config.faq_seed, Some(bundled_faq_dir()));
+        let config = Config::from_parts(
+            None,
+            &env(&[("HUB_FAQ_DIR", "/srv/faq"), ("HUB_DATA_DIR", "/srv/d")]),
+        )
+        .expect("config");
+        assert_eq!(
+            (config.faq_dir, config.data_dir, config.faq_seed),
+            (PathBuf::from("/srv/faq"), PathBuf::from("/srv/d"), None)
+        );
+    }
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

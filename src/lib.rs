@@ -145,6 +145,12 @@ async fn start_chat(
     config: &Config,
     links: links::Links,
 ) -> Result<chat::ChatService, StartError> {
+    if let Some(bundled) = &config.faq_seed {
+        let (dir, bundled) = (config.faq_dir.clone(), bundled.clone());
+        tokio::task::spawn_blocking(move || chat::seed_faq_folder(&dir, &bundled))
+            .await
+            .map_err(|error| StartError::Chat(error.to_string()))??;
+    }
     let faq = chat::FaqService::start(&config.faq_dir, db.clone()).await?;
     let line = channels::line::LineClient::new(
         channels::line::LineConfig::new(config.line_channel_token.clone())

@@ -38,6 +38,53 @@ pub enum FaqServiceError {
     },
     #[error("FAQ folder {}: the index build stopped: {message}", dir.display())]
     Task { dir: PathBuf, message: String },
+    #[error("FAQ folder {}: cannot copy the bundled FAQ from {}: {source}", dir.display(), from.display())]
+    Seed {
+        dir: PathBuf,
+        from: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Creates `dir` as a copy of the bundled FAQ folder `from` (its files) when `dir` does not exist yet, so the
+/// console's edits go to the hub's data folder and never to the bundled files. The copy is made beside `dir` and
+/// renamed into place, so two hubs starting at once, or a crash halfway, never leave a half-copied folder.
+pub fn seed_folder(dir: &Path, from: &Path) -> Result<(), FaqServiceError> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let failed = |source: std::io::Error| FaqServiceError::Seed {
+        dir: dir.to_owned(),
+        from: from.to_owned(),
+        source,
+    };
+    let parent = match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(failed)?;
+    let staging = parent.join(format!(
+        ".faq-seed-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let copied = (|| {
+        std::fs::create_dir(&staging)?;
+        for item in std::fs::read_dir(from)? {
+            let item = item?;
+            if item.file_type()?.is_file() {
+                std::fs::copy(item.path(), staging.join(item.file_name()))?;
+            }
+        }
+        std::fs::rename(&staging, dir)
+    })();
+    if let Err(error) = copied {
+        let _ = std::fs::remove_dir_all(&staging);
+        if !dir.exists() {
+            return Err(failed(error));
+        }
+    }
+    Ok(())
 }
 
 /// What staff see at `GET /api/faq/status`.

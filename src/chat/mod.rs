@@ -15,7 +15,9 @@ use sqlx::Row;
 use crate::db::{Db, now_ms};
 use crate::links::Links;
 use crate::messages::{Language, Msg, fill};
-pub use faq_service::{FaqService, FaqServiceError, FaqStatus, SemanticState};
+pub use faq_service::{
+    FaqService, FaqServiceError, FaqStatus, SemanticState, seed_folder as seed_faq_folder,
+};
 pub use webchat::WebchatHub;
 
 /// The city's main number, named in every fallback.

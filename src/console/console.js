@@ -823,10 +823,38 @@
       optionsLabel.hidden = !on;
       options.hidden = !on;
     };
-    kind.addEventListener("change", choices);
-    li.append(kindLabel, kind, textLabel, text, optionsLabel, options, required, remove);
+    // The question and its choices in the other languages (empty: residents of that language read Japanese).
+    const others = document.createElement("details");
+    others.className = "translations";
+    const summary = document.createElement("summary");
+    summary.textContent = "ほかの言語（やさしい日本語・英語・中国語・韓国語・ベトナム語）";
+    others.appendChild(summary);
+    const otherChoices = [];
+    LANGS.forEach((lang) => {
+      const tLabel = document.createElement("label");
+      tLabel.textContent = "質問文（" + LANG_NAMES[lang] + "）";
+      const t = document.createElement("input");
+      t.className = "q-text-lang";
+      t.dataset.lang = lang;
+      t.lang = lang === "ja-easy" ? "ja" : lang;
+      t.maxLength = 500;
+      tLabel.appendChild(t);
+      const oLabel = document.createElement("label");
+      oLabel.textContent = "選択肢（" + LANG_NAMES[lang] + "、日本語と同じ順に1行に1つ）";
+      const o = document.createElement("textarea");
+      o.className = "q-options-lang";
+      o.dataset.lang = lang;
+      o.lang = t.lang;
+      o.rows = 3;
+      oLabel.appendChild(o);
+      otherChoices.push(oLabel);
+      others.append(tLabel, oLabel);
+    });
+    const choicesInAll = () => { choices(); otherChoices.forEach((l) => { l.hidden = options.hidden; }); };
+    kind.addEventListener("change", choicesInAll);
+    li.append(kindLabel, kind, textLabel, text, optionsLabel, options, others, required, remove);
     list.appendChild(li);
-    choices();
+    choicesInAll();
     renumber(list);
     text.focus();
   }
@@ -839,15 +867,27 @@
     const questions = $$("#questions > li").map((li) => {
       const kind = $(".q-kind", li).value;
       const q = { kind, text: { ja: $(".q-text", li).value.trim() }, required: $(".q-required", li).checked };
+      $$(".q-text-lang", li).forEach((t) => { if (t.value.trim()) q.text[t.dataset.lang] = t.value.trim(); });
       if (kind === "single" || kind === "multiple") {
-        q.options = $(".q-options", li).value.split("\n").map((t) => t.trim()).filter(Boolean).map((t) => ({ ja: t }));
+        const lines = (area) => area.value.split("\n").map((t) => t.trim()).filter(Boolean);
+        q.options = lines($(".q-options", li)).map((t) => ({ ja: t }));
+        // Each language's lines match the Japanese choices in order; a list of another length is reported.
+        q.mismatched = [];
+        $$(".q-options-lang", li).forEach((area) => {
+          const other = lines(area);
+          if (!other.length) return;
+          if (other.length !== q.options.length) { q.mismatched.push(area.dataset.lang); return; }
+          other.forEach((t, i) => { q.options[i][area.dataset.lang] = t; });
+        });
       }
       return q;
     });
+    const intro = { ja: $("#s-intro").value.trim() };
+    $$("[data-intro]").forEach((t) => { if (t.value.trim()) intro[t.dataset.intro] = t.value.trim(); });
     const at = (date, time) => (date && time ? date + "T" + time + ":00+09:00" : "");
     return {
       title: $("#s-title").value.trim(),
-      intro: { ja: $("#s-intro").value.trim() },
+      intro,
       questions,
       segment: $("#n-rule").value,
       channels: checked("channel"),
@@ -866,6 +906,10 @@
       const q = survey.questions[i];
       if (!q.text.ja) return "質問" + (i + 1) + "の質問文を入力してください。";
       if (q.options && q.options.length < 2) return "質問" + (i + 1) + "の選択肢を2つ以上、1行に1つずつ入力してください。";
+      if (q.mismatched && q.mismatched.length) {
+        return "質問" + (i + 1) + "の選択肢（" + q.mismatched.map((l) => LANG_NAMES[l]).join("・") +
+          "）の数が日本語の選択肢と違います。日本語と同じ順に1行に1つずつ入力してください。";
+      }
     }
     if (!survey.closes_at) return "締切日と時刻を入力してください。";
     return null;
@@ -897,7 +941,11 @@
       const intro = document.createElement("p");
       intro.className = "pre";
       intro.textContent = survey.intro.ja || "（案内文）";
-      box.append(title, intro);
+      const languages = document.createElement("p");
+      languages.className = "hint";
+      languages.textContent = "案内文の言語: " + Object.keys(survey.intro).map((l) => LANG_NAMES[l]).join("・") +
+        "（ほかの言語を選んだ住民には日本語が届きます）";
+      box.append(title, intro, languages);
       survey.questions.forEach((q, i) => {
         const p = document.createElement("p");
         p.className = "group";
@@ -925,6 +973,7 @@
       const button = $("#s-create");
       if (survey.opens_at === null && !armed(button, "もう一度押すと、今すぐ " + ($("#segment-count").dataset.count || "—") + "人に依頼を送ります")) return;
       button.disabled = true;
+      survey.questions.forEach((q) => { delete q.mismatched; });
       const result = await api("POST", "/api/surveys", survey);
       button.disabled = false;
       if (result.status === 201 && result.data) location.href = "/admin/surveys/" + result.data.id;

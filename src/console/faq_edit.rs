@@ -270,7 +270,8 @@ fn render_form(
 }
 
 /// Whether `dir` is the FAQ bundled in the source tree (`faq/data` beside the hub's sources): the console never
-/// writes there; a city edits a copy named by `HUB_FAQ_DIR`.
+/// writes there. By default the hub reads (and the console edits) a copy in its data folder (`HUB_DATA_DIR`);
+/// only a `HUB_FAQ_DIR` naming the bundled folder lands here.
 pub fn is_source_tree(dir: &std::path::Path) -> bool {
     let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("faq/data");
     match (dir.canonicalize(), bundled.canonicalize()) {
@@ -306,8 +307,8 @@ pub async fn save(
     if is_source_tree(&state.config.faq_dir) {
         let error = FieldError {
             field: "id",
-            message: "プログラムに同梱のFAQは画面から保存できません。管理者がFAQのフォルダをデータ用の場所にコピーし、\
-                      HUB_FAQ_DIR でその場所を指定してください。"
+            message: "プログラムに同梱のFAQは画面から保存できません。管理者が HUB_FAQ_DIR の設定を外すと、\
+                      データ用フォルダのコピーが使われ、画面から編集できます。"
                 .into(),
         };
         return render_form(&user, &form, Some(&error), StatusCode::CONFLICT);

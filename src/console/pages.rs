@@ -482,7 +482,7 @@ fn status_label(status: &str) -> &'static str {
 pub(super) const MAX_NOTICE_BODY_CHARS: usize = 4000;
 
 /// The languages a notice body may be written in besides Japanese, in the order the form shows them.
-const BODY_LANGUAGES: [&str; 5] = ["ja-easy", "en", "zh", "ko", "vi"];
+pub(super) const BODY_LANGUAGES: [&str; 5] = ["ja-easy", "en", "zh", "ko", "vi"];
 
 /// Language checkboxes of the segment builder: the label in Japanese, the value as the rule language spells it.
 fn language_checkboxes() -> String {
@@ -990,7 +990,7 @@ async fn faq_list(
          <table class=\"misses\"><thead><tr><th>順位</th><th>質問</th><th>回数</th><th>最後</th><th></th></tr></thead>\
          <tbody>{missed}</tbody></table></section>\
          <section class=\"card\"><h2>FAQエントリ（{count}件）</h2>\
-         <p class=\"muted\">保存先: {dir}</p>{source_tree}{new_entry}\
+         <p class=\"muted\">保存先: <code lang=\"zxx\">{dir}</code></p>{source_tree}{new_entry}\
          <form method=\"get\" action=\"/admin/faq\" class=\"inline\"><label for=\"faq-q\">絞り込み</label>\
          <input id=\"faq-q\" name=\"q\" value=\"{q}\"><button type=\"submit\">絞り込む</button></form>\
          <p>{shown}件</p><table><thead><tr><th>ID</th><th>分類</th><th>質問</th><th></th></tr></thead>\
@@ -999,7 +999,7 @@ async fn faq_list(
         dir = escape(&status.dir),
         source_tree = if faq_edit::is_source_tree(&state.config.faq_dir) {
             "<p class=\"warning\">いまはプログラムに同梱のFAQを読み込んでいるため、画面からは保存できません。\
-             編集するには、管理者がFAQのフォルダをデータ用の場所にコピーし、HUB_FAQ_DIR でその場所を指定してください。</p>"
+             編集するには、管理者が HUB_FAQ_DIR の設定を外してください（データ用フォルダのコピーが使われます）。</p>"
         } else {
             ""
         },

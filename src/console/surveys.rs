@@ -233,6 +233,21 @@ fn can_write(role: Role) -> bool {
 }
 
 /// `GET /admin/surveys/new`: the survey form.
+/// The invitation text in the languages besides Japanese, as the notice form offers them for a body.
+fn other_intros() -> String {
+    super::pages::BODY_LANGUAGES
+        .iter()
+        .map(|code| {
+            format!(
+                "<label for=\"s-intro-{code}\">案内文（{name}）</label>\
+                 <textarea id=\"s-intro-{code}\" data-intro=\"{code}\" rows=\"3\" maxlength=\"2000\" lang=\"{attr}\"></textarea>",
+                name = crate::messages::staff::language_name(code),
+                attr = crate::html::lang_attribute(code),
+            )
+        })
+        .collect()
+}
+
 async fn new_survey(State(state): State<AppState>, user: ConsoleUser) -> Response {
     if !can_write(user.0.staff.role) {
         return forbidden(&user);
@@ -250,6 +265,9 @@ async fn new_survey(State(state): State<AppState>, user: ConsoleUser) -> Respons
          <label for=\"s-title\">件名</label><input id=\"s-title\" required maxlength=\"200\">\
          <label for=\"s-intro\">案内文（日本語）<span class=\"hint\">（住民に届く依頼の文。回答ページへのリンクが付きます）</span></label>\
          <textarea id=\"s-intro\" rows=\"3\" maxlength=\"2000\" required></textarea>\
+         <details class=\"translations\"><summary>ほかの言語の案内文（やさしい日本語・英語・中国語・韓国語・ベトナム語）</summary>\
+         <p class=\"hint\">空欄の言語を選んだ住民には日本語が届きます。質問と選択肢の訳は各質問の「ほかの言語」に書きます。</p>\
+         {other_intros}</details>\
          <fieldset><legend>質問</legend><ol id=\"questions\" class=\"questions\"></ol>\
          <button type=\"button\" id=\"add-question\" class=\"secondary\">質問を追加</button></fieldset>\
          {builder}\
@@ -270,6 +288,7 @@ async fn new_survey(State(state): State<AppState>, user: ConsoleUser) -> Respons
          <p id=\"s-error\" class=\"error\" role=\"alert\" hidden></p>\
          <button type=\"submit\" id=\"s-create\">アンケートを登録する</button></form></section>",
         builder = super::pages::segment_builder(&state, ""),
+        other_intros = other_intros(),
     );
     layout(&user, "surveys", "新しいアンケート", &body).into_response()
 }

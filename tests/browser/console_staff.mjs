@@ -186,6 +186,12 @@ try {
   const first = page.locator("#questions > li").nth(0);
   await first.locator(".q-text").fill("避難所の場所を知っていますか");
   await first.locator(".q-options").fill("知っている\n知らない");
+  // The invitation and the first question in English too (the other languages left empty read Japanese).
+  await page.locator("#survey-form > details.translations > summary").click();
+  await page.locator("#s-intro-en").fill("Please tell us about the evacuation shelters.");
+  await first.locator("details.translations > summary").click();
+  await first.locator('.q-text-lang[data-lang="en"]').fill("Do you know where your shelter is?");
+  await first.locator('.q-options-lang[data-lang="en"]').fill("Yes\nNo");
   await page.getByRole("button", { name: "質問を追加" }).click();
   const second = page.locator("#questions > li").nth(1);
   await second.locator(".q-kind").selectOption("scale");

@@ -361,6 +361,74 @@ fn faq_copy() -> tempfile::TempDir {
 }
 
 #[tokio::test]
+async fn without_hub_faq_dir_console_edits_land_in_the_data_folder_and_survive_a_restart() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("faq/data/04-gomi.toml");
+    let bundled_before = std::fs::read(&bundled).expect("bundled file");
+    let db_file = app
+        .database_url
+        .strip_prefix("sqlite://")
+        .expect("a SQLite URL");
+    let data_faq = std::path::Path::new(db_file)
+        .parent()
+        .expect("the database's folder")
+        .join("data/faq");
+    assert!(
+        data_faq.join("04-gomi.toml").is_file(),
+        "seeded at first start with the bundled FAQ"
+    );
+    add_staff(&app, "kouhou", "pr").await;
+    let browser = login(&app, "kouhou").await;
+    let (status, html) = browser.get(&app, "/admin/faq").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("HUB_FAQ_DIR"), "no refusal: {html}");
+    let (status, html) = browser.get(&app, "/admin/faq/edit?id=gomi-bunbetsu").await;
+    assert_eq!(status, 200);
+    let csrf = hidden_value(&html, "csrf");
+    let answer = "分別はデータ用フォルダの「ごみカレンダー」を見てください。";
+    let (status, body, _) = browser
+        .post_form(
+            &app,
+            "/admin/faq/edit",
+            &[
+                ("csrf", &csrf),
+                ("original_id", "gomi-bunbetsu"),
+                ("id", "gomi-bunbetsu"),
+                ("question", "ごみの分け方が分からない"),
+                ("alternatives", "ゴミの分別方法"),
+                ("answer", answer),
+                ("category", "ごみ・リサイクル"),
+                ("department", "環境課"),
+                ("keywords", "分別"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{body}");
+    let written = std::fs::read_to_string(data_faq.join("04-gomi.toml")).expect("data copy");
+    assert!(written.contains(answer), "{written}");
+    assert_eq!(
+        std::fs::read(&bundled).expect("bundled file"),
+        bundled_before,
+        "the bundled FAQ is untouched"
+    );
+    app.hub.stop().await;
+
+    let again = crate::support::spawn_hub(&app.database_url, &[]).await;
+    assert_eq!(
+        again
+            .state
+            .chat
+            .faq
+            .index()
+            .entry("gomi-bunbetsu")
+            .map(|e| e.answer.clone()),
+        Some(answer.to_owned()),
+        "the edit survives a restart"
+    );
+    again.stop().await;
+}
+
+#[tokio::test]
 async fn faq_edits_are_written_to_the_toml_files_and_answer_at_once() {
     for backend in BACKENDS {
         let faq_dir = faq_copy();

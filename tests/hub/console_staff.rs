@@ -547,11 +547,44 @@ async fn disaster_admin_and_pr_flows_work_in_a_real_browser_at_laptop_and_phone_
         "{shown}"
     );
     assert!(
+        shown["survey_preview"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("案内文の言語: 日本語・英語"),
+        "{shown}"
+    );
+    assert!(
         shown["survey_state"]
             .as_str()
             .unwrap_or_default()
             .starts_with("締切"),
         "{shown}"
+    );
+    // The form's English invitation, question and choices were stored beside the Japanese.
+    let (status, surveys) = app.get("/api/surveys", Some(ADMIN_TOKEN)).await;
+    assert_eq!(status, 200, "{surveys}");
+    let survey = surveys
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|s| s["title"] == "避難所の使いやすさアンケート")
+        })
+        .expect("the survey made on the form");
+    assert_eq!(
+        survey["intro"]["en"],
+        "Please tell us about the evacuation shelters."
+    );
+    assert_eq!(
+        survey["questions"][0]["text"]["en"],
+        "Do you know where your shelter is?"
+    );
+    assert_eq!(
+        survey["questions"][0]["options"],
+        json!([{"ja": "知っている", "en": "Yes"}, {"ja": "知らない", "en": "No"}])
+    );
+    assert_eq!(
+        survey["questions"][1]["text"],
+        json!({"ja": "満足度を教えてください"})
     );
     assert_eq!(shown["not_found"], "ページが見つかりません");
     app.hub.stop().await;
@@ -641,8 +674,12 @@ async fn junk_misses_are_dismissed_long_ones_are_cut_and_the_dashboard_counts_th
             .iter()
             .any(|(actor, a)| actor == "kouhou" && a == "faq.dismiss")
     );
-    // The bundled FAQ in the source tree is never written from the console.
-    assert!(after.contains("HUB_FAQ_DIR"), "{after}");
+    // The console edits the hub's copy in its data folder, never the bundled FAQ in the source tree.
+    assert!(!after.contains("HUB_FAQ_DIR"), "{after}");
+    assert!(
+        !after.contains(concat!(env!("CARGO_MANIFEST_DIR"), "/faq/data")),
+        "{after}"
+    );
     app.hub.stop().await;
 }
 

@@ -640,3 +640,84 @@ async fn an_anonymous_survey_keeps_no_trace_of_who_answered() {
         app.hub.stop().await;
     }
 }
+
+#[tokio::test]
+async fn residents_read_a_survey_in_their_language_and_japanese_where_it_lacks_one() {
+    let smtp = SmtpServer::start();
+    let smtp_url = smtp.url();
+    let app = spawn_app_with(
+        crate::support::Backend::Sqlite,
+        &[
+            ("HUB_SMTP_URL", &smtp_url),
+            ("HUB_MAIL_FROM", "行橋市 <info@city.yukuhashi.example>"),
+            ("HUB_PUBLIC_URL", PUBLIC_URL),
+        ],
+    )
+    .await;
+    for (id, language, mail) in [
+        ("ML-en", "en", "ml-en@example.jp"),
+        ("ML-zh", "zh", "ml-zh@example.jp"),
+        ("ML-easy", "ja-easy", "ml-easy@example.jp"),
+    ] {
+        add_resident(
+            &app,
+            json!({"external_id": id, "birth_date": "1980-01-01", "district": "今元", "language": language,
+                "channels": {"email": mail}}),
+        )
+        .await;
+    }
+    let pr = app.token("pr").await;
+    let survey = json!({
+        "title": "公園の利用アンケート",
+        "intro": {"ja": "公園の利用についてお聞かせください。", "en": "Tell us how you use the parks.",
+                  "ja-easy": "こうえんに ついて おしえて ください。"},
+        "questions": [
+            {"kind": "single",
+             "text": {"ja": "公園をよく利用しますか", "en": "Do you often use the parks?", "zh": "您经常去公园吗？"},
+             "options": [{"ja": "はい", "en": "Yes", "zh": "是"}, {"ja": "いいえ", "en": "No"}]}
+        ],
+        "segment": "district in [\"今元\"]",
+        "channels": ["email"],
+        "closes_at": in_an_hour(),
+        "ignore_quiet_hours": true
+    });
+    let (status, created) = app.post_json("/api/surveys", Some(&pr), &survey).await;
+    assert_eq!(status, 201, "{created}");
+    invitations_sent(&app, created["notice_id"].as_i64().expect("a notice")).await;
+    let form = |mail: &'static str| {
+        let (app, smtp) = (&app, &smtp);
+        async move {
+            let link = survey_link(app, smtp, mail).await;
+            let page = app.client.get(&link).send().await.expect("form");
+            assert_eq!(page.status().as_u16(), 200);
+            page.text().await.expect("html")
+        }
+    };
+    let english = form("ml-en@example.jp").await;
+    for shown in [
+        "Tell us how you use the parks.",
+        "Do you often use the parks?",
+        "Yes",
+        "No",
+    ] {
+        assert!(english.contains(shown), "{shown}: {english}");
+    }
+    // Chinese: the question and the first choice have Chinese; the invitation and the second choice fall back.
+    let chinese = form("ml-zh@example.jp").await;
+    for shown in [
+        "公園の利用についてお聞かせください。",
+        "您经常去公园吗？",
+        "是",
+        "いいえ",
+    ] {
+        assert!(chinese.contains(shown), "{shown}: {chinese}");
+    }
+    let easy = form("ml-easy@example.jp").await;
+    for shown in [
+        "こうえんに ついて おしえて ください。",
+        "公園をよく利用しますか",
+    ] {
+        assert!(easy.contains(shown), "{shown}: {easy}");
+    }
+    app.hub.stop().await;
+}

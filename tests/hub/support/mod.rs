@@ -119,6 +119,25 @@ pub fn base_settings(database_url: &str) -> BTreeMap<String, String> {
         ("HUB_DATABASE_URL".to_owned(), database_url.to_owned()),
         ("HUB_ADMIN_TOKEN".to_owned(), ADMIN_TOKEN.to_owned()),
     ])
+    .into_iter()
+    .chain(data_dir(database_url).map(|dir| ("HUB_DATA_DIR".to_owned(), dir)))
+    .collect()
+}
+
+/// The data folder of a test hub on a PostgreSQL `database_url`: in the temporary folder, by the database's
+/// unique name, never in the source tree (`./data`). A SQLite hub keeps the default, beside its database file.
+pub fn data_dir(database_url: &str) -> Option<String> {
+    if database_url.starts_with("sqlite:") {
+        return None;
+    }
+    let name = database_url.rsplit('/').next().unwrap_or("db");
+    Some(
+        std::env::temp_dir()
+            .join("hub-test-data")
+            .join(name)
+            .display()
+            .to_string(),
+    )
 }
 
 /// Starts a hub in this process on `database_url` with `extra` HUB_* settings on top of [`base_settings`]

@@ -118,6 +118,7 @@ pub fn settings(database_url: &str, extra: &[(&str, String)]) -> Vec<(String, St
         ("HUB_DATABASE_URL".to_owned(), database_url.to_owned()),
         ("HUB_ADMIN_TOKEN".to_owned(), super::ADMIN_TOKEN.to_owned()),
     ];
+    env.extend(super::data_dir(database_url).map(|dir| ("HUB_DATA_DIR".to_owned(), dir)));
     env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     env
 }
