@@ -632,12 +632,13 @@ impl Index {
         };
         // Asked exactly as one of the ranked entries states it (its question, an alternative or its English
         // question, compared normalised): that entry is the answer, however close its neighbours score.
+        // Two entries stating the same question are a real choice: then the list stays.
         let asked = normalize(query);
-        if let Some(exact) = ranked
+        let mut exact = ranked
             .iter()
-            .find(|s| self.states_exactly(s.ordinal, &asked))
-        {
-            return Answer::Confident(Box::new(suggestion(exact)));
+            .filter(|s| self.states_exactly(s.ordinal, &asked));
+        if let (Some(only), None) = (exact.next(), exact.next()) {
+            return Answer::Confident(Box::new(suggestion(only)));
         }
         if best.coverage < self.params.min_coverage {
             return Answer::NoMatch;

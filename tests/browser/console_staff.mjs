@@ -169,6 +169,8 @@ try {
   await page.waitForURL(/\/admin\/notices\?created=\d+/);
   await page.locator("#calendar li.notice", { hasText: "防災訓練のお知らせ" }).getByRole("link", { name: "編集" }).click();
   await page.waitForURL(/\/admin\/notices\/\d+\/edit$/);
+  // The builder reads the stored rule back after the page loads: wait for it (a wrong rule still fails below).
+  await page.locator("#segment-text", { hasText: "今元地区" }).waitFor({ timeout: 10000 }).catch(() => {});
   result.edit_rule_text = await page.locator("#segment-text").textContent();
   result.edit_ticked = await page.locator("#segment-builder").getByLabel("今元").isChecked();
   await page.getByLabel("件名").fill("防災訓練のお知らせ（会場変更）");
