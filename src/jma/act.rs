@@ -114,6 +114,30 @@ fn jma_alert(
     }
 }
 
+/// A new alert for the whole city about `kinds` (a rehearsal for the staff test recipients when `dry_run`),
+/// keyed by the document's entry id and triggered on the emergency lane; its id.
+async fn trigger_whole_city(
+    watch: &Watch,
+    document: &Document,
+    entry_id: &str,
+    kinds: &[(Place, Kind)],
+    dry_run: bool,
+) -> Result<i64, ActError> {
+    let (text, primary) = texts::alert_text(document, kinds);
+    let alert = jma_alert(
+        document,
+        AlertKind::Alert,
+        &[],
+        dry_run,
+        text,
+        texts::severity(primary),
+        entry_id.to_owned(),
+        Some(Area::WholeCity),
+        kind_names(kinds),
+    );
+    trigger(watch, &alert, JMA_ACTOR, "jma", entry_id).await
+}
+
 /// Stores the emergency (once per identifier), audits it and wakes the fan-out; its id.
 pub async fn trigger(
     watch: &Watch,
@@ -196,19 +220,7 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
         if kinds.is_empty() || document.info_type == InfoType::Cancelled {
             return Ok(outcome("drill", "訓練・試験：住民には送りません"));
         }
-        let (text, primary) = texts::alert_text(document, &kinds);
-        let alert = jma_alert(
-            document,
-            AlertKind::Alert,
-            &[],
-            true,
-            text,
-            texts::severity(primary),
-            entry_id.to_owned(),
-            Some(Area::WholeCity),
-            kind_names(&kinds),
-        );
-        let id = trigger(watch, &alert, JMA_ACTOR, "jma", entry_id).await?;
+        let id = trigger_whole_city(watch, document, entry_id, &kinds, true).await?;
         return Ok(Outcome {
             outcome: "drill",
             detail: format!("訓練・試験：職員のテスト受信者のみにドライラン #{id}"),
@@ -435,19 +447,7 @@ pub async fn act(watch: &Watch, entry_id: &str, document: &Document) -> Result<O
         .cloned()
         .collect();
     if !to_send.is_empty() {
-        let (text, primary) = texts::alert_text(document, &to_send);
-        let alert = jma_alert(
-            document,
-            AlertKind::Alert,
-            &[],
-            false,
-            text,
-            texts::severity(primary),
-            entry_id.to_owned(),
-            Some(Area::WholeCity),
-            kind_names(&to_send),
-        );
-        let id = trigger(watch, &alert, JMA_ACTOR, "jma", entry_id).await?;
+        let id = trigger_whole_city(watch, document, entry_id, &to_send, false).await?;
         first_emergency.get_or_insert(id);
         done.push(format!("緊急配信 #{id}（{}）", kind_names(&to_send)));
         sent_any = true;
