@@ -1,26 +1,14 @@
 // Asks the web chat a question in a real (headless) Chromium and prints what the page showed as one JSON line.
 //   node chat.mjs URL QUESTION SCREENSHOT.png
 // Chromium: $CHROMIUM or /usr/bin/chromium (Debian's package), driven by playwright-core (no browser download).
-import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.mjs";
 
 const [url, question, screenshot] = process.argv.slice(2);
 if (!url || !question || !screenshot) {
   console.error("usage: node chat.mjs URL QUESTION SCREENSHOT.png");
   process.exit(2);
 }
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-if (!existsSync(executablePath)) {
-  console.error(`Chromium not found at ${executablePath}: apt-get install chromium (or set CHROMIUM)`);
-  process.exit(3);
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"],
-});
+const browser = await launchChromium();
 const problems = [];
 try {
   const context = await browser.newContext({

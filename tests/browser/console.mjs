@@ -5,9 +5,8 @@
 // the reach), emergency (the same, then a test emergency sent and followed live). Default: notices.
 // Every page runs under the Content-Security-Policy the hub sends (no inline script or style), and a CSP
 // violation the browser reports is a problem; the policies seen are printed as `csp`.
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.mjs";
 
 const [base, username, password, artifacts, stepsArg] = process.argv.slice(2);
 if (!base || !username || !password || !artifacts) {
@@ -15,18 +14,7 @@ if (!base || !username || !password || !artifacts) {
   process.exit(2);
 }
 const steps = new Set((stepsArg || "notices").split(","));
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-if (!existsSync(executablePath)) {
-  console.error(`Chromium not found at ${executablePath}: apt-get install chromium (or set CHROMIUM)`);
-  process.exit(3);
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"],
-});
+const browser = await launchChromium();
 const problems = [];
 const result = { steps: [...steps] };
 try {

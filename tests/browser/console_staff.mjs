@@ -3,27 +3,15 @@
 //   node console_staff.mjs BASE_URL USERNAME PASSWORD ARTIFACTS_DIR
 // The user must be an admin. Every page is served with a strict Content-Security-Policy (default-src 'self').
 // Screenshots: ARTIFACTS_DIR/staff15-*.png.
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.mjs";
 
 const [base, username, password, artifacts] = process.argv.slice(2);
 if (!base || !username || !password || !artifacts) {
   console.error("usage: node console_staff.mjs BASE_URL USERNAME PASSWORD ARTIFACTS_DIR");
   process.exit(2);
 }
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-if (!existsSync(executablePath)) {
-  console.error(`Chromium not found at ${executablePath}: apt-get install chromium (or set CHROMIUM)`);
-  process.exit(3);
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"],
-});
+const browser = await launchChromium();
 const problems = [];
 const result = {};
 const shot = (page, name) => page.screenshot({ path: join(artifacts, `staff15-${name}.png`), fullPage: true });

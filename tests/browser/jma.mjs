@@ -3,26 +3,15 @@
 //   node jma.mjs BASE_URL USERNAME PASSWORD ARTIFACTS_DIR
 // Prints what it saw as one JSON line; screenshots: jma-drafts.png (before), jma-sent.png (after).
 // Pages are served under a strict Content-Security-Policy (default-src 'self').
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.mjs";
 
 const [base, username, password, artifacts] = process.argv.slice(2);
 if (!base || !username || !password || !artifacts) {
   console.error("usage: node jma.mjs BASE_URL USERNAME PASSWORD ARTIFACTS_DIR");
   process.exit(2);
 }
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-if (!existsSync(executablePath)) {
-  console.error(`Chromium not found at ${executablePath}: apt-get install chromium (or set CHROMIUM)`);
-  process.exit(3);
-}
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"],
-});
+const browser = await launchChromium();
 const problems = [];
 const result = {};
 try {

@@ -3,32 +3,20 @@
 // (a direct answer, 「役に立たなかった」 and what to do next, the English page). Prints one JSON line of what
 // each page showed; screenshots go to ARTIFACTS (residents-*.png).
 //   node residents.mjs BASE_URL ARTIFACTS_DIR
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.mjs";
 
 const [base, artifacts] = process.argv.slice(2);
 if (!base || !artifacts) {
   console.error("usage: node residents.mjs BASE_URL ARTIFACTS_DIR");
   process.exit(2);
 }
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-if (!existsSync(executablePath)) {
-  console.error(`Chromium not found at ${executablePath}: apt-get install chromium (or set CHROMIUM)`);
-  process.exit(3);
-}
-
 const SIZES = {
   phone: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true },
   laptop: { viewport: { width: 1366, height: 768 }, deviceScaleFactor: 1 },
 };
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"],
-});
+const browser = await launchChromium();
 const report = {};
 const problems = [];
 
