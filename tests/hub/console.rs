@@ -653,32 +653,18 @@ async fn seed_residents(app: &TestApp) {
 
 /// Runs tests/browser/console.mjs against `app` and returns what it printed.
 async fn run_console_browser(app: &TestApp, username: &str, steps: &str) -> Value {
-    let (browser_dir, chromium) = browser::require();
     let artifacts = browser::artifacts_dir();
-    let script = browser_dir.join("console.mjs");
-    let (base, username, steps) = (app.base.clone(), username.to_owned(), steps.to_owned());
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(&script)
-            .arg(&base)
-            .arg(&username)
-            .arg(PASSWORD)
-            .arg(&artifacts)
-            .arg(&steps)
-            .env("CHROMIUM", &chromium)
-            .output()
-    })
-    .await
-    .expect("the browser run finished")
-    .expect("node starts (Node.js 20 or newer on PATH)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the browser test failed:\n{stdout}\n{stderr}"
-    );
-    let shown: Value =
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let shown = browser::run_script(
+        "console.mjs",
+        vec![
+            app.base.clone().into(),
+            username.into(),
+            PASSWORD.into(),
+            artifacts.into(),
+            steps.into(),
+        ],
+    )
+    .await;
     // The browser ran under the hub's own Content-Security-Policy, the one it sends on every console page.
     let login = app
         .client

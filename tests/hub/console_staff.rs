@@ -389,30 +389,17 @@ async fn an_emergency_page_reopens_with_progress_need_help_updates_and_its_cance
 
 /// Runs tests/browser/console_staff.mjs against `app` as `username` (an admin) and returns what it printed.
 async fn run_browser(app: &TestApp, username: &str) -> Value {
-    let (browser_dir, chromium) = crate::support::browser::require();
     let artifacts = crate::support::browser::artifacts_dir();
-    let script = browser_dir.join("console_staff.mjs");
-    let (base, username) = (app.base.clone(), username.to_owned());
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(&script)
-            .arg(&base)
-            .arg(&username)
-            .arg(PASSWORD)
-            .arg(&artifacts)
-            .env("CHROMIUM", &chromium)
-            .output()
-    })
+    crate::support::browser::run_script(
+        "console_staff.mjs",
+        vec![
+            app.base.clone().into(),
+            username.into(),
+            PASSWORD.into(),
+            artifacts.into(),
+        ],
+    )
     .await
-    .expect("the browser run finished")
-    .expect("node starts (Node.js 20 or newer on PATH)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the browser test failed:\n{stdout}\n{stderr}"
-    );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
 #[tokio::test]

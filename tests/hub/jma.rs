@@ -431,30 +431,17 @@ async fn a_warning_becomes_a_draft_that_a_disaster_account_sends_once() {
 
 /// Runs tests/browser/jma.mjs as `username` and returns what it printed.
 async fn run_jma_browser(app: &TestApp, username: &str) -> Value {
-    let (browser_dir, chromium) = browser::require();
     let artifacts = browser::artifacts_dir();
-    let script = browser_dir.join("jma.mjs");
-    let (base, username) = (app.base.clone(), username.to_owned());
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(&script)
-            .arg(&base)
-            .arg(&username)
-            .arg(PASSWORD)
-            .arg(&artifacts)
-            .env("CHROMIUM", &chromium)
-            .output()
-    })
+    browser::run_script(
+        "jma.mjs",
+        vec![
+            app.base.clone().into(),
+            username.into(),
+            PASSWORD.into(),
+            artifacts.into(),
+        ],
+    )
     .await
-    .expect("the browser run finished")
-    .expect("node starts (Node.js 20 or newer on PATH)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the browser test failed:\n{stdout}\n{stderr}"
-    );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

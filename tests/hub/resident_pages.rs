@@ -290,31 +290,12 @@ async fn the_chat_page_speaks_the_page_language() {
 }
 #[tokio::test]
 async fn residents_register_and_chat_in_a_real_browser_on_a_phone_and_a_laptop() {
-    let (browser_dir, chromium) = browser::require();
+    browser::require();
     let app = spawn_app(Backend::Sqlite).await;
     let artifacts = browser::artifacts_dir();
-    let script = browser_dir.join("residents.mjs");
     let base = app.url("");
     let base = base.trim_end_matches('/').to_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(&script)
-            .arg(&base)
-            .arg(&artifacts)
-            .env("CHROMIUM", &chromium)
-            .output()
-    })
-    .await
-    .expect("the browser run finished")
-    .expect("node starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the browser run failed:\n{stdout}\n{stderr}"
-    );
-    let shown: Value =
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let shown = browser::run_script("residents.mjs", vec![base.into(), artifacts.into()]).await;
     assert_eq!(shown["problems"], json!([]), "{shown}");
     for size in ["phone", "laptop"] {
         let register = &shown[size]["register"];

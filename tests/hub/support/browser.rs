@@ -33,3 +33,27 @@ pub fn artifacts_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create the test artifacts folder");
     dir
 }
+
+/// Runs `tests/browser/{script}` with `args` in Chromium and returns the one JSON line it printed, failing with
+/// its output when it does not succeed.
+pub async fn run_script(script: &str, args: Vec<std::ffi::OsString>) -> serde_json::Value {
+    let (browser_dir, chromium) = require();
+    let script = browser_dir.join(script);
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(&script)
+            .args(&args)
+            .env("CHROMIUM", &chromium)
+            .output()
+    })
+    .await
+    .expect("the browser run finished")
+    .expect("node starts (Node.js 20 or newer on PATH)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser test failed:\n{stdout}\n{stderr}"
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
